@@ -1,0 +1,3 @@
+using NodeAgent.Agent.Cli;
+
+return await AgentCommandLine.Create().Parse(args).InvokeAsync();

@@ -1,0 +1,3 @@
+using NodeAgent.Server.Hosting;
+
+return await ServerCommandLine.Create().Parse(args).InvokeAsync();

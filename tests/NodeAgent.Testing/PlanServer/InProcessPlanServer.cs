@@ -1,0 +1,47 @@
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using NodeAgent.Server.Hosting;
+
+namespace NodeAgent.Testing.PlanServer;
+
+/// <summary>The plan server on Kestrel inside the test process, on a free loopback port.</summary>
+public sealed class InProcessPlanServer : IAsyncDisposable
+{
+    private readonly TempDir _dataDir = new("nodeagent-planserver-");
+    private WebApplication? _app;
+
+    public string DataDir => _dataDir.Path;
+
+    public Uri Address { get; private set; } = null!;
+
+    public static async Task<InProcessPlanServer> StartAsync(CancellationToken cancellationToken = default)
+    {
+        var server = new InProcessPlanServer();
+        try
+        {
+            var port = FreePorts.Next();
+            var options = new PlanServerOptions { DataDir = server.DataDir, Listen = $"127.0.0.1:{port}" };
+            server._app = PlanServerApp.Build(options, []);
+            await server._app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
+            server.Address = new Uri($"http://127.0.0.1:{port}");
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync().WithTimeout(TestTimeouts.Default);
+            await _app.DisposeAsync();
+        }
+        _dataDir.Dispose();
+    }
+}

@@ -1,0 +1,61 @@
+using Grpc.Net.Client;
+using NodeAgent.Testing.Processes;
+
+namespace NodeAgent.Testing.PlanServer;
+
+/// <summary>
+/// The real <c>artifacts/bin/plan-server</c> executable as a child process, on a free loopback
+/// port and a temporary data dir; ready once its gRPC health service says SERVING.
+/// </summary>
+public sealed class PlanServerProcess : IAsyncDisposable
+{
+    private readonly TempDir? _ownedDataDir;
+    private GrpcChannel? _probe;
+
+    private PlanServerProcess(ManagedProcess process, Uri address, string dataDir, TempDir? ownedDataDir)
+    {
+        Process = process;
+        Address = address;
+        DataDir = dataDir;
+        _ownedDataDir = ownedDataDir;
+    }
+
+    public ManagedProcess Process { get; }
+
+    public Uri Address { get; }
+
+    public string DataDir { get; }
+
+    /// <summary>Starts plan-server; pass <paramref name="dataDir"/> to restart on an existing state.</summary>
+    public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null)
+    {
+        var owned = dataDir is null ? new TempDir("nodeagent-planserver-") : null;
+        var dir = dataDir ?? owned!.Path;
+        var port = FreePorts.Next();
+        var process = ManagedProcess.Start(
+            RepoPaths.Executable("plan-server"),
+            ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", .. extraArgs ?? []],
+            new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Development" });
+        var server = new PlanServerProcess(process, new Uri($"http://127.0.0.1:{port}"), dir, owned);
+        try
+        {
+            server._probe = server.CreateChannel();
+            await process.WaitUntilAsync(ct => PlanServerHealth.IsServingAsync(server._probe, ct), TestTimeouts.Slow, "serving gRPC health");
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+
+    public async ValueTask DisposeAsync()
+    {
+        _probe?.Dispose();
+        await Process.DisposeAsync();
+        _ownedDataDir?.Dispose();
+    }
+}
