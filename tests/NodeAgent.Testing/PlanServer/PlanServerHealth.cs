@@ -11,13 +11,17 @@ public static class PlanServerHealth
     {
         try
         {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(2));
             var reply = await new Health.HealthClient(channel).CheckAsync(
-                new HealthCheckRequest(),
-                deadline: DateTime.UtcNow.AddSeconds(2),
-                cancellationToken: cancellationToken);
+                new HealthCheckRequest(), cancellationToken: deadline.Token);
             return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving;
         }
         catch (RpcException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
         }

@@ -15,7 +15,7 @@ public static class Buf
     /// </summary>
     public static Task<CommandResult> CurlAsync(string url, string? data = null, IEnumerable<string>? extra = null, CancellationToken cancellationToken = default)
     {
-        List<string> args = ["curl", "--http2-prior-knowledge", "--reflect", url];
+        List<string> args = ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect", url];
         if (data is not null)
         {
             args.AddRange(["--data", data]);
