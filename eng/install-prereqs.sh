@@ -5,7 +5,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-apt_packages=(etcd-server etcd-client awscli ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+# --run: only what ./run.sh needs (a local etcd); otherwise everything the tests need too.
+apt_packages=(etcd-server etcd-client)
+if [ "${1:-}" != "--run" ]; then
+  apt_packages+=(awscli ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
