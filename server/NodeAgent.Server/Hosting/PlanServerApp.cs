@@ -16,16 +16,23 @@ internal static class PlanServerApp
             kestrel.Listen(options.ListenEndPoint, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddGrpc();
-        builder.Services.AddGrpcReflection();
+        builder.Services.AddNodeAgentGrpc();
+        builder.Services.AddPlanStore(options);
+        builder.Services.AddTokenSecurity(options);
+        builder.Services.AddClustersAndPlans();
         // The gRPC health service answers from the registered checks at request time (no cache,
         // so it is SERVING from the first request on, not after the publisher's first delay).
         builder.Services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false)
             .AddCheck("plan-server", () => HealthCheckResult.Healthy());
 
         var app = builder.Build();
+        // Create (or check) the admin token and the store now, so a bad data dir stops the
+        // server at start with a clear message instead of failing the first call.
+        _ = app.Services.GetRequiredService<Security.AdminToken>();
+        _ = app.Services.GetRequiredService<Store.IPlanStore>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapNodeAgentApis();
         return app;
     }
 

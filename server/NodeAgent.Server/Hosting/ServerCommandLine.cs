@@ -18,8 +18,10 @@ internal static class ServerCommandLine
             DefaultValueFactory = _ => PlanServerOptions.DefaultListen,
         };
         var root = new RootCommand(
-            "plan-server: the NodeAgent plan server. Serves gRPC health and server reflection; "
-            + "the agent and operator APIs of nodeagent.v1 are added as they are built.")
+            "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService (operators: "
+            + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
+            + "(agents: register with a cluster's bootstrap token, long-poll their plan, report status), "
+            + "plus gRPC health and server reflection. State is kept in DATA_DIR/plan-server.db (SQLite).")
         {
             dataDir,
             listen,

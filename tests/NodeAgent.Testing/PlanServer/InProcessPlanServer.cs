@@ -35,6 +35,15 @@ public sealed class InProcessPlanServer : IAsyncDisposable
 
     public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
 
+    /// <summary>The operator credential the server created in its data dir.</summary>
+    public string AdminToken => PlanServerChannels.ReadAdminToken(DataDir);
+
+    /// <summary>A channel that sends the admin token, or <paramref name="bearerToken"/>, on every call.</summary>
+    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken);
+
+    /// <summary>A channel authenticated as the operator.</summary>
+    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken);
+
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)

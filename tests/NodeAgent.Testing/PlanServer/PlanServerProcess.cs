@@ -52,6 +52,15 @@ public sealed class PlanServerProcess : IAsyncDisposable
 
     public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
 
+    /// <summary>The operator credential the server created in its data dir.</summary>
+    public string AdminToken => PlanServerChannels.ReadAdminToken(DataDir);
+
+    /// <summary>A channel that sends the admin token, or <paramref name="bearerToken"/>, on every call.</summary>
+    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken);
+
+    /// <summary>A channel authenticated as the operator.</summary>
+    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken);
+
     public async ValueTask DisposeAsync()
     {
         _probe?.Dispose();

@@ -1,0 +1,70 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Agents;
+using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Errors;
+using NodeAgent.Server.Security;
+using NodeAgent.Server.Store;
+
+namespace NodeAgent.Server.Api;
+
+/// <summary>nodeagent.v1.AgentService: what node agents call. An agent may act only for its own node.</summary>
+[Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.NodeRole)]
+internal sealed class AgentApi(
+    ClusterRegistry registry,
+    PlanDelivery delivery,
+    AgentConnections connections,
+    IPlanStore store,
+    TimeProvider time) : AgentService.AgentServiceBase
+{
+    [AllowAnonymous]
+    public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
+    {
+        var (node, credential) = await registry.RegisterAsync(request, context.CancellationToken);
+        var plan = await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken);
+        return new RegisterResponse { NodeCredential = credential, Node = node.ToProto(plan.Checksum, connected: false) };
+    }
+
+    public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
+    {
+        RequireSelf(context, request.Cluster, request.Node);
+        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, context.CancellationToken);
+        using var _ = connections.Open(request.Cluster, request.Node);
+        return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
+            request.Wait?.ToTimeSpan(), context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Records the applied checksum and liveness. Step results and the snapshot inventory are
+    /// consumed by the operations and catalog features as they are added.
+    /// </summary>
+    public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
+    {
+        RequireSelf(context, request.Cluster, request.Node);
+        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, context.CancellationToken);
+        var plan = await delivery.CurrentPlanAsync(request.Cluster, request.Node, context.CancellationToken);
+        return new ReportStatusResponse { DesiredChecksum = plan.Checksum };
+    }
+
+    private static void RequireSelf(ServerCallContext context, string cluster, string node)
+    {
+        if (!Caller.IsNode(context.GetHttpContext().User, cluster, node))
+        {
+            throw new DomainException(DomainErrorKind.PermissionDenied,
+                $"this credential may not act for node '{node}' of cluster '{cluster}'");
+        }
+    }
+
+    private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, CancellationToken cancellationToken)
+    {
+        var record = await store.GetNodeAsync(cluster, node, cancellationToken)
+            ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+        await store.UpdateNodeAsync(record with
+        {
+            LastSeen = time.GetUtcNow(),
+            AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
+            AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
+        }, cancellationToken);
+    }
+}

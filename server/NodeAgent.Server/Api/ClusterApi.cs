@@ -1,0 +1,82 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Agents;
+using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Plans;
+using NodeAgent.Server.Security;
+
+namespace NodeAgent.Server.Api;
+
+/// <summary>nodeagent.v1.ClusterService: the operator's view of clusters and nodes.</summary>
+[Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
+internal sealed class ClusterApi(ClusterRegistry registry, AgentConnections connections) : ClusterService.ClusterServiceBase
+{
+    public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.CreateAsync(request, context.CancellationToken);
+        return new CreateClusterResponse { Cluster = cluster.ToProto(0), BootstrapToken = cluster.BootstrapToken };
+    }
+
+    public override async Task<GetClusterResponse> GetCluster(GetClusterRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.GetAsync(request.Name, context.CancellationToken);
+        var nodes = await registry.ListNodesAsync(cluster.Name, context.CancellationToken);
+        return new GetClusterResponse
+        {
+            Cluster = cluster.ToProto(nodes.Count),
+            BootstrapToken = request.IncludeBootstrapToken ? cluster.BootstrapToken : "",
+        };
+    }
+
+    public override async Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
+    {
+        var response = new ListClustersResponse();
+        foreach (var cluster in await registry.ListAsync(context.CancellationToken))
+        {
+            var nodes = await registry.ListNodesAsync(cluster.Name, context.CancellationToken);
+            response.Clusters.Add(cluster.ToProto(nodes.Count));
+        }
+        return response;
+    }
+
+    public override async Task<UpdateClusterResponse> UpdateCluster(UpdateClusterRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.UpdateAsync(request, context.CancellationToken);
+        var nodes = await registry.ListNodesAsync(cluster.Name, context.CancellationToken);
+        return new UpdateClusterResponse { Cluster = cluster.ToProto(nodes.Count) };
+    }
+
+    public override async Task<SetSnapshotSettingsResponse> SetSnapshotSettings(SetSnapshotSettingsRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.SetSnapshotSettingsAsync(request.Cluster, request.SnapshotSettings, context.CancellationToken);
+        var nodes = await registry.ListNodesAsync(cluster.Name, context.CancellationToken);
+        return new SetSnapshotSettingsResponse { Cluster = cluster.ToProto(nodes.Count) };
+    }
+
+    public override async Task<DeleteClusterResponse> DeleteCluster(DeleteClusterRequest request, ServerCallContext context)
+    {
+        await registry.DeleteAsync(request.Name, context.CancellationToken);
+        return new DeleteClusterResponse();
+    }
+
+    public override async Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.GetAsync(request.Cluster, context.CancellationToken);
+        var response = new ListNodesResponse();
+        foreach (var node in await registry.ListNodesAsync(request.Cluster, context.CancellationToken))
+        {
+            var desired = PlanBuilder.Build(cluster, node).Checksum;
+            response.Nodes.Add(node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)));
+        }
+        return response;
+    }
+
+    public override async Task<UpdateNodeResponse> UpdateNode(UpdateNodeRequest request, ServerCallContext context)
+    {
+        var cluster = await registry.GetAsync(request.Cluster, context.CancellationToken);
+        var node = await registry.UpdateNodeAsync(request, context.CancellationToken);
+        var desired = PlanBuilder.Build(cluster, node).Checksum;
+        return new UpdateNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
+    }
+}

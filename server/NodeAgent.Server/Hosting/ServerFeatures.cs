@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Authentication;
+using NodeAgent.Server.Agents;
+using NodeAgent.Server.Api;
+using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Errors;
+using NodeAgent.Server.Plans;
+using NodeAgent.Server.Security;
+using NodeAgent.Server.Store;
+
+namespace NodeAgent.Server.Hosting;
+
+/// <summary>One registration method per feature, so Program and PlanServerApp stay short.</summary>
+internal static class ServerFeatures
+{
+    public const string DatabaseFileName = "plan-server.db";
+
+    public static IServiceCollection AddPlanStore(this IServiceCollection services, PlanServerOptions options)
+        => services.AddSingleton<IPlanStore>(_ => new SqlitePlanStore(Path.Combine(options.DataDir, DatabaseFileName)));
+
+    public static IServiceCollection AddTokenSecurity(this IServiceCollection services, PlanServerOptions options)
+    {
+        services.AddSingleton(_ => AdminToken.LoadOrCreate(options.DataDir));
+        services.AddAuthentication(Caller.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(Caller.Scheme, _ => { });
+        services.AddAuthorization();
+        return services;
+    }
+
+    public static IServiceCollection AddClustersAndPlans(this IServiceCollection services)
+        => services
+            .AddSingleton<PlanChangeNotifier>()
+            .AddSingleton<AgentConnections>()
+            .AddSingleton<ClusterRegistry>()
+            .AddSingleton<PlanDelivery>();
+
+    public static IServiceCollection AddNodeAgentGrpc(this IServiceCollection services)
+    {
+        services.AddGrpc(o => o.Interceptors.Add<DomainErrorInterceptor>());
+        services.AddGrpcReflection();
+        return services;
+    }
+
+    public static WebApplication MapNodeAgentApis(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<AgentApi>();
+        app.MapGrpcService<ClusterApi>();
+        return app;
+    }
+}

@@ -1,0 +1,221 @@
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using NodeAgent.Contracts.V1;
+
+namespace NodeAgent.Server.Store;
+
+/// <summary>
+/// The embedded store: one SQLite file (<c>&lt;data-dir&gt;/plan-server.db</c>, mode 0600, WAL).
+/// A connection per call (pooled), so calls from many requests do not share one connection.
+/// </summary>
+internal sealed class SqlitePlanStore : IPlanStore
+{
+    private readonly string _connectionString;
+
+    public SqlitePlanStore(string path)
+    {
+        if (!File.Exists(path))
+        {
+            using var _ = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        using var connection = Open();
+        Execute(connection, SqliteSchema.Create);
+    }
+
+    public async Task<bool> TryAddClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO clusters (name, runtime, kubernetes_version, cluster_configuration, snapshot_settings,
+                                  token_hash, bootstrap_token, created_at, updated_at)
+            VALUES ($name, $runtime, $kv, $config, $settings, $tokenHash, $bootstrap, $created, $updated)
+            ON CONFLICT (name) DO NOTHING
+            """;
+        BindCluster(command, cluster);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<ClusterRecord?> GetClusterAsync(string name, CancellationToken cancellationToken)
+    {
+        var rows = await QueryClustersAsync("WHERE name = $name", ("$name", name), cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task<IReadOnlyList<ClusterRecord>> ListClustersAsync(CancellationToken cancellationToken)
+        => QueryClustersAsync("ORDER BY name", null, cancellationToken);
+
+    public async Task UpdateClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE clusters SET runtime = $runtime, kubernetes_version = $kv, cluster_configuration = $config,
+                snapshot_settings = $settings, token_hash = $tokenHash, bootstrap_token = $bootstrap,
+                created_at = $created, updated_at = $updated
+            WHERE name = $name
+            """;
+        BindCluster(command, cluster);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> DeleteClusterAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var transaction = connection.BeginTransaction();
+        await using var nodes = connection.CreateCommand();
+        nodes.CommandText = "DELETE FROM nodes WHERE cluster = $name";
+        nodes.Parameters.AddWithValue("$name", name);
+        await nodes.ExecuteNonQueryAsync(cancellationToken);
+        await using var clusters = connection.CreateCommand();
+        clusters.CommandText = "DELETE FROM clusters WHERE name = $name";
+        clusters.Parameters.AddWithValue("$name", name);
+        var deleted = await clusters.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await transaction.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
+    public async Task UpsertNodeAsync(NodeRecord node, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
+                               applied_checksum, agent_version)
+            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version)
+            ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
+                credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
+                last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
+                agent_version = excluded.agent_version
+            """;
+        BindNode(command, node);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken)
+        => UpsertNodeAsync(node, cancellationToken);
+
+    public async Task<NodeRecord?> GetNodeAsync(string cluster, string name, CancellationToken cancellationToken)
+    {
+        var rows = await QueryNodesAsync("WHERE cluster = $cluster AND name = $name",
+            [("$cluster", cluster), ("$name", name)], cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<NodeRecord?> FindNodeByCredentialHashAsync(string credentialHash, CancellationToken cancellationToken)
+    {
+        var rows = await QueryNodesAsync("WHERE credential_hash = $hash", [("$hash", credentialHash)], cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
+        => QueryNodesAsync("WHERE cluster = $cluster ORDER BY name", [("$cluster", cluster)], cancellationToken);
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private async Task<IReadOnlyList<ClusterRecord>> QueryClustersAsync(string where, (string Name, object Value)? parameter, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT name, runtime, kubernetes_version, cluster_configuration, snapshot_settings, token_hash,
+                   bootstrap_token, created_at, updated_at
+            FROM clusters {where}
+            """;
+        if (parameter is { } p)
+        {
+            command.Parameters.AddWithValue(p.Name, p.Value);
+        }
+        var result = new List<ClusterRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new ClusterRecord(
+                reader.GetString(0),
+                (Runtime)reader.GetInt32(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                SnapshotSettings.Parser.ParseFrom((byte[])reader[4]),
+                reader.GetString(5),
+                reader.GetString(6),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))));
+        }
+        return result;
+    }
+
+    private async Task<IReadOnlyList<NodeRecord>> QueryNodesAsync(string where, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version
+            FROM nodes {where}
+            """;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        var result = new List<NodeRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new NodeRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                SqliteSchema.ParseRoles(reader.GetString(2)),
+                reader.GetInt64(3) != 0,
+                reader.GetString(4),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                reader.GetString(7),
+                reader.GetString(8)));
+        }
+        return result;
+    }
+
+    private static void BindCluster(SqliteCommand command, ClusterRecord cluster)
+    {
+        command.Parameters.AddWithValue("$name", cluster.Name);
+        command.Parameters.AddWithValue("$runtime", (int)cluster.Runtime);
+        command.Parameters.AddWithValue("$kv", cluster.KubernetesVersion);
+        command.Parameters.AddWithValue("$config", cluster.ClusterConfiguration);
+        command.Parameters.AddWithValue("$settings", cluster.SnapshotSettings.ToByteArray());
+        command.Parameters.AddWithValue("$tokenHash", cluster.TokenHash);
+        command.Parameters.AddWithValue("$bootstrap", cluster.BootstrapToken);
+        command.Parameters.AddWithValue("$created", cluster.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$updated", cluster.UpdatedAt.ToUnixTimeMilliseconds());
+    }
+
+    private static void BindNode(SqliteCommand command, NodeRecord node)
+    {
+        command.Parameters.AddWithValue("$cluster", node.Cluster);
+        command.Parameters.AddWithValue("$name", node.Name);
+        command.Parameters.AddWithValue("$roles", SqliteSchema.FormatRoles(node.Roles));
+        command.Parameters.AddWithValue("$init", node.InitNode ? 1 : 0);
+        command.Parameters.AddWithValue("$credential", node.CredentialHash);
+        command.Parameters.AddWithValue("$registered", node.RegisteredAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$lastSeen", node.LastSeen is { } seen ? seen.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue("$applied", node.AppliedChecksum);
+        command.Parameters.AddWithValue("$version", node.AgentVersion);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Globalization;
+using NodeAgent.Contracts.V1;
+
+namespace NodeAgent.Server.Store;
+
+/// <summary>The SQLite schema (created if missing) and the small encodings it uses.</summary>
+internal static class SqliteSchema
+{
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS clusters (
+            name TEXT PRIMARY KEY,
+            runtime INTEGER NOT NULL,
+            kubernetes_version TEXT NOT NULL,
+            cluster_configuration TEXT NOT NULL,
+            snapshot_settings BLOB NOT NULL,
+            token_hash TEXT NOT NULL,
+            bootstrap_token TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS nodes (
+            cluster TEXT NOT NULL REFERENCES clusters(name),
+            name TEXT NOT NULL,
+            roles TEXT NOT NULL,
+            init_node INTEGER NOT NULL,
+            credential_hash TEXT NOT NULL,
+            registered_at INTEGER NOT NULL,
+            last_seen INTEGER,
+            applied_checksum TEXT NOT NULL,
+            agent_version TEXT NOT NULL,
+            PRIMARY KEY (cluster, name));
+        CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
+        """;
+
+    public static string FormatRoles(IEnumerable<NodeRole> roles)
+        => string.Join(',', roles.Select(r => ((int)r).ToString(CultureInfo.InvariantCulture)));
+
+    public static IReadOnlyList<NodeRole> ParseRoles(string text)
+        => text.Length == 0
+            ? []
+            : text.Split(',').Select(s => (NodeRole)int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+}

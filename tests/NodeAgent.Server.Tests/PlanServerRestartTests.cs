@@ -1,0 +1,52 @@
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.PlanServer;
+using NodeAgent.Testing.Tools;
+
+namespace NodeAgent.Server.Tests;
+
+public sealed class PlanServerRestartTests
+{
+    [Fact]
+    public async Task PlanServer_Restarted_KeepsClustersNodesAndCredentials()
+    {
+        using var dataDir = new TempDir("nodeagent-restart-");
+        string adminToken, credential, checksum;
+        await using (var first = await PlanServerProcess.StartAsync(dataDir.Path).WithTimeout(TestTimeouts.Slow))
+        {
+            adminToken = first.AdminToken;
+            var clusters = new ClusterService.ClusterServiceClient(first.CreateAdminChannel());
+            var created = await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Etcd }).ResponseAsync.DefaultTimeout();
+            var registered = await new AgentService.AgentServiceClient(first.CreateChannel()).RegisterAsync(new RegisterRequest
+            {
+                Cluster = "prod", Node = "node-1", BootstrapToken = created.BootstrapToken,
+            }).ResponseAsync.DefaultTimeout();
+            credential = registered.NodeCredential;
+            checksum = registered.Node.DesiredChecksum;
+        }
+
+        await using var second = await PlanServerProcess.StartAsync(dataDir.Path).WithTimeout(TestTimeouts.Slow);
+        var plan = await new AgentService.AgentServiceClient(second.CreateChannel(credential))
+            .GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(adminToken, second.AdminToken);
+        Assert.Equal(checksum, plan.Plan.Checksum);
+    }
+
+    [Fact]
+    public async Task BufCurl_AdminToken_ListsClustersByReflection()
+    {
+        await using var server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
+        var clusters = new ClusterService.ClusterServiceClient(server.CreateAdminChannel());
+        await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Rke2 }).ResponseAsync.DefaultTimeout();
+
+        var listed = (await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}",
+            ["-H", $"Authorization: Bearer {server.AdminToken}"]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        var refused = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}").WithTimeout(TestTimeouts.Slow);
+
+        Assert.Contains("\"name\": \"prod\"", listed.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("RUNTIME_RKE2", listed.StandardOutput, StringComparison.Ordinal);
+        Assert.False(refused.Succeeded);
+        Assert.Contains("unauthenticated", refused.StandardError, StringComparison.OrdinalIgnoreCase);
+    }
+}
