@@ -34,6 +34,36 @@ public sealed class PlanServerRestartTests
     }
 
     [Fact]
+    public async Task PlanServer_KilledMidOperation_ResumesAndFinishesAfterRestart()
+    {
+        using var dataDir = new TempDir("nodeagent-resume-");
+        string operationId, credential;
+        Plan plan;
+        await using (var first = await PlanServerProcess.StartAsync(dataDir.Path).WithTimeout(TestTimeouts.Slow))
+        {
+            var created = await new ClusterService.ClusterServiceClient(first.CreateAdminChannel())
+                .CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.K3S }).ResponseAsync.DefaultTimeout();
+            var agent = await SimulatedAgent.RegisterAsync(first.Address, "prod", "node-a", created.BootstrapToken);
+            credential = agent.Credential;
+            operationId = (await new SnapshotService.SnapshotServiceClient(first.CreateAdminChannel())
+                .CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation.Id;
+            plan = await agent.GetPlanAsync();
+            first.Process.Kill();
+        }
+
+        await using var second = await PlanServerProcess.StartAsync(dataDir.Path).WithTimeout(TestTimeouts.Slow);
+        var resumed = SimulatedAgent.Connect(second.Address, "prod", "node-a", credential);
+        var operations = new OperationService.OperationServiceClient(second.CreateAdminChannel());
+        Assert.Equal(OperationPhase.Started, (await operations.GetOperationAsync(new GetOperationRequest { Id = operationId }).ResponseAsync.DefaultTimeout()).Operation.Phase);
+        Assert.Equal(plan.Checksum, (await resumed.GetPlanAsync()).Checksum);
+
+        await resumed.ReportStepAsync(plan, StepState.Succeeded);
+        await resumed.ReportAppliedAsync(await resumed.GetPlanAsync(plan.Checksum));
+
+        Assert.Equal(OperationPhase.Finished, (await operations.GetOperationAsync(new GetOperationRequest { Id = operationId }).ResponseAsync.DefaultTimeout()).Operation.Phase);
+    }
+
+    [Fact]
     public async Task BufCurl_AdminToken_ListsClustersByReflection()
     {
         await using var server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);

@@ -1,6 +1,7 @@
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Operations;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Store;
 
@@ -10,7 +11,7 @@ namespace NodeAgent.Server.Agents;
 /// GetPlan's long-poll: answers at once when the node's plan differs from what the agent holds,
 /// otherwise waits for a change of the cluster (or the wait to pass) and answers then.
 /// </summary>
-internal sealed class PlanDelivery(IPlanStore store, PlanChangeNotifier notifier, TimeProvider time)
+internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, OperationTimeouts timeouts, TimeProvider time)
 {
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
@@ -49,7 +50,8 @@ internal sealed class PlanDelivery(IPlanStore store, PlanChangeNotifier notifier
             ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
         var nodeRecord = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
-        return PlanBuilder.Build(clusterRecord, nodeRecord);
+        var active = await operations.GetActiveAsync(cluster, cancellationToken);
+        return PlanBuilder.Build(clusterRecord, nodeRecord, active, timeouts);
     }
 
     private static TimeSpan Clamp(TimeSpan? wait) => wait switch

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Agents;
+using NodeAgent.Server.Catalog;
+using NodeAgent.Server.Operations;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Security;
@@ -16,6 +18,8 @@ internal sealed class AgentApi(
     PlanDelivery delivery,
     AgentConnections connections,
     IPlanStore store,
+    SnapshotCatalog catalog,
+    OperationEngine operations,
     TimeProvider time) : AgentService.AgentServiceBase
 {
     [AllowAnonymous]
@@ -35,14 +39,16 @@ internal sealed class AgentApi(
             request.Wait?.ToTimeSpan(), context.CancellationToken);
     }
 
-    /// <summary>
-    /// Records the applied checksum and liveness. Step results and the snapshot inventory are
-    /// consumed by the operations and catalog features as they are added.
-    /// </summary>
+    /// <summary>Records liveness and the applied checksum, the inventory, and step results (which advance the operation).</summary>
     public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
         await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, context.CancellationToken);
+        if (request.Inventory is { } inventory)
+        {
+            await catalog.ReportInventoryAsync(request.Cluster, request.Node, inventory, context.CancellationToken);
+        }
+        await operations.RecordStepsAsync(request.Cluster, request.Node, request.Steps, context.CancellationToken);
         var plan = await delivery.CurrentPlanAsync(request.Cluster, request.Node, context.CancellationToken);
         return new ReportStatusResponse { DesiredChecksum = plan.Checksum };
     }

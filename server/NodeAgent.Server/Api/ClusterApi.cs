@@ -3,14 +3,13 @@ using Microsoft.AspNetCore.Authorization;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Agents;
 using NodeAgent.Server.Clusters;
-using NodeAgent.Server.Plans;
 using NodeAgent.Server.Security;
 
 namespace NodeAgent.Server.Api;
 
 /// <summary>nodeagent.v1.ClusterService: the operator's view of clusters and nodes.</summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
-internal sealed class ClusterApi(ClusterRegistry registry, AgentConnections connections) : ClusterService.ClusterServiceBase
+internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery, AgentConnections connections) : ClusterService.ClusterServiceBase
 {
     public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context)
     {
@@ -62,11 +61,10 @@ internal sealed class ClusterApi(ClusterRegistry registry, AgentConnections conn
 
     public override async Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context)
     {
-        var cluster = await registry.GetAsync(request.Cluster, context.CancellationToken);
         var response = new ListNodesResponse();
         foreach (var node in await registry.ListNodesAsync(request.Cluster, context.CancellationToken))
         {
-            var desired = PlanBuilder.Build(cluster, node).Checksum;
+            var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
             response.Nodes.Add(node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)));
         }
         return response;
@@ -74,9 +72,8 @@ internal sealed class ClusterApi(ClusterRegistry registry, AgentConnections conn
 
     public override async Task<UpdateNodeResponse> UpdateNode(UpdateNodeRequest request, ServerCallContext context)
     {
-        var cluster = await registry.GetAsync(request.Cluster, context.CancellationToken);
         var node = await registry.UpdateNodeAsync(request, context.CancellationToken);
-        var desired = PlanBuilder.Build(cluster, node).Checksum;
+        var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
         return new UpdateNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
     }
 }

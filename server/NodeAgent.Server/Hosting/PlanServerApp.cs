@@ -6,7 +6,8 @@ namespace NodeAgent.Server.Hosting;
 /// <summary>Builds the plan server's web application; used by Program and by in-process tests.</summary>
 internal static class PlanServerApp
 {
-    public static WebApplication Build(PlanServerOptions options, string[] args)
+    /// <param name="time">The clock; tests pass a fake one. Default: the system clock.</param>
+    public static WebApplication Build(PlanServerOptions options, string[] args, TimeProvider? time = null)
     {
         PrepareDataDir(options.DataDir);
 
@@ -15,11 +16,12 @@ internal static class PlanServerApp
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(options.ListenEndPoint, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddNodeAgentGrpc();
         builder.Services.AddPlanStore(options);
         builder.Services.AddTokenSecurity(options);
         builder.Services.AddClustersAndPlans();
+        builder.Services.AddOperations(options.Timeouts);
         // The gRPC health service answers from the registered checks at request time (no cache,
         // so it is SERVING from the first request on, not after the publisher's first delay).
         builder.Services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false)

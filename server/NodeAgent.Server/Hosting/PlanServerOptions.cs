@@ -13,6 +13,9 @@ internal sealed class PlanServerOptions
 
     public string Listen { get; set; } = DefaultListen;
 
+    /// <summary>Phase deadlines of operations.</summary>
+    public Operations.OperationTimeouts Timeouts { get; set; } = new();
+
     public IPEndPoint ListenEndPoint => IPEndPoint.Parse(Listen);
 
     public bool TryValidate(out string error)

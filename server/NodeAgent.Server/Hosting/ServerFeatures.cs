@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Authentication;
 using NodeAgent.Server.Agents;
 using NodeAgent.Server.Api;
+using NodeAgent.Server.Catalog;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Operations;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Security;
@@ -15,7 +17,11 @@ internal static class ServerFeatures
     public const string DatabaseFileName = "plan-server.db";
 
     public static IServiceCollection AddPlanStore(this IServiceCollection services, PlanServerOptions options)
-        => services.AddSingleton<IPlanStore>(_ => new SqlitePlanStore(Path.Combine(options.DataDir, DatabaseFileName)));
+        => services
+            .AddSingleton(_ => new SqliteDatabase(Path.Combine(options.DataDir, DatabaseFileName)))
+            .AddSingleton<IPlanStore, SqlitePlanStore>()
+            .AddSingleton<IOperationStore, SqliteOperationStore>()
+            .AddSingleton<ISnapshotCatalogStore, SqliteCatalogStore>();
 
     public static IServiceCollection AddTokenSecurity(this IServiceCollection services, PlanServerOptions options)
     {
@@ -31,7 +37,15 @@ internal static class ServerFeatures
             .AddSingleton<PlanChangeNotifier>()
             .AddSingleton<AgentConnections>()
             .AddSingleton<ClusterRegistry>()
-            .AddSingleton<PlanDelivery>();
+            .AddSingleton<PlanDelivery>()
+            .AddSingleton<SnapshotCatalog>();
+
+    public static IServiceCollection AddOperations(this IServiceCollection services, OperationTimeouts timeouts)
+        => services
+            .AddSingleton(timeouts)
+            .AddSingleton<OperationChangeNotifier>()
+            .AddSingleton<OperationEngine>()
+            .AddHostedService<OperationDeadlineService>();
 
     public static IServiceCollection AddNodeAgentGrpc(this IServiceCollection services)
     {
@@ -46,6 +60,8 @@ internal static class ServerFeatures
         app.UseAuthorization();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcService<ClusterApi>();
+        app.MapGrpcService<SnapshotApi>();
+        app.MapGrpcService<OperationApi>();
         return app;
     }
 }

@@ -1,15 +1,20 @@
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Operations;
 using NodeAgent.Server.Store;
 
 namespace NodeAgent.Server.Plans;
 
 /// <summary>
 /// Derives a node's plan from its cluster: the steady state (schedule, retention, S3 target,
-/// probes) for every etcd node. Operation plans are added by the operations feature.
+/// probes) for every etcd node, and the current phase's instruction of the cluster's active
+/// operation for the nodes it involves. The two parts stay apart: ending an operation only
+/// removes its part.
 /// </summary>
 internal static class PlanBuilder
 {
-    public static Plan Build(ClusterRecord cluster, NodeRecord node)
+    private static readonly OperationTimeouts DefaultTimeouts = new();
+
+    public static Plan Build(ClusterRecord cluster, NodeRecord node, OperationRecord? active = null, OperationTimeouts? timeouts = null)
     {
         var plan = new Plan
         {
@@ -32,6 +37,17 @@ internal static class PlanBuilder
                 Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(5)),
                 EtcdHealth = new EtcdHealthProbe(),
             });
+        }
+        if (active is { IsActive: true } && active.State.Nodes.Any(n => n.Node == node.Name)
+            && OperationInstructions.For(active, cluster.SnapshotSettings.S3 is not null, timeouts ?? DefaultTimeouts) is { } instruction)
+        {
+            plan.Operation = new OperationPlan
+            {
+                OperationId = active.Id,
+                Type = active.State.Type,
+                Phase = active.State.Phase,
+                Instructions = { instruction },
+            };
         }
         return PlanChecksum.Seal(plan);
     }

@@ -4,29 +4,9 @@ using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Server.Store;
 
-/// <summary>
-/// The embedded store: one SQLite file (<c>&lt;data-dir&gt;/plan-server.db</c>, mode 0600, WAL).
-/// A connection per call (pooled), so calls from many requests do not share one connection.
-/// </summary>
-internal sealed class SqlitePlanStore : IPlanStore
+/// <summary>Clusters and nodes in the embedded SQLite database.</summary>
+internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
 {
-    private readonly string _connectionString;
-
-    public SqlitePlanStore(string path)
-    {
-        if (!File.Exists(path))
-        {
-            using var _ = new FileStream(path, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
-        }
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-        using var connection = Open();
-        Execute(connection, SqliteSchema.Create);
-    }
 
     public async Task<bool> TryAddClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
     {
@@ -70,10 +50,12 @@ internal sealed class SqlitePlanStore : IPlanStore
         await using var connection = Open();
         await using var transaction = connection.BeginTransaction();
         await using var nodes = connection.CreateCommand();
-        nodes.CommandText = "DELETE FROM nodes WHERE cluster = $name";
+        nodes.Transaction = transaction;
+        nodes.CommandText = "DELETE FROM nodes WHERE cluster = $name; DELETE FROM operations WHERE cluster = $name; DELETE FROM snapshots WHERE cluster = $name;";
         nodes.Parameters.AddWithValue("$name", name);
         await nodes.ExecuteNonQueryAsync(cancellationToken);
         await using var clusters = connection.CreateCommand();
+        clusters.Transaction = transaction;
         clusters.CommandText = "DELETE FROM clusters WHERE name = $name";
         clusters.Parameters.AddWithValue("$name", name);
         var deleted = await clusters.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -117,20 +99,7 @@ internal sealed class SqlitePlanStore : IPlanStore
     public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
         => QueryNodesAsync("WHERE cluster = $cluster ORDER BY name", [("$cluster", cluster)], cancellationToken);
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private SqliteConnection Open() => database.Open();
 
     private async Task<IReadOnlyList<ClusterRecord>> QueryClustersAsync(string where, (string Name, object Value)? parameter, CancellationToken cancellationToken)
     {

@@ -29,6 +29,24 @@ internal static class SqliteSchema
             agent_version TEXT NOT NULL,
             PRIMARY KEY (cluster, name));
         CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
+        CREATE TABLE IF NOT EXISTS operations (
+            id TEXT PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            phase_deadline INTEGER NOT NULL,
+            compress INTEGER NOT NULL,
+            state BLOB NOT NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations(cluster) WHERE active = 1;
+        CREATE TABLE IF NOT EXISTS snapshots (
+            cluster TEXT NOT NULL,
+            storage INTEGER NOT NULL,
+            location TEXT NOT NULL,
+            node TEXT NOT NULL,
+            reported_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            snapshot BLOB NOT NULL,
+            PRIMARY KEY (cluster, storage, location));
         """;
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

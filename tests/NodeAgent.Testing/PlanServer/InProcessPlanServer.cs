@@ -14,14 +14,15 @@ public sealed class InProcessPlanServer : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
-    public static async Task<InProcessPlanServer> StartAsync(CancellationToken cancellationToken = default)
+    /// <param name="time">A fake clock for deadline tests; default: the system clock.</param>
+    public static async Task<InProcessPlanServer> StartAsync(TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var server = new InProcessPlanServer();
         try
         {
             var port = FreePorts.Next();
             var options = new PlanServerOptions { DataDir = server.DataDir, Listen = $"127.0.0.1:{port}" };
-            server._app = PlanServerApp.Build(options, []);
+            server._app = PlanServerApp.Build(options, [], time);
             await server._app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
             server.Address = new Uri($"http://127.0.0.1:{port}");
             return server;

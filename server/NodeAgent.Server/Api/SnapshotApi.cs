@@ -1,0 +1,37 @@
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Catalog;
+using NodeAgent.Server.Operations;
+using NodeAgent.Server.Security;
+
+namespace NodeAgent.Server.Api;
+
+/// <summary>
+/// nodeagent.v1.SnapshotService: one-time snapshots, the catalog, deletes. RestoreSnapshot is
+/// not served yet (it answers UNIMPLEMENTED) until the restore operation exists.
+/// </summary>
+[Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
+internal sealed class SnapshotApi(OperationEngine engine, SnapshotCatalog catalog) : SnapshotService.SnapshotServiceBase
+{
+    public override async Task<CreateSnapshotResponse> CreateSnapshot(CreateSnapshotRequest request, ServerCallContext context)
+    {
+        var operation = await engine.StartSnapshotAsync(request.Cluster, request.Name,
+            request.HasCompress ? request.Compress : null, context.GetHttpContext().User.Identity?.Name ?? "admin", context.CancellationToken);
+        return new CreateSnapshotResponse { Operation = operation.State };
+    }
+
+    public override async Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context)
+    {
+        var response = new ListSnapshotsResponse();
+        response.Snapshots.AddRange(await catalog.ListAsync(request.Cluster, request.Node, request.Storage, context.CancellationToken));
+        return response;
+    }
+
+    public override async Task<DeleteSnapshotResponse> DeleteSnapshot(DeleteSnapshotRequest request, ServerCallContext context)
+    {
+        var operation = await engine.StartDeleteAsync(request.Cluster, request.Snapshot,
+            context.GetHttpContext().User.Identity?.Name ?? "admin", context.CancellationToken);
+        return new DeleteSnapshotResponse { Operation = operation.State };
+    }
+}

@@ -1,0 +1,6 @@
+using NodeAgent.Server.Plans;
+
+namespace NodeAgent.Server.Operations;
+
+/// <summary>Wakes WatchOperation streams when their operation changes.</summary>
+internal sealed class OperationChangeNotifier : ChangeSignal<string>;

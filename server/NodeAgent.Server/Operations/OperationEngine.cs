@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using Google.Protobuf.WellKnownTypes;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Errors;
+using NodeAgent.Server.Plans;
+using NodeAgent.Server.Store;
+
+namespace NodeAgent.Server.Operations;
+
+/// <summary>
+/// Starts, advances and cancels operations. Every change of an operation is stored before it is
+/// announced, so a restarted server resumes where it stood. Changes to one cluster's operation
+/// are serialized.
+/// </summary>
+internal sealed partial class OperationEngine(
+    IPlanStore plans,
+    IOperationStore operations,
+    PlanChangeNotifier planChanges,
+    OperationChangeNotifier operationChanges,
+    OperationTimeouts timeouts,
+    TimeProvider time,
+    ILogger<OperationEngine> logger)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _clusterLocks = new(StringComparer.Ordinal);
+
+    public Task<OperationRecord> StartSnapshotAsync(string cluster, string name, bool? compress, string requestedBy, CancellationToken cancellationToken)
+    {
+        var prefix = string.IsNullOrEmpty(name) ? "on-demand" : name;
+        Names.RequireSnapshotPrefix(prefix, "name");
+        return StartAsync(cluster, OperationType.Snapshot, prefix, compress, requestedBy, timeouts.SnapshotSave, cancellationToken);
+    }
+
+    public Task<OperationRecord> StartDeleteAsync(string cluster, string snapshot, string requestedBy, CancellationToken cancellationToken)
+    {
+        Names.RequireSnapshotPrefix(snapshot, "snapshot");
+        return StartAsync(cluster, OperationType.DeleteSnapshot, snapshot, null, requestedBy, timeouts.Delete, cancellationToken);
+    }
+
+    public async Task<OperationRecord> GetAsync(string id, CancellationToken cancellationToken)
+        => await operations.GetAsync(id, cancellationToken)
+            ?? throw DomainException.NotFound($"operation '{id}' does not exist");
+
+    public async Task<IReadOnlyList<OperationRecord>> ListAsync(string cluster, bool activeOnly, CancellationToken cancellationToken)
+    {
+        _ = await plans.GetClusterAsync(cluster, cancellationToken) ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
+        return await operations.ListAsync(cluster, activeOnly, cancellationToken);
+    }
+
+    public Task<OperationRecord?> GetActiveAsync(string cluster, CancellationToken cancellationToken)
+        => operations.GetActiveAsync(cluster, cancellationToken);
+
+    public async Task<OperationRecord> CancelAsync(string id, string by, CancellationToken cancellationToken)
+    {
+        var operation = await GetAsync(id, cancellationToken);
+        return await UnderClusterLockAsync(operation.Cluster, async () =>
+        {
+            operation = await GetAsync(id, cancellationToken);
+            if (!operation.IsActive)
+            {
+                throw new DomainException(DomainErrorKind.FailedPrecondition,
+                    $"operation '{id}' already ended ({operation.State.Phase}); nothing to cancel");
+            }
+            if (!operation.State.Cancellable)
+            {
+                throw new DomainException(DomainErrorKind.FailedPrecondition,
+                    $"operation '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}");
+            }
+            return await SaveAsync(OperationMachine.Cancel(operation, time.GetUtcNow(), by), cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>Folds a node's step results into its cluster's active operation, then advances it.</summary>
+    public async Task RecordStepsAsync(string cluster, string node, IReadOnlyList<StepResult> steps, CancellationToken cancellationToken)
+    {
+        await UnderClusterLockAsync(cluster, async () =>
+        {
+            var operation = await operations.GetActiveAsync(cluster, cancellationToken);
+            if (operation is null)
+            {
+                return 0;
+            }
+            var next = operation.State.Clone();
+            var step = next.Nodes.FirstOrDefault(n => n.Node == node);
+            var changed = false;
+            foreach (var result in steps.Where(r => r.OperationId == operation.Id && step is not null && r.InstructionId == step.InstructionId))
+            {
+                step!.State = result.State;
+                step.Message = result.Message;
+                step.Progress = result.Progress;
+                step.UpdatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+                changed = true;
+            }
+            await AdvanceLockedAsync(changed ? operation with { State = next } : operation, changed, cancellationToken);
+            return 0;
+        }, cancellationToken);
+    }
+
+    /// <summary>Re-evaluates the cluster's active operation (node liveness, deadlines).</summary>
+    public Task AdvanceAsync(string cluster, CancellationToken cancellationToken)
+        => UnderClusterLockAsync(cluster, async () =>
+        {
+            if (await operations.GetActiveAsync(cluster, cancellationToken) is { } operation)
+            {
+                await AdvanceLockedAsync(operation, mustSave: false, cancellationToken);
+            }
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>Re-evaluates every active operation: at start (resume) and on every deadline check.</summary>
+    public async Task AdvanceAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var cluster in (await operations.ListActiveAsync(cancellationToken)).Select(o => o.Cluster).Distinct())
+        {
+            await AdvanceAsync(cluster, cancellationToken);
+        }
+    }
+
+    private async Task<OperationRecord> StartAsync(string cluster, OperationType type, string snapshot, bool? compress,
+        string requestedBy, TimeSpan phaseTimeout, CancellationToken cancellationToken)
+    {
+        var clusterRecord = await plans.GetClusterAsync(cluster, cancellationToken)
+            ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
+        var etcdNodes = (await plans.ListNodesAsync(cluster, cancellationToken)).Where(n => n.Roles.Contains(NodeRole.Etcd)).ToList();
+        if (etcdNodes.Count == 0)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, $"cluster '{cluster}' has no registered etcd node");
+        }
+        var now = time.GetUtcNow();
+        var state = new Operation
+        {
+            Id = NewId(now),
+            Cluster = cluster,
+            Type = type,
+            Phase = OperationPhase.Started,
+            Snapshot = snapshot,
+            RequestedBy = requestedBy,
+            Cancellable = true,
+            CreatedAt = Timestamp.FromDateTimeOffset(now),
+            UpdatedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        var instruction = type == OperationType.Snapshot ? OperationInstructions.SaveSnapshot : OperationInstructions.DeleteSnapshot;
+        state.Nodes.AddRange(etcdNodes.Select(n => new NodeStep
+        {
+            Node = n.Name,
+            InstructionId = instruction,
+            State = StepState.Pending,
+            UpdatedAt = state.CreatedAt,
+        }));
+        var operation = new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress);
+        if (!await operations.TryAddAsync(operation, cancellationToken))
+        {
+            var running = await operations.GetActiveAsync(cluster, cancellationToken);
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"cluster '{cluster}' already runs operation '{running?.Id}' ({running?.State.Type}, phase {running?.State.Phase}); wait for it or cancel it");
+        }
+        LogStarted(logger, operation.Id, type, cluster, etcdNodes.Count);
+        Announce(operation);
+        return operation;
+    }
+
+    /// <summary>Runs the phase machine and stores the result when it (or <paramref name="mustSave"/>) says so.</summary>
+    private async Task<OperationRecord> AdvanceLockedAsync(OperationRecord operation, bool mustSave, CancellationToken cancellationToken)
+    {
+        var cluster = await plans.GetClusterAsync(operation.Cluster, cancellationToken);
+        if (cluster is null)
+        {
+            return operation;
+        }
+        var nodes = await plans.ListNodesAsync(operation.Cluster, cancellationToken);
+        var next = OperationMachine.Advance(operation, cluster, nodes, time.GetUtcNow(), timeouts);
+        return next == operation && !mustSave ? operation : await SaveAsync(next, cancellationToken);
+    }
+
+    private async Task<OperationRecord> SaveAsync(OperationRecord operation, CancellationToken cancellationToken)
+    {
+        await operations.UpdateAsync(operation, cancellationToken);
+        if (operation.State.Failure is { } failure)
+        {
+            LogEnded(logger, operation.Id, operation.State.Phase, failure.Node, failure.InstructionId, failure.Message);
+        }
+        else
+        {
+            LogPhase(logger, operation.Id, operation.State.Phase);
+        }
+        Announce(operation);
+        return operation;
+    }
+
+    private void Announce(OperationRecord operation)
+    {
+        planChanges.Changed(operation.Cluster);
+        operationChanges.Changed(operation.Id);
+    }
+
+    private async Task<T> UnderClusterLockAsync<T>(string cluster, Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        var gate = _clusterLocks.GetOrAdd(cluster, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static string NewId(DateTimeOffset now)
+        => string.Create(CultureInfo.InvariantCulture, $"op-{now.ToUnixTimeMilliseconds():x}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}");
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Operation {OperationId} ({Type}) started on cluster {Cluster} with {NodeCount} etcd nodes")]
+    private static partial void LogStarted(ILogger logger, string operationId, OperationType type, string cluster, int nodeCount);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Operation {OperationId} is now {Phase}")]
+    private static partial void LogPhase(ILogger logger, string operationId, OperationPhase phase);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Operation {OperationId} ended {Phase}: node {Node}, step {Step}: {Reason}")]
+    private static partial void LogEnded(ILogger logger, string operationId, OperationPhase phase, string node, string step, string reason);
+}

@@ -1,0 +1,22 @@
+using NodeAgent.Server.Operations;
+
+namespace NodeAgent.Server.Store;
+
+/// <summary>Durable operations. At most one active operation per cluster, enforced by the store.</summary>
+internal interface IOperationStore
+{
+    /// <summary>Adds the operation; false when the cluster already has an active one.</summary>
+    Task<bool> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken);
+
+    Task<OperationRecord?> GetAsync(string id, CancellationToken cancellationToken);
+
+    Task<OperationRecord?> GetActiveAsync(string cluster, CancellationToken cancellationToken);
+
+    /// <summary>A cluster's operations, newest first.</summary>
+    Task<IReadOnlyList<OperationRecord>> ListAsync(string cluster, bool activeOnly, CancellationToken cancellationToken);
+
+    /// <summary>Every active operation of every cluster (resumed at start and checked for deadlines).</summary>
+    Task<IReadOnlyList<OperationRecord>> ListActiveAsync(CancellationToken cancellationToken);
+
+    Task UpdateAsync(OperationRecord operation, CancellationToken cancellationToken);
+}

@@ -1,0 +1,91 @@
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Operations;
+
+namespace NodeAgent.Server.Store;
+
+/// <summary>Operations in the embedded SQLite database.</summary>
+internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperationStore
+{
+    private const int SqliteConstraint = 19;
+
+    public async Task<bool> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state)
+            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state)
+            """;
+        Bind(command, operation);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+        {
+            return false;
+        }
+    }
+
+    public async Task<OperationRecord?> GetAsync(string id, CancellationToken cancellationToken)
+        => First(await QueryAsync("WHERE id = $p", id, cancellationToken));
+
+    public async Task<OperationRecord?> GetActiveAsync(string cluster, CancellationToken cancellationToken)
+        => First(await QueryAsync("WHERE cluster = $p AND active = 1", cluster, cancellationToken));
+
+    private static OperationRecord? First(IReadOnlyList<OperationRecord> rows) => rows.Count == 0 ? null : rows[0];
+
+    public Task<IReadOnlyList<OperationRecord>> ListAsync(string cluster, bool activeOnly, CancellationToken cancellationToken)
+        => QueryAsync(activeOnly ? "WHERE cluster = $p AND active = 1 ORDER BY created_at DESC"
+            : "WHERE cluster = $p ORDER BY created_at DESC", cluster, cancellationToken);
+
+    public Task<IReadOnlyList<OperationRecord>> ListActiveAsync(CancellationToken cancellationToken)
+        => QueryAsync("WHERE active = 1 ORDER BY created_at", null, cancellationToken);
+
+    public async Task UpdateAsync(OperationRecord operation, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state
+            WHERE id = $id
+            """;
+        Bind(command, operation);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<OperationRecord>> QueryAsync(string where, string? parameter, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT phase_deadline, compress, state FROM operations {where}";
+        if (parameter is not null)
+        {
+            command.Parameters.AddWithValue("$p", parameter);
+        }
+        var result = new List<OperationRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new OperationRecord(
+                Operation.Parser.ParseFrom((byte[])reader[2]),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                reader.GetInt64(1) != 0));
+        }
+        return result;
+    }
+
+    private static void Bind(SqliteCommand command, OperationRecord operation)
+    {
+        command.Parameters.AddWithValue("$id", operation.Id);
+        command.Parameters.AddWithValue("$cluster", operation.Cluster);
+        command.Parameters.AddWithValue("$active", operation.IsActive ? 1 : 0);
+        command.Parameters.AddWithValue("$created", operation.State.CreatedAt.ToDateTimeOffset().ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$deadline", operation.PhaseDeadline.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$compress", operation.Compress ? 1 : 0);
+        command.Parameters.AddWithValue("$state", operation.State.ToByteArray());
+    }
+}
