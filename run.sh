@@ -54,11 +54,13 @@ done
 
 cat <<MSG
 NodeAgent is running (Ctrl-C stops everything):
-  etcd          http://127.0.0.1:$etcd_port        data: $state/etcd
-  plan server   http://$server_listen     data: $state/plan-server, log: $state/plan-server.log
+  etcd          http://127.0.0.1:$etcd_port          data: $state/etcd
+  plan server   https://$server_listen     data: $state/plan-server, log: $state/plan-server.log
+                CA: $state/plan-server/tls/ca.crt   admin token: $state/plan-server/admin-token
 Try:
-  .tools/npm/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge --reflect \\
-    --data '{}' http://$server_listen/grpc.health.v1.Health/Check
+  .tools/npm/node_modules/.bin/buf curl --protocol grpc --reflect --cacert .run/plan-server/tls/ca.crt \\
+    -H @<(echo "Authorization: Bearer \$(cat .run/plan-server/admin-token)") \\
+    --data '{}' https://$server_listen/nodeagent.v1.ClusterService/ListClusters
   ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:$etcd_port endpoint status -w table
 MSG
 

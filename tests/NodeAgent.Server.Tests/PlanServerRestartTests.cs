@@ -43,7 +43,7 @@ public sealed class PlanServerRestartTests
         {
             var created = await new ClusterService.ClusterServiceClient(first.CreateAdminChannel())
                 .CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.K3S }).ResponseAsync.DefaultTimeout();
-            var agent = await SimulatedAgent.RegisterAsync(first.Address, "prod", "node-a", created.BootstrapToken);
+            var agent = await SimulatedAgent.RegisterAsync(first.Address, first.CaFile, "prod", "node-a", created.BootstrapToken);
             credential = agent.Credential;
             operationId = (await new SnapshotService.SnapshotServiceClient(first.CreateAdminChannel())
                 .CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation.Id;
@@ -52,7 +52,7 @@ public sealed class PlanServerRestartTests
         }
 
         await using var second = await PlanServerProcess.StartAsync(dataDir.Path).WithTimeout(TestTimeouts.Slow);
-        var resumed = SimulatedAgent.Connect(second.Address, "prod", "node-a", credential);
+        var resumed = SimulatedAgent.Connect(second.Address, second.CaFile, "prod", "node-a", credential);
         var operations = new OperationService.OperationServiceClient(second.CreateAdminChannel());
         Assert.Equal(OperationPhase.Started, (await operations.GetOperationAsync(new GetOperationRequest { Id = operationId }).ResponseAsync.DefaultTimeout()).Operation.Phase);
         Assert.Equal(plan.Checksum, (await resumed.GetPlanAsync()).Checksum);
@@ -71,12 +71,16 @@ public sealed class PlanServerRestartTests
         await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Rke2 }).ResponseAsync.DefaultTimeout();
 
         var listed = (await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}",
-            ["-H", $"Authorization: Bearer {server.AdminToken}"]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
-        var refused = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}").WithTimeout(TestTimeouts.Slow);
+            ["-H", $"Authorization: Bearer {server.AdminToken}", .. server.BufTlsArgs]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        var refused = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}", server.BufTlsArgs).WithTimeout(TestTimeouts.Slow);
+        var untrusted = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}").WithTimeout(TestTimeouts.Slow);
 
         Assert.Contains("\"name\": \"prod\"", listed.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("RUNTIME_RKE2", listed.StandardOutput, StringComparison.Ordinal);
         Assert.False(refused.Succeeded);
         Assert.Contains("unauthenticated", refused.StandardError, StringComparison.OrdinalIgnoreCase);
+        // Without the CA the TLS handshake fails; buf then reports that reflection found nothing.
+        Assert.False(untrusted.Succeeded);
+        Assert.DoesNotContain("prod", untrusted.StandardOutput, StringComparison.Ordinal);
     }
 }

@@ -14,20 +14,20 @@ internal sealed class SimulatedAgent(AgentService.AgentServiceClient client, str
     public string Node => node;
 
     public static Task<SimulatedAgent> RegisterAsync(InProcessPlanServer server, string cluster, string node, string bootstrapToken)
-        => RegisterAsync(server.Address, cluster, node, bootstrapToken);
+        => RegisterAsync(server.Address, server.CaFile, cluster, node, bootstrapToken);
 
-    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string cluster, string node, string bootstrapToken)
+    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, string cluster, string node, string bootstrapToken)
     {
-        var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(server)).RegisterAsync(new RegisterRequest
+        var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(server, null, caFile)).RegisterAsync(new RegisterRequest
         {
             Cluster = cluster, Node = node, BootstrapToken = bootstrapToken, Roles = { NodeRole.Etcd },
         }).ResponseAsync.DefaultTimeout();
-        return Connect(server, cluster, node, registered.NodeCredential);
+        return Connect(server, caFile, cluster, node, registered.NodeCredential);
     }
 
     /// <summary>An agent that already holds its credential (e.g. after a server restart).</summary>
-    public static SimulatedAgent Connect(Uri server, string cluster, string node, string credential)
-        => new(new AgentService.AgentServiceClient(PlanServerChannels.Create(server, credential)), cluster, node) { Credential = credential };
+    public static SimulatedAgent Connect(Uri server, string? caFile, string cluster, string node, string credential)
+        => new(new AgentService.AgentServiceClient(PlanServerChannels.Create(server, credential, caFile)), cluster, node) { Credential = credential };
 
     public string Credential { get; private init; } = "";
 

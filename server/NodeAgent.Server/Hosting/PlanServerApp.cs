@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -13,10 +14,19 @@ internal static class PlanServerApp
 
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSystemd();
+        var clock = time ?? TimeProvider.System;
+        var certificate = options.Plaintext ? null : LoadCertificate(options, clock);
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(options.ListenEndPoint, listen => listen.Protocols = HttpProtocols.Http2));
+            kestrel.Listen(options.ListenEndPoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            }));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(time ?? TimeProvider.System);
+        builder.Services.AddSingleton(clock);
         builder.Services.AddNodeAgentGrpc();
         builder.Services.AddPlanStore(options);
         builder.Services.AddTokenSecurity(options);
@@ -37,6 +47,11 @@ internal static class PlanServerApp
         app.MapNodeAgentApis();
         return app;
     }
+
+    private static X509Certificate2 LoadCertificate(PlanServerOptions options, TimeProvider time)
+        => options.TlsCertFile.Length > 0
+            ? X509Certificate2.CreateFromPemFile(options.TlsCertFile, options.TlsKeyFile)
+            : Security.ServerTls.LoadOrCreate(options.DataDir, Security.ServerTls.DefaultNames(options.ListenEndPoint, options.TlsSans), time);
 
     private static void PrepareDataDir(string dataDir)
     {

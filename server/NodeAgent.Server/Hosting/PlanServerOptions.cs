@@ -18,6 +18,17 @@ internal sealed class PlanServerOptions
 
     public IPEndPoint ListenEndPoint => IPEndPoint.Parse(Listen);
 
+    /// <summary>Serve HTTP/2 without TLS. Allowed on loopback addresses only.</summary>
+    public bool Plaintext { get; set; }
+
+    /// <summary>Extra names (DNS or IP) for the serving certificate the server makes itself.</summary>
+    public IReadOnlyList<string> TlsSans { get; set; } = [];
+
+    /// <summary>A serving certificate and key (PEM) to use instead of the server's own CA.</summary>
+    public string TlsCertFile { get; set; } = "";
+
+    public string TlsKeyFile { get; set; } = "";
+
     public bool TryValidate(out string error)
     {
         if (string.IsNullOrWhiteSpace(DataDir))
@@ -29,6 +40,21 @@ internal sealed class PlanServerOptions
         {
             error = string.Create(CultureInfo.InvariantCulture,
                 $"--listen '{Listen}' is not HOST:PORT with a numeric IP address (e.g. 127.0.0.1:9180)");
+            return false;
+        }
+        if (Plaintext && !IPAddress.IsLoopback(IPEndPoint.Parse(Listen).Address))
+        {
+            error = $"--plaintext is allowed on a loopback address only, not on {Listen}: tokens would cross the network unencrypted";
+            return false;
+        }
+        if ((TlsCertFile.Length == 0) != (TlsKeyFile.Length == 0))
+        {
+            error = "--tls-cert-file and --tls-key-file go together";
+            return false;
+        }
+        foreach (var file in new[] { TlsCertFile, TlsKeyFile }.Where(f => f.Length > 0 && !File.Exists(f)))
+        {
+            error = $"TLS file '{file}' does not exist";
             return false;
         }
         error = "";

@@ -14,17 +14,39 @@ internal static class ServerCommandLine
         };
         var listen = new Option<string>("--listen")
         {
-            Description = "Address to serve gRPC on, as HOST:PORT (HTTP/2 without TLS for now; use loopback).",
+            Description = "Address to serve gRPC (HTTP/2 over TLS) on, as IP:PORT.",
             DefaultValueFactory = _ => PlanServerOptions.DefaultListen,
+        };
+        var plaintext = new Option<bool>("--plaintext")
+        {
+            Description = "Serve HTTP/2 without TLS (loopback addresses only; for local tests).",
+        };
+        var tlsSan = new Option<string[]>("--tls-san")
+        {
+            Description = "Extra DNS name or IP address for the server's own certificate (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var tlsCert = new Option<string>("--tls-cert-file")
+        {
+            Description = "Serving certificate (PEM) to use instead of the server's own CA under DATA_DIR/tls.",
+        };
+        var tlsKey = new Option<string>("--tls-key-file")
+        {
+            Description = "Private key (PEM) of --tls-cert-file.",
         };
         var root = new RootCommand(
             "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
             + "(agents: register with a cluster's bootstrap token, long-poll their plan, report status), "
-            + "plus gRPC health and server reflection. State is kept in DATA_DIR/plan-server.db (SQLite).")
+            + "plus gRPC health and server reflection, over TLS with the server's own CA (DATA_DIR/tls/ca.crt: "
+            + "clients pin it). State is kept in DATA_DIR/plan-server.db (SQLite).")
         {
             dataDir,
             listen,
+            plaintext,
+            tlsSan,
+            tlsCert,
+            tlsKey,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -32,6 +54,10 @@ internal static class ServerCommandLine
             {
                 DataDir = parse.GetValue(dataDir)!,
                 Listen = parse.GetValue(listen)!,
+                Plaintext = parse.GetValue(plaintext),
+                TlsSans = parse.GetValue(tlsSan) ?? [],
+                TlsCertFile = parse.GetValue(tlsCert) ?? "",
+                TlsKeyFile = parse.GetValue(tlsKey) ?? "",
             };
             if (!options.TryValidate(out var error))
             {

@@ -14,17 +14,22 @@ public sealed class InProcessPlanServer : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>The server's CA certificate (PEM), or null when it serves plaintext.</summary>
+    public string? CaFile { get; private set; }
+
     /// <param name="time">A fake clock for deadline tests; default: the system clock.</param>
-    public static async Task<InProcessPlanServer> StartAsync(TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <param name="plaintext">Serve without TLS (as <c>--plaintext</c>); default: TLS with the server's own CA.</param>
+    public static async Task<InProcessPlanServer> StartAsync(TimeProvider? time = null, bool plaintext = false, CancellationToken cancellationToken = default)
     {
         var server = new InProcessPlanServer();
         try
         {
             var port = FreePorts.Next();
-            var options = new PlanServerOptions { DataDir = server.DataDir, Listen = $"127.0.0.1:{port}" };
+            var options = new PlanServerOptions { DataDir = server.DataDir, Listen = $"127.0.0.1:{port}", Plaintext = plaintext };
             server._app = PlanServerApp.Build(options, [], time);
             await server._app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
-            server.Address = new Uri($"http://127.0.0.1:{port}");
+            server.Address = new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}");
+            server.CaFile = plaintext ? null : PlanServerChannels.CaFile(server.DataDir);
             return server;
         }
         catch
@@ -34,16 +39,16 @@ public sealed class InProcessPlanServer : IAsyncDisposable
         }
     }
 
-    public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+    public GrpcChannel CreateChannel() => PlanServerChannels.Create(Address, null, CaFile);
 
     /// <summary>The operator credential the server created in its data dir.</summary>
     public string AdminToken => PlanServerChannels.ReadAdminToken(DataDir);
 
     /// <summary>A channel that sends the admin token, or <paramref name="bearerToken"/>, on every call.</summary>
-    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken);
+    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken, CaFile);
 
     /// <summary>A channel authenticated as the operator.</summary>
-    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken);
+    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken, CaFile);
 
     public async ValueTask DisposeAsync()
     {

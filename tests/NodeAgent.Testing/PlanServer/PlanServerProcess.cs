@@ -26,17 +26,28 @@ public sealed class PlanServerProcess : IAsyncDisposable
 
     public string DataDir { get; }
 
+    /// <summary>The server's CA certificate (PEM), or null when it serves plaintext.</summary>
+    public string? CaFile { get; private init; }
+
+    /// <summary>buf curl arguments that trust the server's CA.</summary>
+    public IReadOnlyList<string> BufTlsArgs => CaFile is null ? [] : ["--cacert", CaFile];
+
     /// <summary>Starts plan-server; pass <paramref name="dataDir"/> to restart on an existing state.</summary>
     public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null)
     {
         var owned = dataDir is null ? new TempDir("nodeagent-planserver-") : null;
         var dir = dataDir ?? owned!.Path;
         var port = FreePorts.Next();
+        var args = extraArgs?.ToList() ?? [];
         var process = ManagedProcess.Start(
             RepoPaths.Executable("plan-server"),
-            ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", .. extraArgs ?? []],
+            ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", .. args],
             new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Development" });
-        var server = new PlanServerProcess(process, new Uri($"http://127.0.0.1:{port}"), dir, owned);
+        var plaintext = args.Contains("--plaintext");
+        var server = new PlanServerProcess(process, new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}"), dir, owned)
+        {
+            CaFile = plaintext ? null : PlanServerChannels.CaFile(dir),
+        };
         try
         {
             server._probe = server.CreateChannel();
@@ -50,16 +61,16 @@ public sealed class PlanServerProcess : IAsyncDisposable
         }
     }
 
-    public GrpcChannel CreateChannel() => GrpcChannel.ForAddress(Address);
+    public GrpcChannel CreateChannel() => PlanServerChannels.Create(Address, null, CaFile);
 
     /// <summary>The operator credential the server created in its data dir.</summary>
     public string AdminToken => PlanServerChannels.ReadAdminToken(DataDir);
 
     /// <summary>A channel that sends the admin token, or <paramref name="bearerToken"/>, on every call.</summary>
-    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken);
+    public GrpcChannel CreateChannel(string? bearerToken) => PlanServerChannels.Create(Address, bearerToken, CaFile);
 
     /// <summary>A channel authenticated as the operator.</summary>
-    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken);
+    public GrpcChannel CreateAdminChannel() => PlanServerChannels.Create(Address, AdminToken, CaFile);
 
     public async ValueTask DisposeAsync()
     {

@@ -10,12 +10,17 @@ public static class Buf
         => RunAsync(["lint"], Path.Combine(RepoPaths.Root, "protos"), cancellationToken);
 
     /// <summary>
-    /// <c>buf curl</c> over HTTP/2 without TLS, by server reflection. <paramref name="headers"/> are
-    /// passed with -H (tests only: a real credential would belong in a header file, not argv).
+    /// <c>buf curl</c> with the gRPC protocol, by server reflection; HTTP/2 prior knowledge for
+    /// http:// URLs. <paramref name="extra"/> holds e.g. <c>--cacert</c> or <c>-H</c> (tests only: a
+    /// real credential belongs in a header file, not argv).
     /// </summary>
     public static Task<CommandResult> CurlAsync(string url, string? data = null, IEnumerable<string>? extra = null, CancellationToken cancellationToken = default)
     {
-        List<string> args = ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect", url];
+        List<string> args = ["curl", "--protocol", "grpc", "--reflect", url];
+        if (url.StartsWith("http://", StringComparison.Ordinal))
+        {
+            args.Add("--http2-prior-knowledge");
+        }
         if (data is not null)
         {
             args.AddRange(["--data", data]);

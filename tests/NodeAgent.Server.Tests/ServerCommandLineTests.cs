@@ -1,0 +1,33 @@
+using NodeAgent.Testing;
+using NodeAgent.Testing.Processes;
+
+namespace NodeAgent.Server.Tests;
+
+public sealed class ServerCommandLineTests
+{
+    [Theory]
+    [InlineData(new[] { "--plaintext", "--listen", "0.0.0.0:9180" }, "--plaintext is allowed on a loopback address only")]
+    [InlineData(new[] { "--listen", "localhost:9180" }, "is not HOST:PORT with a numeric IP address")]
+    [InlineData(new[] { "--tls-cert-file", "/nonexistent.crt" }, "--tls-cert-file and --tls-key-file go together")]
+    public async Task PlanServer_InvalidStartOptions_ExitsNonZeroWithOneClearLine(string[] args, string expected)
+    {
+        using var dataDir = new TempDir();
+
+        var result = await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--data-dir", dataDir.Path, .. args]).DefaultTimeout();
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dataDir.Path));
+    }
+
+    [Fact]
+    public async Task PlanServer_Help_DescribesTheOptions()
+    {
+        var result = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--help"]).DefaultTimeout()).EnsureSuccess();
+
+        foreach (var option in new[] { "--data-dir", "--listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file" })
+        {
+            Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+}
