@@ -10,6 +10,7 @@ internal static class AgentCommandLine
         var root = new RootCommand(
             "node-agent: backs up and restores the etcd datastore of a K3s, RKE2 or plain etcd node. "
             + "Subcommands are added as they are built; see the README for what exists.");
+        root.Add(RunCommand.Create());
         return root;
     }
 }

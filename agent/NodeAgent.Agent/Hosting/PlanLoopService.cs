@@ -1,0 +1,35 @@
+using NodeAgent.Agent.Plans;
+
+namespace NodeAgent.Agent.Hosting;
+
+/// <summary>
+/// Runs the plan loop for the life of the service. A fatal condition stops the host with exit
+/// code 1 (systemd's Restart=always brings it back); a clean stop sends STOPPING=1.
+/// </summary>
+internal sealed partial class PlanLoopService(
+    PlanLoop loop,
+    SystemdNotifications systemd,
+    IHostApplicationLifetime lifetime,
+    ILogger<PlanLoopService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var stopping = lifetime.ApplicationStopping.Register(systemd.Stopping);
+        try
+        {
+            await loop.RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (AgentFatalException ex)
+        {
+            LogFatal(logger, ex.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Critical, Message = "node-agent cannot go on: {Reason}")]
+    private static partial void LogFatal(ILogger logger, string reason);
+}

@@ -1,0 +1,83 @@
+using Grpc.Core;
+using NodeAgent.Contracts.V1;
+
+namespace NodeAgent.Agent.Plans;
+
+/// <summary>
+/// Sends ReportStatus: the checksums and the latest result of every step of the current
+/// operation. A report that could not be delivered stays pending and is sent again after the
+/// next successful plan request, so the server always learns how a step ended.
+/// </summary>
+internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, StepResult> _steps = new(StringComparer.Ordinal);
+    private string _operationId = "";
+    private string _applied = "";
+    private string _current = "";
+    private bool _pending;
+
+    /// <summary>The desired checksum the server answered last, if any.</summary>
+    public string LastDesiredChecksum { get; private set; } = "";
+
+    public Task StepAsync(StepResult result, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (result.OperationId != _operationId)
+            {
+                _steps.Clear();
+                _operationId = result.OperationId;
+            }
+            _steps[result.InstructionId] = result;
+        }
+        return SendAsync(cancellationToken);
+    }
+
+    public Task ChecksumsAsync(string applied, string current, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _applied = applied;
+            _current = current;
+        }
+        return SendAsync(cancellationToken);
+    }
+
+    public Task RetryPendingAsync(CancellationToken cancellationToken) => _pending ? SendAsync(cancellationToken) : Task.CompletedTask;
+
+    private async Task SendAsync(CancellationToken cancellationToken)
+    {
+        ReportStatusRequest request;
+        lock (_gate)
+        {
+            request = new ReportStatusRequest
+            {
+                Cluster = identity.Cluster,
+                Node = identity.Node,
+                AppliedChecksum = _applied,
+                CurrentChecksum = _current,
+                AgentVersion = identity.AgentVersion,
+            };
+            request.Steps.AddRange(_steps.Values.Select(s => s.Clone()));
+            _pending = true;
+        }
+        try
+        {
+            var reply = await client.ReportStatusAsync(request, cancellationToken);
+            LastDesiredChecksum = reply.DesiredChecksum;
+            _pending = false;
+        }
+        catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        {
+            // Kept pending: sent again after the next successful plan request.
+            LogReportFailed(logger, ex.StatusCode, ex.Status.Detail);
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Status report not delivered ({Status}: {Detail}); it will be sent again")]
+    private static partial void LogReportFailed(ILogger logger, StatusCode status, string detail);
+}
+
+/// <summary>Who this agent is.</summary>
+internal sealed record AgentIdentity(string Cluster, string Node, string AgentVersion);

@@ -1,0 +1,17 @@
+namespace NodeAgent.Agent.Steps;
+
+/// <summary>What one attempt of an instruction came to.</summary>
+internal sealed record StepOutcome(bool Succeeded, string Message, bool Retryable = false, int ExitCode = 0,
+    string StdoutTail = "", string StderrTail = "", bool Skipped = false)
+{
+    public static StepOutcome Success(string message = "") => new(true, message);
+
+    public static StepOutcome Skip(string message) => new(true, message, Skipped: true);
+
+    public static StepOutcome Failure(string message, bool retryable) => new(false, message, retryable);
+}
+
+/// <summary>The stored result of an instruction (the "completed" marker's content).</summary>
+internal sealed record StepRecord(
+    string OperationId, string InstructionId, bool Succeeded, bool Skipped, string Message, bool Retryable,
+    int Attempt, int ExitCode, string StdoutTail, string StderrTail, DateTimeOffset StartedAt, TimeSpan Duration);

@@ -1,0 +1,185 @@
+using Google.Protobuf.WellKnownTypes;
+using NodeAgent.Contracts.V1;
+
+namespace NodeAgent.Agent.Steps;
+
+/// <summary>
+/// Runs an operation plan's instructions in order: each attempt under its timeout, retries up to
+/// the instruction's bound, a started marker before and a result marker after every attempt,
+/// and the first failure stops the rest. Every instruction ends in a reported result.
+/// </summary>
+internal sealed partial class StepRunner(
+    IEnumerable<IInstructionExecutor> executors,
+    StepMarkers markers,
+    StepRetrySettings retry,
+    TimeProvider time,
+    ILogger<StepRunner> logger)
+{
+    private readonly Dictionary<Instruction.KindOneofCase, IInstructionExecutor> _executors = executors.ToDictionary(e => e.Kind);
+
+    /// <summary>True when every instruction succeeded (or was skipped).</summary>
+    public async Task<bool> RunAsync(Plan plan, Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    {
+        var operation = plan.Operation;
+        foreach (var instruction in operation.Instructions)
+        {
+            var record = await RunOneAsync(plan, instruction, report, cancellationToken);
+            await report(ToResult(record), cancellationToken);
+            if (!record.Succeeded)
+            {
+                return false;
+            }
+        }
+        markers.Prune();
+        return true;
+    }
+
+    private async Task<StepRecord> RunOneAsync(Plan plan, Instruction instruction, Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    {
+        var operationId = plan.Operation.OperationId;
+        if (markers.Completed(operationId, instruction.Id) is { } done)
+        {
+            LogAlreadyDone(logger, operationId, instruction.Id, done.Succeeded);
+            return done;
+        }
+        var started = markers.AttemptsStarted(operationId, instruction.Id);
+        var maxAttempts = Math.Max(1, instruction.MaxAttempts);
+        if (!_executors.TryGetValue(instruction.KindCase, out var executor))
+        {
+            return Complete(operationId, instruction, started + 1, time.GetUtcNow(),
+                StepOutcome.Failure($"this agent cannot run instructions of kind {instruction.KindCase}", retryable: false));
+        }
+        if (started > 0 && !executor.SafeToRerun)
+        {
+            return Complete(operationId, instruction, started, time.GetUtcNow(), StepOutcome.Failure(
+                $"attempt {started} was interrupted by an agent restart; {instruction.KindCase} is destructive, so it is not run again", retryable: false));
+        }
+        if (started >= maxAttempts)
+        {
+            return Complete(operationId, instruction, started, time.GetUtcNow(), StepOutcome.Failure(
+                $"all {maxAttempts} attempts were used (the last was interrupted by an agent restart)", retryable: false));
+        }
+        for (var attempt = started + 1; ; attempt++)
+        {
+            var startedAt = time.GetUtcNow();
+            markers.MarkStarted(operationId, instruction.Id, attempt, startedAt);
+            await report(Running(operationId, instruction.Id, attempt, startedAt), cancellationToken);
+            LogAttempt(logger, operationId, instruction.Id, attempt, maxAttempts);
+            var outcome = await AttemptAsync(plan, instruction, executor, attempt, report, cancellationToken);
+            if (outcome.Succeeded || !outcome.Retryable || attempt >= maxAttempts)
+            {
+                return Complete(operationId, instruction, attempt, startedAt, outcome);
+            }
+            LogRetry(logger, operationId, instruction.Id, attempt, outcome.Message);
+            await Task.Delay(retry.Backoff * attempt, time, cancellationToken);
+        }
+    }
+
+    private async Task<StepOutcome> AttemptAsync(Plan plan, Instruction instruction, IInstructionExecutor executor, int attempt,
+        Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    {
+        var timeout = instruction.Timeout?.ToTimeSpan() is { } t && t > TimeSpan.Zero ? t : TimeSpan.FromMinutes(30);
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        Progress? latest = null;
+        var context = new StepContext(plan, progress => Volatile.Write(ref latest, progress));
+        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+        var pump = PumpProgressAsync(() => Interlocked.Exchange(ref latest, null), plan.Operation.OperationId, instruction.Id, attempt, report, pumpStop.Token);
+        try
+        {
+            return await executor.ExecuteAsync(instruction, context, linked.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return StepOutcome.Failure($"timed out after {timeout}", retryable: true);
+        }
+#pragma warning disable CA1031 // An executor's unexpected failure becomes the step's reported result, not a dead loop.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogExecutorFailed(logger, instruction.Id, ex);
+            return StepOutcome.Failure($"{ex.GetType().Name}: {ex.Message}", retryable: false);
+        }
+        finally
+        {
+            await pumpStop.CancelAsync();
+            await pump;
+        }
+    }
+
+    /// <summary>Sends the newest progress of a running step about once a second (best effort).</summary>
+    private async Task PumpProgressAsync(Func<Progress?> take, string operationId, string instructionId, int attempt,
+        Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (take() is { } progress)
+                {
+                    var running = Running(operationId, instructionId, attempt, time.GetUtcNow());
+                    running.Progress = progress;
+                    await report(running, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private StepRecord Complete(string operationId, Instruction instruction, int attempt, DateTimeOffset startedAt, StepOutcome outcome)
+    {
+        var record = new StepRecord(operationId, instruction.Id, outcome.Succeeded, outcome.Skipped, outcome.Message, outcome.Retryable,
+            attempt, outcome.ExitCode, outcome.StdoutTail, outcome.StderrTail, startedAt, time.GetUtcNow() - startedAt);
+        markers.MarkCompleted(record);
+        LogCompleted(logger, operationId, instruction.Id, outcome.Succeeded, outcome.Message);
+        return record;
+    }
+
+    private static StepResult Running(string operationId, string instructionId, int attempt, DateTimeOffset startedAt) => new()
+    {
+        OperationId = operationId,
+        InstructionId = instructionId,
+        State = StepState.Running,
+        Attempt = attempt,
+        StartedAt = Timestamp.FromDateTimeOffset(startedAt),
+    };
+
+    public static StepResult ToResult(StepRecord record) => new()
+    {
+        OperationId = record.OperationId,
+        InstructionId = record.InstructionId,
+        State = record.Skipped ? StepState.Skipped : record.Succeeded ? StepState.Succeeded : StepState.Failed,
+        Attempt = record.Attempt,
+        ExitCode = record.ExitCode,
+        StartedAt = Timestamp.FromDateTimeOffset(record.StartedAt),
+        Duration = Duration.FromTimeSpan(record.Duration),
+        StdoutTail = record.StdoutTail,
+        StderrTail = record.StderrTail,
+        Message = record.Message,
+        Retryable = record.Retryable,
+    };
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Operation {OperationId}: {InstructionId} attempt {Attempt} of {MaxAttempts}")]
+    private static partial void LogAttempt(ILogger logger, string operationId, string instructionId, int attempt, int maxAttempts);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Operation {OperationId}: {InstructionId} attempt {Attempt} failed, retrying: {Reason}")]
+    private static partial void LogRetry(ILogger logger, string operationId, string instructionId, int attempt, string reason);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Operation {OperationId}: {InstructionId} ended, succeeded={Succeeded}: {Message}")]
+    private static partial void LogCompleted(ILogger logger, string operationId, string instructionId, bool succeeded, string message);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Operation {OperationId}: {InstructionId} already completed (succeeded={Succeeded}); not run again")]
+    private static partial void LogAlreadyDone(ILogger logger, string operationId, string instructionId, bool succeeded);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Instruction {InstructionId} failed unexpectedly")]
+    private static partial void LogExecutorFailed(ILogger logger, string instructionId, Exception exception);
+}
+
+/// <summary>How long to wait before attempt n+1 of a step: n × <see cref="Backoff"/>.</summary>
+internal sealed record StepRetrySettings(TimeSpan Backoff)
+{
+    public static readonly StepRetrySettings Default = new(TimeSpan.FromSeconds(5));
+}

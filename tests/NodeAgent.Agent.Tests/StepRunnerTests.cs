@@ -1,0 +1,176 @@
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Steps;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+
+namespace NodeAgent.Agent.Tests;
+
+public sealed class StepRunnerTests : IDisposable
+{
+    private readonly TempDir _state = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+    private readonly List<StepResult> _reports = [];
+
+    public void Dispose() => _state.Dispose();
+
+    [Fact]
+    public async Task RunAsync_AllSucceed_ReportsRunningThenSucceededForEach()
+    {
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved"));
+        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success("pruned"));
+
+        var ok = await Runner(save, prune).RunAsync(Plan(Save("s1"), Prune("s2")), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal([("s1", StepState.Running), ("s1", StepState.Succeeded), ("s2", StepState.Running), ("s2", StepState.Succeeded)],
+            _reports.Select(r => (r.InstructionId, r.State)));
+        Assert.Equal("pruned", _reports[^1].Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_FirstFails_StopsAndDoesNotRunTheRest()
+    {
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Failure("disk full", retryable: false));
+        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success());
+
+        var ok = await Runner(save, prune).RunAsync(Plan(Save("s1", attempts: 3), Prune("s2")), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.Equal(1, save.Calls);
+        Assert.Equal(0, prune.Calls);
+        Assert.Equal(StepState.Failed, _reports[^1].State);
+        Assert.Equal("disk full", _reports[^1].Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_RetryableFailure_RetriesUpToTheBound()
+    {
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true,
+            StepOutcome.Failure("etcd busy", retryable: true), StepOutcome.Failure("etcd busy", retryable: true), StepOutcome.Success());
+
+        var ok = await Runner(save).RunAsync(Plan(Save("s1", attempts: 2)), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.Equal(2, save.Calls);
+        Assert.Equal(2, _reports[^1].Attempt);
+    }
+
+    [Fact]
+    public async Task RunAsync_AttemptOutlivesItsTimeout_FailsAsTimedOut()
+    {
+        var hang = new HangingExecutor();
+        var run = Runner(hang).RunAsync(Plan(Save("s1", attempts: 1, timeout: TimeSpan.FromMinutes(2))), Report, CancellationToken.None);
+        await hang.Started.Task.DefaultTimeout();
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.False(await run.DefaultTimeout());
+        Assert.Contains("timed out after 00:02:00", _reports[^1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_AfterRestart_CompletedStepIsNotRunAgain()
+    {
+        var first = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved once"));
+        await Runner(first).RunAsync(Plan(Save("s1")), Report, CancellationToken.None).DefaultTimeout();
+        _reports.Clear();
+
+        var again = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved twice"));
+        var ok = await Runner(again).RunAsync(Plan(Save("s1")), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal(0, again.Calls);
+        Assert.Equal("saved once", Assert.Single(_reports).Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_InterruptedDestructiveStep_ReportedFailedNeverRerun()
+    {
+        new StepMarkers(_state.Path).MarkStarted("op-1", "restore", 1, _time.GetUtcNow());
+        var restore = new ScriptedExecutor(Instruction.KindOneofCase.RestoreSnapshot, safe: false, StepOutcome.Success());
+
+        var ok = await Runner(restore).RunAsync(Plan(new Instruction { Id = "restore", MaxAttempts = 3, RestoreSnapshot = new() }), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.Equal(0, restore.Calls);
+        Assert.Contains("interrupted by an agent restart", _reports[^1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_InterruptedSafeStep_RunsItsNextAttempt()
+    {
+        new StepMarkers(_state.Path).MarkStarted("op-1", "s1", 1, _time.GetUtcNow());
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success());
+
+        var ok = await Runner(save).RunAsync(Plan(Save("s1", attempts: 2)), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal(1, save.Calls);
+        Assert.Equal(2, _reports[^1].Attempt);
+    }
+
+    [Fact]
+    public async Task RunAsync_UnknownInstructionKind_FailsWithClearMessage()
+    {
+        var ok = await Runner().RunAsync(Plan(Save("s1")), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.Contains("cannot run instructions of kind SaveSnapshot", _reports[^1].Message, StringComparison.Ordinal);
+    }
+
+    private StepRunner Runner(params IInstructionExecutor[] executors)
+        => new(executors, new StepMarkers(_state.Path), new StepRetrySettings(TimeSpan.Zero), _time, NullLogger<StepRunner>.Instance);
+
+    private Task Report(StepResult result, CancellationToken cancellationToken)
+    {
+        lock (_reports)
+        {
+            _reports.Add(result.Clone());
+        }
+        return Task.CompletedTask;
+    }
+
+    private static Plan Plan(params Instruction[] instructions)
+        => new() { Checksum = "c", Operation = new OperationPlan { OperationId = "op-1", Instructions = { instructions } } };
+
+    private static Instruction Save(string id, int attempts = 1, TimeSpan? timeout = null) => new()
+    {
+        Id = id,
+        MaxAttempts = attempts,
+        Timeout = Duration.FromTimeSpan(timeout ?? TimeSpan.FromMinutes(10)),
+        SaveSnapshot = new SaveSnapshotInstruction { Name = "on-demand" },
+    };
+
+    private static Instruction Prune(string id) => new() { Id = id, MaxAttempts = 1, PruneSnapshots = new PruneSnapshotsInstruction { Retention = 5 } };
+
+    /// <summary>An executor of ours that answers from a script (our own interface, not a stand-in for a real dependency).</summary>
+    private sealed class ScriptedExecutor(Instruction.KindOneofCase kind, bool safe, params StepOutcome[] outcomes) : IInstructionExecutor
+    {
+        public int Calls { get; private set; }
+
+        public Instruction.KindOneofCase Kind => kind;
+
+        public bool SafeToRerun => safe;
+
+        public Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+            => Task.FromResult(outcomes[Math.Min(Calls++, outcomes.Length - 1)]);
+    }
+
+    private sealed class HangingExecutor : IInstructionExecutor
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.SaveSnapshot;
+
+        public bool SafeToRerun => true;
+
+        public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+        {
+            Started.SetResult();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return StepOutcome.Success();
+        }
+    }
+}
