@@ -1,0 +1,155 @@
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Agent;
+using NodeAgent.Testing.PlanServer;
+using NodeAgent.Testing.Processes;
+
+namespace NodeAgent.Agent.Tests;
+
+/// <summary>The real node-agent process against the real plan-server process.</summary>
+public sealed class AgentDaemonTests : IAsyncLifetime
+{
+    private PlanServerProcess _server = null!;
+    private ClusterService.ClusterServiceClient _clusters = null!;
+    private string _bootstrapToken = "";
+
+    public async Task InitializeAsync()
+    {
+        _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
+        _clusters = new ClusterService.ClusterServiceClient(_server.CreateAdminChannel());
+        _bootstrapToken = (await _clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Etcd }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Run_ValidConfig_RegistersNotifiesReadyAndAppliesItsPlan()
+    {
+        await using var agent = AgentProcess.Start(Config("node-1"));
+
+        await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+        var node = await WaitForNodeAsync("node-1", n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum);
+
+        Assert.True(node.InitNode);
+        Assert.Equal([NodeRole.Etcd], node.Roles);
+        var credential = Path.Combine(agent.StateDir, "credential.json");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(credential));
+        Assert.DoesNotContain(_bootstrapToken, agent.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(File.ReadAllText(credential).Split('"')[^2], agent.Process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_Sigterm_NotifiesStoppingAndExitsZero()
+    {
+        await using var agent = AgentProcess.Start(Config("node-1"));
+        await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+
+        await agent.Process.StopAsync(TimeSpan.FromSeconds(20)).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Contains("STOPPING=1", agent.Notify.Drain());
+        Assert.Equal(0, agent.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task Run_Restarted_KeepsItsCredentialInsteadOfRegisteringAgain()
+    {
+        var first = AgentProcess.Start(Config("node-1"));
+        await first.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+        var dir = await first.StopKeepingStateAsync();
+        var credential = File.ReadAllText(Path.Combine(dir.Path, "state", "credential.json"));
+
+        // Without the token the agent can only come up with the credential it kept.
+        await using var second = AgentProcess.Start(Config("node-1", token: null), dir);
+        await second.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+
+        Assert.Equal(credential, File.ReadAllText(Path.Combine(dir.Path, "state", "credential.json")));
+        dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Run_WrongBootstrapToken_ExitsOneWithReasonAndNeverReady()
+    {
+        await using var agent = AgentProcess.Start(Config("node-1", token: "na-bootstrap-wrong"));
+
+        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
+        await agent.Process.WaitForExitAsync(cts.Token);
+
+        Assert.Equal(1, agent.Process.ExitCode);
+        Assert.Contains("refused to register node 'node-1'", agent.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("READY=1", agent.Notify.Drain());
+    }
+
+    [Fact]
+    public async Task Run_ConfigReadableByOthers_ExitsTwoBeforeDoingAnything()
+    {
+        using var dir = new TempDir();
+        var path = dir.Combine("config.yaml");
+        File.WriteAllText(path, $"server: {_server.Address}\ncluster: prod\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+
+        var result = await CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), ["run", "--config", path]).DefaultTimeout();
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("chmod 0600", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_OperationWithAnInstructionItCannotRun_ReportsTheFailureAndTheOperationFails()
+    {
+        await using var agent = AgentProcess.Start(Config("node-1"));
+        await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+        var admin = _server.CreateAdminChannel();
+
+        var op = (await new SnapshotService.SnapshotServiceClient(admin).CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var ended = await WaitForEndAsync(new OperationService.OperationServiceClient(admin), op.Id);
+
+        Assert.Equal(OperationPhase.Failed, ended.Phase);
+        Assert.Equal("node-1", ended.Failure.Node);
+        Assert.Equal("started/save-snapshot", ended.Failure.InstructionId);
+        Assert.Contains("cannot run instructions of kind SaveSnapshot", ended.Failure.Message, StringComparison.Ordinal);
+    }
+
+    private Dictionary<string, string> Config(string node, string? token = "")
+    {
+        var config = new Dictionary<string, string>
+        {
+            ["server"] = _server.Address.ToString(),
+            ["server-ca"] = _server.CaFile!,
+            ["cluster"] = "prod",
+            ["node-name"] = node,
+            ["runtime"] = "etcd",
+            ["poll-wait"] = "20s",
+        };
+        if (token is not null)
+        {
+            config["token"] = token.Length == 0 ? _bootstrapToken : token;
+        }
+        return config;
+    }
+
+    private async Task<Node> WaitForNodeAsync(string name, Func<Node, bool> condition)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
+        while (true)
+        {
+            var nodes = await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: cts.Token).ResponseAsync;
+            if (nodes.Nodes.FirstOrDefault(n => n.Name == name) is { } node && condition(node))
+            {
+                return node;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cts.Token);
+        }
+    }
+
+    private static async Task<Operation> WaitForEndAsync(OperationService.OperationServiceClient operations, string id)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
+        using var watch = operations.WatchOperation(new WatchOperationRequest { Id = id }, cancellationToken: cts.Token);
+        Operation last = null!;
+        while (await watch.ResponseStream.MoveNext(cts.Token))
+        {
+            last = watch.ResponseStream.Current.Operation;
+        }
+        return last;
+    }
+}
