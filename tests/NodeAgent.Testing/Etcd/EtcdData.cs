@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+
+namespace NodeAgent.Testing.Etcd;
+
+/// <summary>Loads test data into etcd and reads it back, to prove a snapshot or restore kept every key.</summary>
+public static class EtcdData
+{
+    /// <summary>
+    /// Puts <paramref name="megabytes"/> MB as values of <paramref name="valueBytes"/> bytes under
+    /// <paramref name="prefix"/> (keys prefix000001, ...), pseudo-random so compression cannot cheat.
+    /// </summary>
+    public static async Task<int> LoadAsync(string endpoint, int megabytes, string prefix = "/bench/", int valueBytes = 1024 * 1024, int parallel = 4, CancellationToken cancellationToken = default)
+    {
+        var count = (int)Math.Ceiling(megabytes * 1024.0 * 1024.0 / valueBytes);
+        using var client = new EtcdClient(endpoint);
+        var next = 0;
+        async Task Worker()
+        {
+            var value = new byte[valueBytes];
+            int i;
+            while ((i = Interlocked.Increment(ref next)) <= count)
+            {
+                RandomNumberGenerator.Fill(value);
+                await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(Key(prefix, i)), Value = ByteString.CopyFrom(value) },
+                    cancellationToken: cancellationToken);
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Worker()));
+        return count;
+    }
+
+    /// <summary>Every key under <paramref name="prefix"/> with the sha256 of its value, read in pages (bounded memory).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ReadAllAsync(string endpoint, string prefix = "/", CancellationToken cancellationToken = default)
+    {
+        using var client = new EtcdClient(endpoint);
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var from = ByteString.CopyFromUtf8(prefix);
+        var end = ByteString.CopyFromUtf8(EtcdClient.GetRangeEnd(prefix));
+        while (true)
+        {
+            var page = await client.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = 16 }, cancellationToken: cancellationToken);
+            foreach (var kv in page.Kvs)
+            {
+                result[kv.Key.ToStringUtf8()] = Convert.ToHexStringLower(SHA256.HashData(kv.Value.Span));
+            }
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                return result;
+            }
+            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
+        }
+    }
+
+    /// <summary>Puts small key/value pairs.</summary>
+    public static async Task PutAsync(string endpoint, IEnumerable<KeyValuePair<string, string>> pairs, CancellationToken cancellationToken = default)
+    {
+        using var client = new EtcdClient(endpoint);
+        foreach (var (key, value) in pairs)
+        {
+            await client.PutAsync(key, value, cancellationToken: cancellationToken);
+        }
+    }
+
+    private static string Key(string prefix, int i) => prefix + i.ToString("D6", CultureInfo.InvariantCulture);
+}
