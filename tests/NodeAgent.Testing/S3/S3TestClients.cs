@@ -1,0 +1,60 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Amazon.Runtime;
+using Amazon.S3;
+
+namespace NodeAgent.Testing.S3;
+
+/// <summary>
+/// AWS SDK clients for the test servers. AWSSDK.S3 4.x by default sends streaming trailer
+/// checksums that Ceph RGW refuses and s3rver stores verbatim; "when required" checksums work on
+/// every store. Path-style addressing, because the endpoints are IP addresses.
+/// </summary>
+public static class S3TestClients
+{
+    public static IAmazonS3 Create(Uri endpoint, string accessKey, string secretKey, string? caFile)
+    {
+        var config = new AmazonS3Config
+        {
+            ServiceURL = endpoint.ToString().TrimEnd('/'),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            MaxErrorRetry = 0,
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+        if (caFile is not null)
+        {
+            config.HttpClientFactory = new PinnedCaHttpClientFactory(caFile);
+        }
+        return new AmazonS3Client(new BasicAWSCredentials(accessKey, secretKey), config);
+    }
+
+    private sealed class PinnedCaHttpClientFactory(string caFile) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig)
+        {
+            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
+            var handler = new SocketsHttpHandler();
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+                if (certificate is null)
+                {
+                    return false;
+                }
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return chain.Build(leaf);
+            };
+            return new HttpClient(handler);
+        }
+    }
+}
