@@ -1,6 +1,3 @@
-using System.CommandLine;
+using NodeAgent.Ctl.Commands;
 
-var root = new RootCommand(
-    "nodeagentctl: the operator CLI for the NodeAgent plan server. "
-    + "Commands are added as the server's operator API is built; see the README for what exists.");
-return await root.Parse(args).InvokeAsync();
+return await CtlCommandLine.Create().Parse(args).InvokeAsync();

@@ -127,6 +127,32 @@ public sealed class ClusterApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SetSnapshotSettings_SecretSentBackEmpty_KeepsTheStoredSecret()
+    {
+        var keys = new S3Credentials.Types.StaticKeys { AccessKey = "AK", SecretKey = "very-secret" };
+        await _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "edit",
+            Runtime = Runtime.K3S,
+            SnapshotSettings = new SnapshotSettings { S3 = new S3Settings { Bucket = "b", Credentials = new S3Credentials { StaticKeys = keys } } },
+        }).ResponseAsync.DefaultTimeout();
+        var readBack = (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "edit" }).ResponseAsync.DefaultTimeout()).Cluster.SnapshotSettings;
+        readBack.Retention = 9;
+
+        await _clusters.SetSnapshotSettingsAsync(new SetSnapshotSettingsRequest { Cluster = "edit", SnapshotSettings = readBack }).ResponseAsync.DefaultTimeout();
+
+        // The agent's plan carries the secret; the operator's view never does.
+        var created = await _clusters.GetClusterAsync(new GetClusterRequest { Name = "edit", IncludeBootstrapToken = true }).ResponseAsync.DefaultTimeout();
+        var agent = new AgentService.AgentServiceClient(_server.CreateChannel());
+        var registered = await agent.RegisterAsync(new RegisterRequest { Cluster = "edit", Node = "n1", BootstrapToken = created.BootstrapToken }).ResponseAsync.DefaultTimeout();
+        var plan = (await new AgentService.AgentServiceClient(_server.CreateChannel(registered.NodeCredential))
+            .GetPlanAsync(new GetPlanRequest { Cluster = "edit", Node = "n1" }).ResponseAsync.DefaultTimeout()).Plan;
+        Assert.Equal(9, plan.SteadyState.SnapshotSettings.Retention);
+        Assert.Equal("very-secret", plan.SteadyState.SnapshotSettings.S3.Credentials.StaticKeys.SecretKey);
+        Assert.Empty(created.Cluster.SnapshotSettings.S3.Credentials.StaticKeys.SecretKey);
+    }
+
+    [Fact]
     public async Task AnyOperatorCall_NoCredential_Unauthenticated()
     {
         var anonymous = new ClusterService.ClusterServiceClient(_server.CreateChannel());

@@ -1,7 +1,7 @@
-using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using NodeAgent.Agent.Config;
+using NodeAgent.Contracts.Transport;
 using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Plans;
@@ -21,28 +21,14 @@ internal sealed class GrpcPlanServerClient : IPlanServerClient, IDisposable
     public GrpcPlanServerClient(AgentOptions options, TimeProvider time)
     {
         _time = time;
-        var handler = new SocketsHttpHandler
+        SocketsHttpHandler handler;
+        try
         {
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(15),
-        };
-        if (options.ServerCa.Length > 0)
+            handler = PinnedCa.CreateHandler(options.ServerCa);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
         {
-            var ca = X509CertificateLoader.LoadCertificate(PemCertificate(options.ServerCa));
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            {
-                if (certificate is null)
-                {
-                    return false;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                return chain.Build(leaf);
-            };
+            throw new ConfigException($"server-ca: {ex.Message}");
         }
         var credentials = CallCredentials.FromInterceptor((_, metadata) =>
         {
@@ -77,18 +63,4 @@ internal sealed class GrpcPlanServerClient : IPlanServerClient, IDisposable
     public void Dispose() => _channel.Dispose();
 
     private DateTime Deadline(TimeSpan after) => _time.GetUtcNow().UtcDateTime + after;
-
-    private static byte[] PemCertificate(string path)
-    {
-        try
-        {
-            return Convert.FromBase64String(string.Concat(File.ReadAllLines(path)
-                .SkipWhile(l => !l.StartsWith("-----BEGIN CERTIFICATE", StringComparison.Ordinal)).Skip(1)
-                .TakeWhile(l => !l.StartsWith("-----END", StringComparison.Ordinal))));
-        }
-        catch (FormatException ex)
-        {
-            throw new ConfigException($"server-ca {path} does not hold a PEM certificate: {ex.Message}");
-        }
-    }
 }

@@ -51,7 +51,9 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
     public async Task<ClusterRecord> SetSnapshotSettingsAsync(string name, SnapshotSettings settings, CancellationToken cancellationToken)
     {
         var cluster = await GetAsync(name, cancellationToken);
-        cluster = cluster with { SnapshotSettings = SnapshotSettingsPolicy.Normalize(settings), UpdatedAt = time.GetUtcNow() };
+        var requested = settings?.Clone() ?? new SnapshotSettings();
+        S3SettingsPolicy.KeepStoredSecrets(requested, cluster.SnapshotSettings);
+        cluster = cluster with { SnapshotSettings = SnapshotSettingsPolicy.Normalize(requested), UpdatedAt = time.GetUtcNow() };
         return await SaveAsync(cluster, cancellationToken);
     }
 

@@ -35,6 +35,20 @@ internal static class S3SettingsPolicy
         }
     }
 
+    /// <summary>
+    /// Secrets are write-only, so a client that edits settings it read back sends them empty:
+    /// an empty secret with the same access key keeps the stored secret.
+    /// </summary>
+    public static void KeepStoredSecrets(SnapshotSettings next, SnapshotSettings stored)
+    {
+        if (next.S3?.Credentials?.StaticKeys is { SecretKey.Length: 0 } keys
+            && stored.S3?.Credentials?.StaticKeys is { } old && old.AccessKey == keys.AccessKey)
+        {
+            keys.SecretKey = old.SecretKey;
+            keys.SessionToken = keys.SessionToken.Length == 0 ? old.SessionToken : keys.SessionToken;
+        }
+    }
+
     /// <summary>A copy without secret values, for answers to operators.</summary>
     public static SnapshotSettings Redact(SnapshotSettings settings)
     {
