@@ -1,0 +1,140 @@
+using System.Text.Json;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Agent;
+using NodeAgent.Testing.PlanServer;
+using NodeAgent.Testing.Processes;
+
+namespace NodeAgent.Ctl.Tests;
+
+/// <summary>The real nodeagentctl executable against the real plan-server process.</summary>
+public sealed class CtlCommandTests : IAsyncLifetime
+{
+    private PlanServerProcess _server = null!;
+
+    public async Task InitializeAsync() => _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task ClusterCreate_Json_IncludesTheBootstrapTokenAndDefaults()
+    {
+        var result = (await Ctl("cluster", "create", "prod", "--runtime", "k3s", "--kubernetes-version", "v1.30.4+k3s1", "-o", "json")).EnsureSuccess();
+
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        Assert.StartsWith("na-bootstrap-", json.RootElement.GetProperty("bootstrapToken").GetString(), StringComparison.Ordinal);
+        var settings = json.RootElement.GetProperty("cluster").GetProperty("snapshotSettings");
+        Assert.Equal("0 */5 * * *", settings.GetProperty("cron").GetString());
+        Assert.Equal(5, settings.GetProperty("retention").GetInt32());
+    }
+
+    [Fact]
+    public async Task ClusterLs_Table_ShowsColumnsAndRows()
+    {
+        (await Ctl("cluster", "create", "prod", "--runtime", "rke2", "--retention", "7", "--cron", "0 3 * * *")).EnsureSuccess();
+        (await Ctl("cluster", "create", "edge", "--runtime", "etcd", "--recurring", "false")).EnsureSuccess();
+
+        var table = (await Ctl("cluster", "ls")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(["NAME", "RUNTIME", "KUBERNETES", "NODES", "SCHEDULE", "RETENTION", "TARGET"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Matches(@"^edge\s+etcd\s+0\s+off\s+5\s+local$", table[1]);
+        Assert.Matches(@"^prod\s+rke2\s+0\s+0 3 \* \* \*\s+7\s+local$", table[2]);
+    }
+
+    [Fact]
+    public async Task SetSnapshotConfig_S3Flags_KeepOtherSettingsAndTakeTheSecretFromTheEnvironment()
+    {
+        (await Ctl("cluster", "create", "prod", "--runtime", "k3s", "--retention", "9")).EnsureSuccess();
+
+        var result = (await Ctl(["cluster", "set-snapshot-config", "prod", "--s3-bucket", "backups", "--s3-endpoint", "127.0.0.1:9000",
+            "--s3-access-key", "AK", "-o", "yaml"], new Dictionary<string, string?> { ["AWS_SECRET_ACCESS_KEY"] = "the-secret" })).EnsureSuccess();
+
+        Assert.Contains("bucket: backups", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("retention: 9", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("the-secret", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SnapshotSaveWait_OperationFails_ExitsNonZeroAndSaysWhy()
+    {
+        var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "etcd", "-o", "json")).EnsureSuccess().StandardOutput);
+        var token = created.RootElement.GetProperty("bootstrapToken").GetString()!;
+        // A real agent whose etcd endpoint is closed: the save step fails and the operation ends Failed.
+        await using var agent = AgentProcess.Start(new Dictionary<string, string>
+        {
+            ["server"] = _server.Address.ToString(), ["server-ca"] = _server.CaFile!, ["cluster"] = "prod",
+            ["node-name"] = "node-1", ["runtime"] = "etcd", ["token"] = token, ["etcd-endpoints"] = "http://127.0.0.1:1",
+        });
+        await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+
+        var result = await Ctl("snapshot", "save", "--cluster", "prod", "--wait");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(": Failed", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("failed in Started on node node-1, step started/save-snapshot", result.StandardOutput, StringComparison.Ordinal);
+        var ops = JsonDocument.Parse((await Ctl("operation", "ls", "--cluster", "prod", "-o", "json")).EnsureSuccess().StandardOutput);
+        Assert.Equal("OPERATION_PHASE_FAILED", ops.RootElement[0].GetProperty("phase").GetString());
+    }
+
+    [Fact]
+    public async Task SnapshotDelete_NoTerminalAndNoYes_RefusesWithoutCallingTheServer()
+    {
+        (await Ctl("cluster", "create", "prod", "--runtime", "k3s")).EnsureSuccess();
+
+        var result = await Ctl("snapshot", "delete", "on-demand-node-1-1700000000", "--cluster", "prod");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("pass --yes", result.StandardError, StringComparison.Ordinal);
+        var ops = (await Ctl("operation", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Trim().Split('\n');
+        Assert.Single(ops);
+    }
+
+    [Theory]
+    [InlineData(new[] { "cluster", "get", "nope" }, 1, "NotFound: cluster 'nope' does not exist")]
+    [InlineData(new[] { "cluster", "create", "Bad_Name", "--runtime", "k3s" }, 1, "must be a DNS label")]
+    [InlineData(new[] { "snapshot", "ls", "--cluster", "nope" }, 1, "does not exist")]
+    public async Task BadRequest_ExitCodeAndOneClearLine(string[] args, int code, string expected)
+    {
+        var result = await Ctl(args);
+
+        Assert.Equal(code, result.ExitCode);
+        Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
+        Assert.Single(result.StandardError.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task WrongToken_Unauthenticated_ExitOne()
+    {
+        var result = await Ctl(["cluster", "ls"], new Dictionary<string, string?> { ["NODEAGENT_TOKEN"] = "na-admin-wrong" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("did not accept the token", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoServerConfigured_ExitTwoWithWhereToSetIt()
+    {
+        var result = await CommandRunner.RunAsync(RepoPaths.Executable("nodeagentctl"), ["cluster", "ls"],
+            new Dictionary<string, string?> { ["NODEAGENT_SERVER"] = null, ["NODEAGENT_TOKEN"] = null, ["HOME"] = Path.GetTempPath() }).DefaultTimeout();
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("no plan server: pass --server, set NODEAGENT_SERVER", result.StandardError, StringComparison.Ordinal);
+    }
+
+    private Task<CommandResult> Ctl(params string[] args) => Ctl(args, null);
+
+    private Task<CommandResult> Ctl(string[] args, IReadOnlyDictionary<string, string?>? extra)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["NODEAGENT_SERVER"] = _server.Address.ToString(),
+            ["NODEAGENT_TOKEN"] = _server.AdminToken,
+            ["NODEAGENT_CA_FILE"] = _server.CaFile,
+            ["HOME"] = Path.GetTempPath(),
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            env[key] = value;
+        }
+        return CommandRunner.RunAsync(RepoPaths.Executable("nodeagentctl"), args, env, timeout: TestTimeouts.Slow);
+    }
+}
