@@ -8,9 +8,10 @@ internal static class AgentCommandLine
     public static RootCommand Create()
     {
         var root = new RootCommand(
-            "node-agent: backs up and restores the etcd datastore of a K3s, RKE2 or plain etcd node. "
-            + "Subcommands are added as they are built; see the README for what exists.");
+            "node-agent: backs up and restores the etcd datastore of a K3s, RKE2 or plain etcd node: "
+            + "run is the daemon that follows the plan server; etcd-snapshot works alone on this node.");
         root.Add(RunCommand.Create());
+        root.Add(EtcdSnapshotCommand.Create());
         return root;
     }
 }

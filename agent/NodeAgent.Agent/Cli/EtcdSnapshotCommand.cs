@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Snapshots;
+
+namespace NodeAgent.Agent.Cli;
+
+/// <summary>
+/// <c>node-agent etcd-snapshot save | ls | delete | prune</c>: the node's snapshots without a plan
+/// server, with K3s's flag names. Exit 0 on success; 2 when the request is wrong (a bad name, an
+/// unknown snapshot, a missing dir); 1 when etcd or the disk failed.
+/// </summary>
+internal static class EtcdSnapshotCommand
+{
+    private static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var command = new Command("etcd-snapshot", "Save, list, delete and prune this node's etcd snapshots (K3s-compatible files, names and sidecars).");
+        foreach (var option in common.All)
+        {
+            option.Recursive = true;
+            command.Add(option);
+        }
+        command.Add(Save(common));
+        command.Add(List(common));
+        command.Add(Delete(common));
+        command.Add(Prune(common));
+        return command;
+    }
+
+    private static Command Save(CommonOptions common)
+    {
+        var name = new Option<string>("--name") { Description = "Snapshot base name; the file is <name>-<node>-<unix seconds>.", DefaultValueFactory = _ => SnapshotNames.OnDemandPrefix };
+        var compress = new Option<bool>("--snapshot-compress", "--etcd-snapshot-compress") { Description = "Zip the snapshot (<file>.zip, one Deflate entry) as K3s does." };
+        var command = new Command("save", "Take a snapshot of the local etcd member now (never prunes, like K3s's save).") { name, compress };
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            var settings = common.Read(parse);
+            var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(settings.Etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+            var result = await saver.SaveAsync(
+                new SnapshotSaveRequest(settings.Directory, parse.GetValue(name)!, settings.NodeName, parse.GetValue(compress))
+                {
+                    Runtime = settings.Runtime,
+                    TokenHash = TokenHash.FromDataDir(settings.DataDir),
+                },
+                null, ct);
+            if (result.Skipped)
+            {
+                await Console.Error.WriteLineAsync($"node-agent: snapshot skipped: {result.SkippedBecause}");
+                return 0;
+            }
+            var m = result.Metadata!;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Snapshot {m.Name} saved: {result.Path} ({m.SizeBytes} bytes, etcd revision {m.EtcdRevision}, sha256 {m.Sha256}, {m.Duration.TotalSeconds:0.00} s)"));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command List(CommonOptions common)
+    {
+        var output = new Option<string>("--output", "-o") { Description = "Output format: table, json or yaml.", DefaultValueFactory = _ => "table" };
+        output.AcceptOnlyFromAmong("table", "json", "yaml");
+        var command = new Command("ls", "List this node's snapshots, newest first.") { output };
+        command.Aliases.Add("list");
+        command.Aliases.Add("l");
+        command.SetAction((parse, _) => RunAsync(() =>
+        {
+            var settings = common.Read(parse);
+            var snapshots = new LocalSnapshotStore(settings.Directory, settings.NodeName).List();
+            SnapshotListPrinter.Print(Console.Out, snapshots, parse.GetValue(output)!);
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static Command Delete(CommonOptions common)
+    {
+        var names = new Argument<string[]>("name") { Description = "Snapshot file names, as ls shows them (bare names, no paths).", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("delete", "Delete snapshots and their metadata sidecars.") { names };
+        command.SetAction((parse, _) => RunAsync(() =>
+        {
+            var settings = common.Read(parse);
+            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Delete(parse.GetValue(names)!))
+            {
+                Console.WriteLine($"Snapshot {deleted} deleted");
+            }
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static Command Prune(CommonOptions common)
+    {
+        var name = new Option<string>("--name") { Description = "Name prefix to prune: files named <name>-...; other prefixes are never touched.", DefaultValueFactory = _ => SnapshotNames.OnDemandPrefix };
+        var retention = new Option<int>("--snapshot-retention", "--etcd-snapshot-retention") { Description = "How many of the newest to keep; below 1 prunes nothing.", DefaultValueFactory = _ => 5 };
+        var command = new Command("prune", "Delete the oldest snapshots of a name prefix beyond the retention count.") { name, retention };
+        command.SetAction((parse, _) => RunAsync(() =>
+        {
+            var settings = common.Read(parse);
+            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(parse.GetValue(name)!, parse.GetValue(retention)))
+            {
+                Console.WriteLine($"Snapshot {deleted} deleted");
+            }
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception ex) when (ex is SnapshotRequestException or EtcdRequestException)
+        {
+            await Console.Error.WriteLineAsync($"node-agent: {ex.Message}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is EtcdUnavailableException or SnapshotStreamException or SnapshotInProgressException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"node-agent: {ex.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("node-agent: interrupted; no partial snapshot was kept");
+            return 130;
+        }
+    }
+
+    /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>
+    private sealed class CommonOptions
+    {
+        private readonly Option<string> _runtime = new("--runtime") { Description = "k3s, rke2 or etcd: picks the default data dir (/var/lib/rancher/<runtime>).", DefaultValueFactory = _ => "k3s" };
+        private readonly Option<string> _dataDir = new("--data-dir", "-d") { Description = "The runtime's data dir (default /var/lib/rancher/<runtime>)." };
+        private readonly Option<string> _dir = new("--dir", "--etcd-snapshot-dir") { Description = "Snapshot dir (default <data-dir>/server/db/snapshots)." };
+        private readonly Option<string> _nodeName = new("--node-name") { Description = "This node's name (default $K3S_NODE_NAME / $RKE2_NODE_NAME, then the host name)." };
+        private readonly Option<string> _endpoints = new("--endpoints") { Description = $"etcd client URLs, comma separated (default {EtcdConnectionOptions.DefaultEndpoint})." };
+        private readonly Option<string> _cacert = new("--cacert") { Description = "CA of etcd's server certificate (default <data-dir>/server/tls/etcd/server-ca.crt for https)." };
+        private readonly Option<string> _cert = new("--cert") { Description = "etcd client certificate (default <data-dir>/server/tls/etcd/client.crt for https)." };
+        private readonly Option<string> _key = new("--key") { Description = "etcd client key (default <data-dir>/server/tls/etcd/client.key for https)." };
+
+        public CommonOptions() => _runtime.AcceptOnlyFromAmong(Runtimes);
+
+        public IEnumerable<Option> All => [_runtime, _dataDir, _dir, _nodeName, _endpoints, _cacert, _cert, _key];
+
+        public Settings Read(ParseResult parse)
+        {
+            var runtime = parse.GetValue(_runtime)!;
+            var dataDir = NonEmpty(parse.GetValue(_dataDir)) ?? $"/var/lib/rancher/{runtime}";
+            var dir = NonEmpty(parse.GetValue(_dir)) ?? Path.Combine(dataDir, "server", "db", "snapshots");
+            var nodeName = NonEmpty(parse.GetValue(_nodeName))
+                ?? NonEmpty(Environment.GetEnvironmentVariable(runtime == "rke2" ? "RKE2_NODE_NAME" : "K3S_NODE_NAME"))
+                ?? Environment.MachineName.ToLowerInvariant();
+            SnapshotNames.ValidatePart(nodeName, "node name");
+            return new Settings(runtime, dataDir, dir, nodeName,
+                EtcdConnectionOptions.Resolve(dataDir, parse.GetValue(_endpoints), parse.GetValue(_cacert), parse.GetValue(_cert), parse.GetValue(_key)));
+        }
+
+        private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+    }
+
+    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd);
+}

@@ -1,0 +1,169 @@
+using System.Net.Security;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Etcdserverpb;
+using Grpc.Core;
+using Grpc.Net.Client;
+using NodeAgent.Contracts.Transport;
+
+namespace NodeAgent.Agent.Etcd;
+
+/// <summary>
+/// etcd's Maintenance service through the gRPC client that dotnet-etcd generates. The stream is
+/// consumed chunk by chunk (etcd sends 32 KiB messages), so memory stays flat at any db size.
+/// </summary>
+internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
+{
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(10);
+    private readonly EtcdConnectionOptions _options;
+    private readonly Dictionary<Uri, GrpcChannel> _channels = [];
+    private readonly X509Certificate2? _clientCertificate;
+    private readonly X509Certificate2? _ca;
+    private Uri? _selected;
+
+    public GrpcEtcdMaintenance(EtcdConnectionOptions options)
+    {
+        _options = options;
+        if (options.Endpoints.Any(e => e.Scheme == Uri.UriSchemeHttps))
+        {
+            _ca = options.CaCertFile is null ? null : LoadCa(options.CaCertFile);
+            _clientCertificate = options.CertFile is null ? null : LoadClientCertificate(options.CertFile, options.KeyFile);
+        }
+    }
+
+    public async Task<EtcdMemberStatus> StatusAsync(CancellationToken cancellationToken)
+    {
+        var failures = new List<string>();
+        foreach (var endpoint in _options.Endpoints)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(StatusTimeout);
+            try
+            {
+                var status = await Client(endpoint).StatusAsync(new StatusRequest(), cancellationToken: timeout.Token);
+                _selected = endpoint;
+                return new EtcdMemberStatus(endpoint, status.Version, status.Header.Revision, status.DbSize, status.Header.MemberId, status.IsLearner);
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures.Add($"{endpoint.GetLeftPart(UriPartial.Authority)}: {Describe(ex)}");
+            }
+        }
+        throw new EtcdUnavailableException("etcd is not reachable (" + string.Join("; ", failures) + ")");
+    }
+
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> SnapshotAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var endpoint = _selected ?? (await StatusAsync(cancellationToken)).Endpoint;
+        using var call = Client(endpoint).Snapshot(new SnapshotRequest(), cancellationToken: cancellationToken);
+        var stream = call.ResponseStream;
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await stream.MoveNext(cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            {
+                throw new EtcdUnavailableException($"etcd snapshot stream from {endpoint.GetLeftPart(UriPartial.Authority)} broke: {Describe(ex)}", ex);
+            }
+            if (!more)
+            {
+                yield break;
+            }
+            yield return stream.Current.Blob.Memory;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+        _clientCertificate?.Dispose();
+        _ca?.Dispose();
+    }
+
+    private Maintenance.MaintenanceClient Client(Uri endpoint)
+    {
+        if (!_channels.TryGetValue(endpoint, out var channel))
+        {
+            channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
+            {
+                HttpHandler = CreateHandler(),
+                MaxReceiveMessageSize = 64 * 1024 * 1024,
+                DisposeHttpClient = true,
+            });
+            _channels[endpoint] = channel;
+        }
+        return new Maintenance.MaintenanceClient(channel);
+    }
+
+    private SocketsHttpHandler CreateHandler()
+    {
+        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) };
+        if (_clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [_clientCertificate];
+        }
+        if (_ca is not null)
+        {
+            var ca = _ca;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+                {
+                    return false;
+                }
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return chain.Build(leaf);
+            };
+        }
+        return handler;
+    }
+
+    private static X509Certificate2 LoadCa(string path)
+    {
+        try
+        {
+            return PinnedCa.LoadPem(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
+        {
+            throw new EtcdRequestException($"etcd CA certificate: {ex.Message}", ex);
+        }
+    }
+
+    private static X509Certificate2 LoadClientCertificate(string certFile, string? keyFile)
+    {
+        foreach (var file in new[] { certFile, keyFile })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                throw new EtcdRequestException($"etcd client certificate file {file} does not exist");
+            }
+        }
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new EtcdRequestException($"etcd client certificate {certFile} / key {keyFile} cannot be loaded: {ex.Message}", ex);
+        }
+    }
+
+    private static string Describe(RpcException ex) => ex.StatusCode switch
+    {
+        StatusCode.Unavailable => $"unavailable ({ex.Status.Detail})",
+        StatusCode.DeadlineExceeded or StatusCode.Cancelled => "no answer in time",
+        _ => $"{ex.StatusCode}: {ex.Status.Detail}",
+    };
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using NodeAgent.Agent.Etcd;
+
+namespace NodeAgent.Agent.Snapshots;
+
+/// <summary>What to save and what to record about it.</summary>
+internal sealed record SnapshotSaveRequest(string Directory, string NamePrefix, string NodeName, bool Compress)
+{
+    public string Cluster { get; init; } = "";
+
+    public string Runtime { get; init; } = "";
+
+    public string KubernetesVersion { get; init; } = "";
+
+    public string ClusterConfig { get; init; } = "";
+
+    public string TokenHash { get; init; } = "";
+}
+
+/// <summary>A saved snapshot (its path and sidecar), or why this member skipped.</summary>
+internal sealed record SnapshotSaveResult(string? Path, SnapshotMetadata? Metadata, string? SkippedBecause)
+{
+    public bool Skipped => SkippedBecause is not null;
+}
+
+/// <summary>
+/// Takes one snapshot: the node's save lock, etcd's Status (a learner skips), the stream into a
+/// verified file, optional zip, then the sidecar. Used by the CLI, the schedule and the daemon.
+/// </summary>
+internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, TimeProvider time, ILogger<SnapshotSaver> logger)
+{
+    public const string LockFileName = ".node-agent-save.lock";
+    private const long ProgressEveryBytes = 8L * 1024 * 1024;
+
+    /// <param name="onProgress">Called now and then with (bytes done, bytes expected from etcd's db size).</param>
+    public async Task<SnapshotSaveResult> SaveAsync(SnapshotSaveRequest request, Action<long, long>? onProgress, CancellationToken cancellationToken)
+    {
+        SnapshotNames.ValidatePart(request.NamePrefix, "snapshot name");
+        SnapshotNames.ValidatePart(request.NodeName, "node name");
+        var directory = Path.GetFullPath(request.Directory);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var saveLock = AcquireLock(directory);
+
+        using var etcd = connect();
+        var status = await etcd.StatusAsync(cancellationToken);
+        if (status.IsLearner)
+        {
+            LogLearnerSkips(logger, status.Endpoint);
+            return new SnapshotSaveResult(null, null, $"etcd member {status.MemberId:x} at {status.Endpoint.GetLeftPart(UriPartial.Authority)} is a learner; learners take no snapshots");
+        }
+
+        var createdAt = DateTimeOffset.FromUnixTimeSeconds((long)Math.Round(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, MidpointRounding.AwayFromZero));
+        var name = SnapshotNames.Compose(request.NamePrefix, request.NodeName, createdAt);
+        var started = time.GetTimestamp();
+        LogSaving(logger, name, status.Endpoint, status.DbSizeBytes);
+
+        SnapshotFileInfo file;
+        await using (var writer = SnapshotFileWriter.Create(Path.Combine(directory, name)))
+        {
+            var reported = 0L;
+            await foreach (var chunk in etcd.SnapshotAsync(cancellationToken))
+            {
+                await writer.WriteAsync(chunk, cancellationToken);
+                if (onProgress is not null && writer.BytesReceived - reported >= ProgressEveryBytes)
+                {
+                    reported = writer.BytesReceived;
+                    onProgress(reported, Math.Max(reported, status.DbSizeBytes));
+                }
+            }
+            file = await writer.CommitAsync(cancellationToken);
+        }
+        onProgress?.Invoke(file.SizeBytes, file.SizeBytes);
+
+        var snapshotSha256 = file.Sha256;
+        if (request.Compress)
+        {
+            try
+            {
+                file = await SnapshotZip.CompressAsync(file.Path, createdAt, cancellationToken);
+            }
+            catch
+            {
+                // As K3s: the uncompressed file does not outlive a failed compression.
+                File.Delete(file.Path);
+                throw;
+            }
+        }
+
+        var metadata = new SnapshotMetadata
+        {
+            Name = Path.GetFileName(file.Path),
+            NodeName = request.NodeName,
+            Cluster = request.Cluster,
+            Runtime = request.Runtime,
+            KubernetesVersion = request.KubernetesVersion,
+            ClusterConfig = request.ClusterConfig,
+            CreatedAt = createdAt,
+            SizeBytes = file.SizeBytes,
+            Sha256 = file.Sha256,
+            SnapshotSha256 = snapshotSha256,
+            EtcdRevision = status.Revision,
+            EtcdVersion = status.Version,
+            Compressed = request.Compress,
+            TokenHash = request.TokenHash,
+            Duration = time.GetElapsedTime(started),
+        };
+        try
+        {
+            new SnapshotSidecars(directory).Write(metadata);
+        }
+        catch
+        {
+            File.Delete(file.Path);
+            throw;
+        }
+        LogSaved(logger, metadata.Name, metadata.SizeBytes, metadata.EtcdRevision, metadata.Duration);
+        return new SnapshotSaveResult(file.Path, metadata, null);
+    }
+
+    private static FileStream AcquireLock(string directory)
+    {
+        try
+        {
+            // FileShare.None takes an exclusive flock on Linux: one save per node, across processes.
+            return new FileStream(Path.Combine(directory, LockFileName), new FileStreamOptions
+            {
+                Mode = FileMode.OpenOrCreate,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new SnapshotInProgressException();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Saving etcd snapshot {Name} from {Endpoint} (db {DbSizeBytes} bytes)")]
+    private static partial void LogSaving(ILogger logger, string name, Uri endpoint, long dbSizeBytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Saved etcd snapshot {Name}: {SizeBytes} bytes at revision {Revision} in {Duration}")]
+    private static partial void LogSaved(ILogger logger, string name, long sizeBytes, long revision, TimeSpan duration);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "etcd member at {Endpoint} is a learner: no snapshot")]
+    private static partial void LogLearnerSkips(ILogger logger, Uri endpoint);
+}

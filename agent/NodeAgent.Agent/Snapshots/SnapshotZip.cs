@@ -1,0 +1,55 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+
+namespace NodeAgent.Agent.Snapshots;
+
+/// <summary>
+/// K3s's compressed snapshot: <c>&lt;file&gt;.zip</c> holding one Deflate entry named after the
+/// snapshot file. Streamed file to file (no copy in memory), written as <c>.zip.part</c> with mode
+/// 0600 and renamed once whole; the uncompressed file is removed afterwards.
+/// </summary>
+internal static class SnapshotZip
+{
+    public static async Task<SnapshotFileInfo> CompressAsync(string snapshotPath, DateTimeOffset modified, CancellationToken cancellationToken)
+    {
+        var zipPath = snapshotPath + SnapshotNames.ZipSuffix;
+        var partPath = zipPath + SnapshotNames.PartSuffix;
+        try
+        {
+            await using (var output = new FileStream(partPath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.ReadWrite,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                BufferSize = 1024 * 1024,
+            }))
+            {
+                await using (var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+                {
+                    var entry = archive.CreateEntry(Path.GetFileName(snapshotPath), CompressionLevel.Fastest);
+                    entry.LastWriteTime = modified;
+                    await using var input = new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024);
+                    await using var entryStream = await entry.OpenAsync(cancellationToken);
+                    await input.CopyToAsync(entryStream, 1024 * 1024, cancellationToken);
+                }
+                await output.FlushAsync(cancellationToken);
+                output.Flush(flushToDisk: true);
+            }
+            File.Move(partPath, zipPath, overwrite: false);
+            Fsync.DirectoryOf(zipPath);
+        }
+        catch
+        {
+            File.Delete(partPath);
+            throw;
+        }
+        File.Delete(snapshotPath);
+        return new SnapshotFileInfo(zipPath, new FileInfo(zipPath).Length, await Sha256Async(zipPath, cancellationToken));
+    }
+
+    public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+    }
+}
