@@ -42,7 +42,7 @@ public static class EtcdData
         var end = ByteString.CopyFromUtf8(EtcdClient.GetRangeEnd(prefix));
         while (true)
         {
-            var page = await client.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = 16 }, cancellationToken: cancellationToken);
+            var page = await client.GetAsync(new RangeRequest { Key = from, RangeEnd = end, Limit = 2 }, cancellationToken: cancellationToken);
             foreach (var kv in page.Kvs)
             {
                 result[kv.Key.ToStringUtf8()] = Convert.ToHexStringLower(SHA256.HashData(kv.Value.Span));

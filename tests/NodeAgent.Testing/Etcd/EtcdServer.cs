@@ -52,6 +52,27 @@ public sealed class EtcdServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Adds a learner (a non-voting member, as a new K3s server joins) to <paramref name="leader"/>'s
+    /// cluster through <c>etcdctl member add --learner</c> and starts it in a temporary data dir.
+    /// </summary>
+    public static async Task<EtcdServer> StartLearnerAsync(EtcdServer leader, string name = "learner")
+    {
+        var owned = new TempDir("nodeagent-etcd-learner-");
+        var client = FreePorts.Next();
+        var peer = FreePorts.Next();
+        var peerUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{peer}");
+        var added = await new Tools.Etcdctl(leader.ClientUrl).RunAsync(["member", "add", name, "--learner", "--peer-urls", peerUrl]);
+        if (added.ExitCode != 0)
+        {
+            owned.Dispose();
+            throw new InvalidOperationException($"etcdctl member add --learner failed: {added.StandardError}");
+        }
+        var server = Launch(name, Path.Combine(owned.Path, "data"), client, peer, $"{leader.Name}={leader.PeerUrl},{name}={peerUrl}", "existing", owned);
+        await server.WaitReadyAsync();
+        return server;
+    }
+
     /// <summary>Starts one member of a cluster; the caller waits for readiness once all members run.</summary>
     internal static EtcdServer Launch(string name, string dataDir, int clientPort, int peerPort, string initialCluster, string state, TempDir? ownedDir)
     {

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Processes;
+
+namespace NodeAgent.Agent.Tests.Snapshots;
+
+/// <summary>The real <c>node-agent etcd-snapshot</c> process: K3s's flags, output formats and exit codes.</summary>
+public sealed class EtcdSnapshotCliTests : IDisposable
+{
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    private string Dir => _root.Combine("snapshots");
+
+    [Fact]
+    public async Task SaveLsDeletePrune_AgainstRealEtcd_WithK3sFlagNames()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--etcd-snapshot-dir", Dir, "--node-name", "n1", "--etcd-snapshot-compress");
+        var zipped = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--name", "manual");
+        var listed = await RunAsync("ls", "--dir", Dir, "-o", "json");
+        var table = await RunAsync("list", "--dir", Dir);
+
+        Assert.Equal(0, saved.ExitCode);
+        Assert.Matches(@"^Snapshot on-demand-n1-\d+\.zip saved: ", saved.StandardOutput);
+        Assert.Equal(0, zipped.ExitCode);
+        using var json = JsonDocument.Parse(listed.EnsureSuccess().StandardOutput);
+        var names = json.RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
+        Assert.Equal(2, names.Count);
+        Assert.Contains(names, n => n.StartsWith("manual-n1-", StringComparison.Ordinal));
+        Assert.All(json.RootElement.EnumerateArray(), e => Assert.StartsWith("file://" + Dir + "/", e.GetProperty("location").GetString(), StringComparison.Ordinal));
+        Assert.StartsWith("Name ", table.EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Location", table.StandardOutput.Split('\n')[0], StringComparison.Ordinal);
+
+        var manual = names.Single(n => n.StartsWith("manual-", StringComparison.Ordinal));
+        Assert.Equal($"Snapshot {manual} deleted", (await RunAsync("delete", "--dir", Dir, manual)).EnsureSuccess().StandardOutput.Trim());
+        var onDemand = names.Single(n => n.StartsWith("on-demand-", StringComparison.Ordinal));
+        File.Copy(Path.Combine(Dir, onDemand), Path.Combine(Dir, "on-demand-n1-1600000000.zip"));
+        Assert.Equal("Snapshot on-demand-n1-1600000000.zip deleted",
+            (await RunAsync("prune", "--dir", Dir, "--etcd-snapshot-retention", "1")).EnsureSuccess().StandardOutput.Trim());
+        Assert.Equal([onDemand], Directory.GetFiles(Dir).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')));
+    }
+
+    [Theory]
+    [InlineData(2, "must be a bare file name", "delete", "../etc/passwd")]
+    [InlineData(2, "must be a bare file name", "delete", "/var/lib/x")]
+    [InlineData(2, "no snapshot named on-demand-n1-1 in", "delete", "on-demand-n1-1")]
+    [InlineData(2, "snapshot name \"a/b\" must be a bare name", "save", "--name", "a/b")]
+    [InlineData(2, "snapshot name must not be empty", "save", "--name", "")]
+    [InlineData(2, "is not an http:// or https:// URL", "save", "--endpoints", "ftp://x")]
+    [InlineData(1, "etcd is not reachable (http://127.0.0.1:1:", "save", "--endpoints", "http://127.0.0.1:1")]
+    public async Task BadRequests_OneClearLineAndTheRightExitCode(int exitCode, string message, params string[] args)
+    {
+        Directory.CreateDirectory(Dir);
+
+        var result = await RunAsync([.. args, "--dir", Dir, "--node-name", "n1"]);
+
+        Assert.Equal(exitCode, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("node-agent: ", line, StringComparison.Ordinal);
+        Assert.Contains(message, line, StringComparison.Ordinal);
+        Assert.Empty(VisibleFiles(Dir));
+    }
+
+    [Fact]
+    public async Task Ls_MissingDir_IsAClearError()
+    {
+        var result = await RunAsync("ls", "--dir", _root.Combine("missing"));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"node-agent: snapshot directory {_root.Combine("missing")} does not exist", result.StandardError.Trim());
+    }
+
+    [Fact]
+    public async Task Ls_UnknownOutputFormat_IsRefused()
+    {
+        var result = await RunAsync("ls", "--dir", _root.Path, "-o", "xml");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("xml", result.StandardError, StringComparison.Ordinal);
+    }
+
+    private static Task<CommandResult> RunAsync(params string[] args)
+        => CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), ["etcd-snapshot", .. args], timeout: TestTimeouts.Slow);
+
+    /// <summary>The files of a dir that could be taken for snapshots (not the lock, not sidecars).</summary>
+    private static string[] VisibleFiles(string dir) => [.. Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Select(n => n!)];
+}

@@ -1,0 +1,59 @@
+using NodeAgent.Agent.Snapshots;
+
+namespace NodeAgent.Agent.Tests.Snapshots;
+
+public sealed class SnapshotNamesTests
+{
+    [Fact]
+    public void Compose_IsK3sNameNodeUnixSeconds()
+        => Assert.Equal("on-demand-node-1-1700000000", SnapshotNames.Compose("on-demand", "node-1", DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)));
+
+    [Theory]
+    [InlineData("on-demand-node-1-1700000000", 1_700_000_000L)]
+    [InlineData("etcd-snapshot-n-1700000001.zip", 1_700_000_001L)]
+    public void CreatedFromName_ParsesTheDigitsAfterTheLastDash(string name, long seconds)
+        => Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(seconds), SnapshotNames.CreatedFromName(name));
+
+    [Theory]
+    [InlineData("backup.db")]
+    [InlineData("on-demand-node-x")]
+    public void CreatedFromName_WithoutTimestamp_IsNull(string name) => Assert.Null(SnapshotNames.CreatedFromName(name));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("../etc/passwd")]
+    [InlineData("/var/lib/x")]
+    [InlineData("a/b")]
+    [InlineData("a\\b")]
+    public void ValidateFileName_RefusesPathsAndEmpty(string name)
+    {
+        var ex = Assert.Throws<SnapshotRequestException>(() => SnapshotNames.ValidateFileName(name));
+        Assert.Contains(name.Length == 0 ? "must not be empty" : "bare file name", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "must not be empty")]
+    [InlineData("a/b", "not a path")]
+    [InlineData("..", "not a path")]
+    [InlineData("with space", "spaces")]
+    [InlineData("-flag", "must not start")]
+    public void ValidatePart_RefusesWhatK3sCouldNotParseBack(string value, string expected)
+        => Assert.Contains(expected, Assert.Throws<SnapshotRequestException>(() => SnapshotNames.ValidatePart(value, "snapshot name")).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void HasPrefix_NeedsTheDashAfterThePrefix()
+    {
+        Assert.True(SnapshotNames.HasPrefix("etcd-snapshot-n1-1", "etcd-snapshot"));
+        Assert.False(SnapshotNames.HasPrefix("etcd-snapshotx-n1-1", "etcd-snapshot"));
+        Assert.False(SnapshotNames.HasPrefix("on-demand-n1-1", "etcd-snapshot"));
+    }
+
+    [Theory]
+    [InlineData("K10abcdef::server:secret-password")]
+    [InlineData("server:secret-password")]
+    [InlineData("secret-password\n")]
+    public void TokenHash_IsTwelveHexOfThePasswordPart(string token)
+        => Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("secret-password"u8))[..12], TokenHash.Of(token));
+}

@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Processes;
+using NodeAgent.Testing.Tools;
+
+namespace NodeAgent.Agent.Tests.Snapshots;
+
+/// <summary>Saves from a real etcd, checked with the peer tools: etcdctl restores them, unzip opens the zips.</summary>
+public sealed class SnapshotSaverTests : IDisposable
+{
+    private static readonly UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private readonly TempDir _root = new();
+    private readonly string _dir;
+
+    public SnapshotSaverTests() => _dir = _root.Combine("server", "db", "snapshots");
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task Save_EtcdctlRestoresItWithTheHashCheck_AndEveryKeyIsEqual()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await LoadAsync(etcd);
+        var expected = await EtcdData.ReadAllAsync(etcd.ClientUrl).DefaultTimeout();
+        using var client = etcd.CreateClient();
+        var status = await client.StatusAsync(new Etcdserverpb.StatusRequest());
+
+        var result = await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        var path = Assert.IsType<string>(result.Path);
+        var metadata = Assert.IsType<SnapshotMetadata>(result.Metadata);
+        Assert.Matches(@"^on-demand-n1-\d{10}$", Path.GetFileName(path));
+        Assert.Equal(Mode0600, File.GetUnixFileMode(path));
+        Assert.Equal(new FileInfo(path).Length, metadata.SizeBytes);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path))), metadata.Sha256);
+        Assert.Equal(status.Header.Revision, metadata.EtcdRevision);
+        Assert.Equal(status.Version, metadata.EtcdVersion);
+        Assert.Equal(["on-demand-n1-" + metadata.CreatedAt.ToUnixTimeSeconds()], Directory.GetFiles(_dir).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')));
+        var sidecar = _root.Combine("server", "db", ".metadata", Path.GetFileName(path));
+        Assert.Equal(Mode0600, File.GetUnixFileMode(sidecar));
+        Assert.Equal(metadata with { Duration = TimeSpan.FromMilliseconds((long)metadata.Duration.TotalMilliseconds) }, new SnapshotSidecars(_dir).Read(Path.GetFileName(path)));
+
+        await AssertRestoresAsync(path, expected);
+    }
+
+    [Fact]
+    public async Task Save_Compressed_IsAZipOfOneEntryThatUnzipsAndRestores()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await LoadAsync(etcd);
+        var expected = await EtcdData.ReadAllAsync(etcd.ClientUrl).DefaultTimeout();
+
+        var result = await Saver(etcd).SaveAsync(Request() with { Compress = true }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        var zip = Assert.IsType<string>(result.Path);
+        var name = Path.GetFileNameWithoutExtension(zip);
+        Assert.EndsWith(".zip", zip, StringComparison.Ordinal);
+        Assert.Equal(Mode0600, File.GetUnixFileMode(zip));
+        Assert.False(File.Exists(Path.Combine(_dir, name)));
+        Assert.True(result.Metadata!.Compressed);
+        var entries = await CommandRunner.RunAsync("/usr/bin/unzip", ["-Z1", zip]);
+        Assert.Equal(name, entries.EnsureSuccess().StandardOutput.Trim());
+        var unzipped = _root.Combine("unzipped");
+        (await CommandRunner.RunAsync("/usr/bin/unzip", ["-q", zip, "-d", unzipped], timeout: TestTimeouts.Slow)).EnsureSuccess();
+        var snapshot = Path.Combine(unzipped, name);
+        Assert.Equal(result.Metadata.SnapshotSha256, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(snapshot))));
+
+        await AssertRestoresAsync(snapshot, expected);
+    }
+
+    [Fact]
+    public async Task EtcdctlSnapshot_IsListedAndPrunedByUs()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        Directory.CreateDirectory(_dir);
+        var theirs = Path.Combine(_dir, "on-demand-n1-1600000000");
+        (await new Etcdctl(etcd.ClientUrl).SnapshotSaveAsync(theirs)).EnsureSuccess();
+        await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout();
+        var store = new LocalSnapshotStore(_dir, "n1");
+
+        var listed = store.List();
+
+        Assert.Equal(2, listed.Count);
+        var listedTheirs = listed[1];
+        Assert.Equal("on-demand-n1-1600000000", listedTheirs.Name);
+        Assert.Equal(new FileInfo(theirs).Length, listedTheirs.Size);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_600_000_000), listedTheirs.CreatedAt);
+        Assert.Equal(["on-demand-n1-1600000000"], store.Prune("on-demand", 1));
+        Assert.False(File.Exists(theirs));
+    }
+
+    [Fact]
+    public async Task Save_EtcdKilledMidStream_FailsAndLeavesNoFileAndNoPart()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 48, valueBytes: 512 * 1024).WithTimeout(TestTimeouts.Slow);
+        var killed = false;
+
+        var ex = await Assert.ThrowsAsync<EtcdUnavailableException>(() => Saver(etcd).SaveAsync(Request(), (done, _) =>
+        {
+            if (!killed)
+            {
+                killed = true;
+                etcd.Kill();
+            }
+        }, CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.True(killed);
+        Assert.Contains("snapshot stream", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(VisibleFiles(_dir));
+        Assert.False(Directory.Exists(_root.Combine("server", "db", ".metadata")));
+    }
+
+    [Fact]
+    public async Task Save_WhileAnotherSaveHoldsTheLock_IsRefused()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        Directory.CreateDirectory(_dir);
+        await using var held = new FileStream(Path.Combine(_dir, SnapshotSaver.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+
+        var ex = await Assert.ThrowsAsync<SnapshotInProgressException>(() => Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout());
+
+        Assert.Equal("snapshot save already in progress", ex.Message);
+        Assert.Equal([SnapshotSaver.LockFileName], Directory.GetFiles(_dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Save_OnALearner_SkipsWithTheReason()
+    {
+        await using var leader = await EtcdServer.StartAsync();
+        await using var learner = await EtcdServer.StartLearnerAsync(leader);
+
+        var result = await Saver(learner).SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(result.Skipped);
+        Assert.Contains("is a learner", result.SkippedBecause, StringComparison.Ordinal);
+        Assert.Empty(VisibleFiles(_dir));
+    }
+
+    [Fact]
+    public async Task Save_EtcdUnreachable_SaysWhichEndpointAndWritesNothing()
+    {
+        var saver = new SnapshotSaver(
+            () => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, $"http://127.0.0.1:{FreePorts.Next()}", null, null, null)),
+            TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+
+        var ex = await Assert.ThrowsAsync<EtcdUnavailableException>(() => saver.SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout());
+
+        Assert.StartsWith("etcd is not reachable (http://127.0.0.1:", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(VisibleFiles(_dir));
+    }
+
+    [Fact]
+    public async Task Save_BadName_IsRefusedBeforeEtcdIsAsked()
+    {
+        var saver = new SnapshotSaver(() => throw new InvalidOperationException("etcd must not be reached"), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+
+        var ex = await Assert.ThrowsAsync<SnapshotRequestException>(() => saver.SaveAsync(Request() with { NamePrefix = "../evil" }, null, CancellationToken.None));
+
+        Assert.Contains("must be a bare name", ex.Message, StringComparison.Ordinal);
+    }
+
+    private SnapshotSaveRequest Request() => new(_dir, "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+
+    private SnapshotSaver Saver(EtcdServer etcd) => new(
+        () => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
+        TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+
+    private static async Task LoadAsync(EtcdServer etcd)
+    {
+        await EtcdData.LoadAsync(etcd.ClientUrl, 16, valueBytes: 256 * 1024).WithTimeout(TestTimeouts.Slow);
+        await EtcdData.PutAsync(etcd.ClientUrl, Enumerable.Range(0, 200).Select(i => KeyValuePair.Create($"/registry/small/{i}", $"value-{i}"))).DefaultTimeout();
+    }
+
+    private async Task AssertRestoresAsync(string snapshot, IReadOnlyDictionary<string, string> expected)
+    {
+        var restored = _root.Combine("restored");
+        (await Etcdctl.SnapshotRestoreAsync(snapshot, restored)).EnsureSuccess();
+        await using var etcd = await EtcdServer.StartAsync(restored);
+        Assert.Equal(expected, await EtcdData.ReadAllAsync(etcd.ClientUrl).DefaultTimeout());
+    }
+
+    /// <summary>The files of a dir that could be taken for snapshots (not the lock, not sidecars).</summary>
+    private static string[] VisibleFiles(string dir) => [.. Directory.GetFiles(dir).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Select(n => n!)];
+}
