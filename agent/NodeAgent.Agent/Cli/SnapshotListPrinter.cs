@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using NodeAgent.Agent.Snapshots;
-using YamlDotNet.Serialization;
 
 namespace NodeAgent.Agent.Cli;
 
@@ -16,7 +15,7 @@ internal static class SnapshotListPrinter
                 output.WriteLine(JsonSerializer.Serialize(snapshots.ToList(), SnapshotJsonContext.Default.ListSnapshotListing));
                 break;
             case "yaml":
-                output.Write(new SerializerBuilder().Build().Serialize(snapshots.Select(ToYaml).ToList()));
+                Yaml(output, snapshots);
                 break;
             default:
                 Table(output, snapshots);
@@ -24,17 +23,31 @@ internal static class SnapshotListPrinter
         }
     }
 
-    private static Dictionary<string, object> ToYaml(SnapshotListing s) => new(StringComparer.Ordinal)
+    /// <summary>
+    /// A YAML sequence of flat maps, strings in JSON's double-quoted form (valid YAML, and no value
+    /// can turn into a number or a boolean). Written by hand: the reflection serializer is not AOT-safe.
+    /// </summary>
+    private static void Yaml(TextWriter output, IReadOnlyList<SnapshotListing> snapshots)
     {
-        ["name"] = s.Name,
-        ["location"] = s.Location,
-        ["size"] = s.Size,
-        ["createdAt"] = Created(s.CreatedAt),
-        ["nodeName"] = s.NodeName,
-        ["compressed"] = s.Compressed,
-        ["status"] = s.Status,
-        ["sha256"] = s.Sha256,
-    };
+        if (snapshots.Count == 0)
+        {
+            output.WriteLine("[]");
+            return;
+        }
+        foreach (var s in snapshots)
+        {
+            output.WriteLine($"- name: {Quote(s.Name)}");
+            output.WriteLine($"  location: {Quote(s.Location)}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  size: {s.Size}"));
+            output.WriteLine($"  createdAt: {Quote(Created(s.CreatedAt))}");
+            output.WriteLine($"  nodeName: {Quote(s.NodeName)}");
+            output.WriteLine($"  compressed: {(s.Compressed ? "true" : "false")}");
+            output.WriteLine($"  status: {Quote(s.Status)}");
+            output.WriteLine($"  sha256: {Quote(s.Sha256)}");
+        }
+    }
+
+    private static string Quote(string value) => JsonSerializer.Serialize(value, SnapshotJsonContext.Default.String);
 
     private static void Table(TextWriter output, IReadOnlyList<SnapshotListing> snapshots)
     {

@@ -56,7 +56,9 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> SnapshotAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var endpoint = _selected ?? (await StatusAsync(cancellationToken)).Endpoint;
-        using var call = Client(endpoint).Snapshot(new SnapshotRequest(), cancellationToken: cancellationToken);
+        var chunk = new SnapshotChunkMarshaller();
+        using var call = Channel(endpoint).CreateCallInvoker()
+            .AsyncServerStreamingCall(chunk.CreateMethod(), null, new CallOptions(cancellationToken: cancellationToken), new SnapshotRequest());
         var stream = call.ResponseStream;
         while (true)
         {
@@ -73,7 +75,7 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             {
                 yield break;
             }
-            yield return stream.Current.Blob.Memory;
+            yield return stream.Current.Blob;
         }
     }
 
@@ -87,7 +89,9 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
         _ca?.Dispose();
     }
 
-    private Maintenance.MaintenanceClient Client(Uri endpoint)
+    private Maintenance.MaintenanceClient Client(Uri endpoint) => new(Channel(endpoint));
+
+    private GrpcChannel Channel(Uri endpoint)
     {
         if (!_channels.TryGetValue(endpoint, out var channel))
         {
@@ -99,7 +103,7 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             });
             _channels[endpoint] = channel;
         }
-        return new Maintenance.MaintenanceClient(channel);
+        return channel;
     }
 
     private SocketsHttpHandler CreateHandler()

@@ -7,20 +7,20 @@ namespace NodeAgent.Agent.Snapshots;
 /// the sha256 trailer etcd appends to the db. Only a whole, verified, fsynced stream is renamed to
 /// its final name; anything else deletes the part file, so nothing half-written ever looks valid.
 /// One pass over the bytes: the db's hash is taken just before the trailer is added to the same
-/// hash state, which then yields the whole file's sha256.
+/// hash state, which then yields the whole file's sha256. The bytes go to disk through
+/// <see cref="FileSinks"/> (O_DIRECT where the file system allows it).
 /// </summary>
 internal sealed class SnapshotFileWriter : IAsyncDisposable
 {
     public const int TrailerLength = 32;
-    private const int BufferSize = 1024 * 1024;
-    private readonly FileStream _file;
+    private readonly IFileSink _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _tail = new byte[TrailerLength];
     private int _tailLength;
     private long _bytes;
     private bool _committed;
 
-    private SnapshotFileWriter(string finalPath, FileStream file)
+    private SnapshotFileWriter(string finalPath, IFileSink file)
     {
         FinalPath = finalPath;
         _file = file;
@@ -39,15 +39,22 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         {
             throw new SnapshotRequestException($"snapshot {finalPath} already exists");
         }
-        var file = new FileStream(finalPath + SnapshotNames.PartSuffix, new FileStreamOptions
+        var part = finalPath + SnapshotNames.PartSuffix;
+        new FileStream(part, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
-            Share = FileShare.None,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            BufferSize = BufferSize,
-        });
-        return new SnapshotFileWriter(finalPath, file);
+        }).Dispose();
+        try
+        {
+            return new SnapshotFileWriter(finalPath, FileSinks.Open(part));
+        }
+        catch
+        {
+            File.Delete(part);
+            throw;
+        }
     }
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
@@ -87,12 +94,11 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
         _hash.AppendData(_tail);
         await _file.WriteAsync(_tail, cancellationToken);
-        await _file.FlushAsync(cancellationToken);
-        _file.Flush(flushToDisk: true);
+        await _file.CompleteAsync(cancellationToken);
         await _file.DisposeAsync();
         File.Move(PartPath, FinalPath, overwrite: false);
         _committed = true;
-        Fsync.DirectoryOf(FinalPath);
+        LinuxFiles.FsyncDirectoryOf(FinalPath);
         return new SnapshotFileInfo(FinalPath, _bytes, Convert.ToHexStringLower(_hash.GetHashAndReset()));
     }
 

@@ -6,4 +6,5 @@ namespace NodeAgent.Agent.Snapshots;
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(List<SnapshotListing>))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class SnapshotJsonContext : JsonSerializerContext;

@@ -31,7 +31,7 @@ internal sealed class SnapshotSidecars(string snapshotDir)
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
-            Fsync.Dir(Directory);
+            LinuxFiles.FsyncDirectory(Directory);
         }
         catch
         {

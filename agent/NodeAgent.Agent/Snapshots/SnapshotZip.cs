@@ -36,7 +36,7 @@ internal static class SnapshotZip
                 output.Flush(flushToDisk: true);
             }
             File.Move(partPath, zipPath, overwrite: false);
-            Fsync.DirectoryOf(zipPath);
+            LinuxFiles.FsyncDirectoryOf(zipPath);
         }
         catch
         {

@@ -1,0 +1,68 @@
+using System.Globalization;
+
+namespace NodeAgent.Benchmarks;
+
+/// <summary>Picks a scenario from the command line.</summary>
+internal static class BenchmarkCommand
+{
+    private const string Usage = """
+        usage: dotnet run --project tests/NodeAgent.Benchmarks -c Release -- <scenario> [options]
+
+        scenarios:
+          snapshot-save   node-agent etcd-snapshot save vs etcdctl snapshot save, alternately
+            --sizes MB[,MB...]  etcd db sizes to measure at, grown in order (default 100,900)
+            --pairs N           runs of each tool per size, at least 3 (default 3)
+            --value-kb N        size of each value loaded (default 1024)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            var options = Options(args.Skip(1).ToArray());
+            switch (args[0])
+            {
+                case "snapshot-save":
+                    var sizes = Get(options, "--sizes", "100,900").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                    var pairs = int.Parse(Get(options, "--pairs", "3"), CultureInfo.InvariantCulture);
+                    var valueKb = int.Parse(Get(options, "--value-kb", "1024"), CultureInfo.InvariantCulture);
+                    if (pairs < 3 || sizes.Length == 0 || sizes.Any(s => s < 1) || valueKb < 1)
+                    {
+                        throw new ArgumentException("--pairs must be at least 3, --sizes and --value-kb positive");
+                    }
+                    await SnapshotSaveBenchmark.RunAsync(sizes, pairs, valueKb * 1024, Console.Out);
+                    return 0;
+                default:
+                    await Console.Error.WriteLineAsync($"unknown scenario \"{args[0]}\"\n\n{Usage}");
+                    return 2;
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            await Console.Error.WriteLineAsync($"benchmark: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static Dictionary<string, string> Options(string[] args)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            if (i + 1 >= args.Length || !args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"expected --option value, got \"{args[i]}\"");
+            }
+            result[args[i]] = args[i + 1];
+        }
+        return result;
+    }
+
+    private static string Get(Dictionary<string, string> options, string key, string fallback)
+        => options.TryGetValue(key, out var value) ? value : fallback;
+}

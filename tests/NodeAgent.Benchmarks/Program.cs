@@ -1,0 +1,3 @@
+using NodeAgent.Benchmarks;
+
+return await BenchmarkCommand.RunAsync(args);
