@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.Cli;
@@ -18,8 +19,8 @@ internal static class EtcdSnapshotCommand
     public static Command Create()
     {
         var common = new CommonOptions();
-        var command = new Command("etcd-snapshot", "Save, list, delete and prune this node's etcd snapshots (K3s-compatible files, names and sidecars).");
-        foreach (var option in common.All)
+        var command = new Command("etcd-snapshot", "Save, list, delete and prune this node's etcd snapshots (K3s-compatible files, names and sidecars), locally and with --s3 in S3.");
+        foreach (var option in common.All.Concat(common.S3.All))
         {
             option.Recursive = true;
             command.Add(option);
@@ -55,6 +56,19 @@ internal static class EtcdSnapshotCommand
             var m = result.Metadata!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Snapshot {m.Name} saved: {result.Path} ({m.SizeBytes} bytes, etcd revision {m.EtcdRevision}, sha256 {m.Sha256}, {m.Duration.TotalSeconds:0.00} s)"));
+            if (settings.S3 is { } s3)
+            {
+                try
+                {
+                    var uploaded = await OpenS3(s3).UploadAsync(result.Path!, m, ct);
+                    Console.WriteLine($"Snapshot {m.Name} uploaded: {uploaded.Location(s3.Bucket)}");
+                }
+                catch (S3TargetException ex)
+                {
+                    await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; the local snapshot {result.Path} is kept");
+                    return 1;
+                }
+            }
             return 0;
         }));
         return command;
@@ -67,12 +81,20 @@ internal static class EtcdSnapshotCommand
         var command = new Command("ls", "List this node's snapshots, newest first.") { output };
         command.Aliases.Add("list");
         command.Aliases.Add("l");
-        command.SetAction((parse, _) => RunAsync(() =>
+        command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
-            var snapshots = new LocalSnapshotStore(settings.Directory, settings.NodeName).List();
+            var snapshots = new LocalSnapshotStore(settings.Directory, settings.NodeName).List().ToList();
+            if (settings.S3 is { } s3)
+            {
+                snapshots.AddRange((await OpenS3(s3).ListAsync(ct)).Select(o => new SnapshotListing(
+                    o.Name, o.Location(s3.Bucket), o.Size, SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified, o.NodeName,
+                    o.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal), o.Metadata?.Status ?? SnapshotMetadata.Successful,
+                    o.Metadata?.Sha256 ?? "", o.Metadata)));
+                snapshots = [.. snapshots.OrderByDescending(x => x.CreatedAt).ThenBy(x => x.Name, StringComparer.Ordinal).ThenBy(x => x.Location, StringComparer.Ordinal)];
+            }
             SnapshotListPrinter.Print(Console.Out, snapshots, parse.GetValue(output)!);
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }
@@ -81,14 +103,47 @@ internal static class EtcdSnapshotCommand
     {
         var names = new Argument<string[]>("name") { Description = "Snapshot file names, as ls shows them (bare names, no paths).", Arity = ArgumentArity.OneOrMore };
         var command = new Command("delete", "Delete snapshots and their metadata sidecars.") { names };
-        command.SetAction((parse, _) => RunAsync(() =>
+        command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
-            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Delete(parse.GetValue(names)!))
+            var given = parse.GetValue(names)!;
+            var local = new LocalSnapshotStore(settings.Directory, settings.NodeName);
+            if (settings.S3 is not { } s3)
             {
-                Console.WriteLine($"Snapshot {deleted} deleted");
+                foreach (var deleted in local.Delete(given))
+                {
+                    Console.WriteLine($"Snapshot {deleted} deleted");
+                }
+                return 0;
             }
-            return Task.FromResult(0);
+            // With S3 a name may live locally, in the bucket, or both (as K3s: both copies go).
+            foreach (var name in given)
+            {
+                SnapshotNames.ValidateFileName(name);
+            }
+            var store = OpenS3(s3);
+            var missing = new List<string>();
+            foreach (var name in given.Distinct(StringComparer.Ordinal))
+            {
+                var found = false;
+                if (File.Exists(Path.Combine(local.Directory, name)))
+                {
+                    local.Delete([name]);
+                    Console.WriteLine($"Snapshot {name} deleted");
+                    found = true;
+                }
+                if (await store.DeleteAsync(name, ct))
+                {
+                    Console.WriteLine($"Snapshot {name} deleted from s3://{s3.Bucket}/{s3.KeyOf(name)}");
+                    found = true;
+                }
+                if (!found)
+                {
+                    missing.Add(name);
+                }
+            }
+            return missing.Count == 0 ? 0
+                : throw new SnapshotRequestException($"no snapshot named {string.Join(", ", missing)} in {local.Directory} or s3://{s3.Bucket}/{s3.FolderPrefix}");
         }));
         return command;
     }
@@ -97,15 +152,38 @@ internal static class EtcdSnapshotCommand
     {
         var name = new Option<string>("--name") { Description = "Name prefix to prune: files named <name>-...; other prefixes are never touched.", DefaultValueFactory = _ => SnapshotNames.OnDemandPrefix };
         var retention = new Option<int>("--snapshot-retention", "--etcd-snapshot-retention") { Description = "How many of the newest to keep; below 1 prunes nothing.", DefaultValueFactory = _ => 5 };
-        var command = new Command("prune", "Delete the oldest snapshots of a name prefix beyond the retention count.") { name, retention };
-        command.SetAction((parse, _) => RunAsync(() =>
+        var s3Retention = new Option<int?>("--s3-retention", "--etcd-s3-retention") { Description = "How many to keep in S3 (default: --snapshot-retention)." };
+        var scope = new Option<string>("--s3-retention-scope") { Description = "node: count and prune only this node's uploads (default); cluster: every node's, as K3s does.", DefaultValueFactory = _ => "node" };
+        scope.AcceptOnlyFromAmong("node", "cluster");
+        var command = new Command("prune", "Delete the oldest snapshots of a name prefix beyond the retention count, locally and with --s3 in S3.") { name, retention, s3Retention, scope };
+        command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
-            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(parse.GetValue(name)!, parse.GetValue(retention)))
+            var prefix = parse.GetValue(name)!;
+            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(prefix, parse.GetValue(retention)))
             {
                 Console.WriteLine($"Snapshot {deleted} deleted");
             }
-            return Task.FromResult(0);
+            if (settings.S3 is { } s3)
+            {
+                var keep = parse.GetValue(s3Retention) ?? parse.GetValue(retention);
+                var store = OpenS3(s3);
+                var nodeScope = parse.GetValue(scope) == "node";
+                if (keep >= 1)
+                {
+                    var doomed = (await store.ListAsync(ct))
+                        .Where(o => SnapshotNames.HasPrefix(o.Name, prefix) && (!nodeScope || o.NodeName == settings.NodeName))
+                        .Skip(keep);
+                    foreach (var o in doomed)
+                    {
+                        if (await store.DeleteAsync(o.Name, ct))
+                        {
+                            Console.WriteLine($"Snapshot {o.Name} deleted from {o.Location(s3.Bucket)}");
+                        }
+                    }
+                }
+            }
+            return 0;
         }));
         return command;
     }
@@ -121,7 +199,7 @@ internal static class EtcdSnapshotCommand
             await Console.Error.WriteLineAsync($"node-agent: {ex.Message}");
             return 2;
         }
-        catch (Exception ex) when (ex is EtcdUnavailableException or SnapshotStreamException or SnapshotInProgressException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is EtcdUnavailableException or SnapshotStreamException or SnapshotInProgressException or S3TargetException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"node-agent: {ex.Message}");
             return 1;
@@ -132,6 +210,9 @@ internal static class EtcdSnapshotCommand
             return 130;
         }
     }
+
+    private static S3SnapshotStore OpenS3(S3Settings settings)
+        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System), NullLogger<S3SnapshotStore>.Instance);
 
     /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>
     private sealed class CommonOptions
@@ -149,6 +230,8 @@ internal static class EtcdSnapshotCommand
 
         public IEnumerable<Option> All => [_runtime, _dataDir, _dir, _nodeName, _endpoints, _cacert, _cert, _key];
 
+        public S3Options S3 { get; } = new();
+
         public Settings Read(ParseResult parse)
         {
             var runtime = parse.GetValue(_runtime)!;
@@ -159,11 +242,12 @@ internal static class EtcdSnapshotCommand
                 ?? Environment.MachineName.ToLowerInvariant();
             SnapshotNames.ValidatePart(nodeName, "node name");
             return new Settings(runtime, dataDir, dir, nodeName,
-                EtcdConnectionOptions.Resolve(dataDir, parse.GetValue(_endpoints), parse.GetValue(_cacert), parse.GetValue(_cert), parse.GetValue(_key)));
+                EtcdConnectionOptions.Resolve(dataDir, parse.GetValue(_endpoints), parse.GetValue(_cacert), parse.GetValue(_cert), parse.GetValue(_key)),
+                S3.Read(parse));
         }
 
         private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
-    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd);
+    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3);
 }

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Security.Authentication;
+using Amazon.Runtime;
+using Amazon.S3;
+
+namespace NodeAgent.Agent.S3;
+
+/// <summary>The S3 target failed; the message says what to fix where it can tell.</summary>
+internal sealed class S3TargetException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Turns SDK and transport errors into one line an on-call engineer can act on.</summary>
+internal static class S3Errors
+{
+    public static string Describe(Exception ex, S3Settings settings) => ex switch
+    {
+        AmazonS3Exception { ErrorCode: "InvalidAccessKeyId" } => $"S3 at {settings.Endpoint} does not know the access key (InvalidAccessKeyId)",
+        AmazonS3Exception { ErrorCode: "SignatureDoesNotMatch" } => $"S3 at {settings.Endpoint} rejected the secret key (SignatureDoesNotMatch)",
+        AmazonS3Exception { ErrorCode: "NoSuchBucket" } => $"bucket \"{settings.Bucket}\" does not exist at {settings.Endpoint}",
+        AmazonS3Exception { ErrorCode: "AccessDenied" } s3 => $"S3 at {settings.Endpoint} denied access to bucket \"{settings.Bucket}\" ({s3.Message})",
+        AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } s3 => $"S3 at {settings.Endpoint} refused the credentials ({s3.ErrorCode}: {s3.Message})",
+        AmazonS3Exception s3 => $"S3 at {settings.Endpoint} answered {(int)s3.StatusCode} {s3.ErrorCode}: {s3.Message}",
+        _ when Find<AuthenticationException>(ex) is not null
+            => $"TLS with {settings.Endpoint} failed: its certificate is not trusted (give its CA with --s3-endpoint-ca, or --s3-insecure for plain http)",
+        _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
+        AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
+            => $"no S3 credentials: give --s3-access-key/--s3-secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run where the SDK's default chain finds some ({client.Message})",
+        TimeoutException or TaskCanceledException => $"S3 at {settings.Endpoint} did not answer within {settings.Timeout}",
+        _ => $"S3 at {settings.Endpoint}: {ex.Message}",
+    };
+
+    /// <summary>Errors worth another attempt: the server busy or away, the connection lost, a request timed out.</summary>
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        AmazonS3Exception s3 => (int)s3.StatusCode >= 500 || s3.StatusCode == HttpStatusCode.TooManyRequests || s3.ErrorCode is "SlowDown" or "RequestTimeout",
+        _ when Find<AuthenticationException>(ex) is not null => false,
+        HttpRequestException or IOException or TimeoutException => true,
+        TaskCanceledException => true,
+        AmazonServiceException { InnerException: { } inner } => IsTransient(inner),
+        AmazonClientException { InnerException: { } inner } => IsTransient(inner),
+        _ => false,
+    };
+
+    private static T? Find<T>(Exception? ex)
+        where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found)
+            {
+                return found;
+            }
+        }
+        return null;
+    }
+}

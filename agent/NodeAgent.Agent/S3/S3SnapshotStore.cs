@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Amazon.S3;
+using Amazon.S3.Model;
+using NodeAgent.Agent.Snapshots;
+using Polly;
+
+namespace NodeAgent.Agent.S3;
+
+/// <summary>One snapshot object in the bucket, with what its metadata says.</summary>
+internal sealed record S3SnapshotObject(string Name, string Key, long Size, DateTimeOffset LastModified, string NodeName, SnapshotMetadata? Metadata)
+{
+    public string Location(string bucket) => $"s3://{bucket}/{Key}";
+}
+
+/// <summary>
+/// Snapshots in S3, laid out as K3s lays them out: <c>&lt;folder&gt;/&lt;file&gt;</c> and
+/// <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>, both with K3s's user metadata
+/// (<c>&lt;runtime&gt;-cluster-id</c>, <c>-node-name</c>, <c>-token-hash</c>). Uploads go in parts in
+/// parallel (memory: part size × parallel parts), each with Content-MD5 so the server checks every
+/// byte and Object-Lock buckets accept them; a failed upload is aborted, leaving no parts behind.
+/// </summary>
+internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger)
+{
+    public S3Settings Settings => settings;
+
+    /// <summary>Uploads a local snapshot file and then its metadata object.</summary>
+    public async Task<S3SnapshotObject> UploadAsync(string path, SnapshotMetadata metadata, CancellationToken cancellationToken)
+    {
+        var name = Path.GetFileName(path);
+        var key = settings.KeyOf(name);
+        var length = new FileInfo(path).Length;
+        var userMetadata = UserMetadata(metadata);
+        var contentType = name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
+        try
+        {
+            await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess))
+            {
+                if (length <= settings.PartSizeBytes)
+                {
+                    await PutSmallAsync(file.SafeFileHandle, key, length, contentType, userMetadata, cancellationToken);
+                }
+                else
+                {
+                    await PutMultipartAsync(file.SafeFileHandle, key, length, contentType, userMetadata, cancellationToken);
+                }
+            }
+            var json = JsonSerializer.SerializeToUtf8Bytes(metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString);
+            await retry.ExecuteAsync(async ct =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = settings.Bucket,
+                    Key = settings.MetadataKeyOf(name),
+                    InputStream = new MemoryStream(json, writable: false),
+                    ContentType = "application/json",
+                    MD5Digest = ContentMd5.Of(json),
+                    UseChunkEncoding = false,
+                };
+                Copy(userMetadata, request.Metadata);
+                await s3.PutObjectAsync(request, ct);
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new S3TargetException($"upload of {name} to s3://{settings.Bucket}/{key} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
+        LogUploaded(logger, name, settings.Bucket, key, length);
+        return new S3SnapshotObject(name, key, length, metadata.CreatedAt, metadata.NodeName, metadata);
+    }
+
+    /// <summary>Every snapshot directly in the folder (not in subfolders, not the metadata objects), newest first.</summary>
+    public async Task<IReadOnlyList<S3SnapshotObject>> ListAsync(CancellationToken cancellationToken)
+    {
+        var result = new List<S3SnapshotObject>();
+        try
+        {
+            var request = new ListObjectsV2Request { BucketName = settings.Bucket, Prefix = settings.FolderPrefix };
+            ListObjectsV2Response page;
+            do
+            {
+                page = await retry.ExecuteAsync(async ct => await s3.ListObjectsV2Async(request, ct), cancellationToken);
+                foreach (var o in page.S3Objects ?? [])
+                {
+                    var name = o.Key[settings.FolderPrefix.Length..];
+                    if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || !LocalSnapshotStore.IsSnapshotFile(name))
+                    {
+                        continue;
+                    }
+                    var metadata = await ReadMetadataAsync(name, cancellationToken);
+                    var lastModified = o.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue;
+                    result.Add(new S3SnapshotObject(name, o.Key, o.Size ?? 0, lastModified, metadata?.NodeName ?? "", metadata));
+                }
+                request.ContinuationToken = page.NextContinuationToken;
+            }
+            while (page.IsTruncated == true);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new S3TargetException($"listing s3://{settings.Bucket}/{settings.FolderPrefix} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
+        return result.OrderByDescending(o => SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified).ThenByDescending(o => o.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Deletes a snapshot object and its metadata object; false when there was no such snapshot.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        SnapshotNames.ValidateFileName(name);
+        try
+        {
+            try
+            {
+                await retry.ExecuteAsync(async ct => await s3.GetObjectMetadataAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return false;
+            }
+            await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
+            await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(settings.Bucket, settings.MetadataKeyOf(name), ct), cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new S3TargetException($"deleting s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
+    }
+
+    private async Task<SnapshotMetadata?> ReadMetadataAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.MetadataKeyOf(name), ct), cancellationToken);
+            var map = await JsonSerializer.DeserializeAsync(response.ResponseStream, SnapshotJsonContext.Default.DictionaryStringString, cancellationToken);
+            return map is null ? null : SnapshotMetadata.FromMap(map, name);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task PutSmallAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, string key, long length, string contentType,
+        Dictionary<string, string> userMetadata, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            var read = await ReadFullyAsync(file, buffer.AsMemory(0, (int)length), 0, cancellationToken);
+            var md5 = ContentMd5.Of(buffer.AsSpan(0, read));
+            await retry.ExecuteAsync(async ct =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = settings.Bucket,
+                    Key = key,
+                    InputStream = new MemoryStream(buffer, 0, read, writable: false),
+                    ContentType = contentType,
+                    MD5Digest = md5,
+                    UseChunkEncoding = false,
+                };
+                Copy(userMetadata, request.Metadata);
+                await s3.PutObjectAsync(request, ct);
+            }, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task PutMultipartAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, string key, long length, string contentType,
+        Dictionary<string, string> userMetadata, CancellationToken cancellationToken)
+    {
+        var initiate = new InitiateMultipartUploadRequest { BucketName = settings.Bucket, Key = key, ContentType = contentType };
+        Copy(userMetadata, initiate.Metadata);
+        var uploadId = (await retry.ExecuteAsync(async ct => await s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
+        try
+        {
+            var partCount = (int)((length + settings.PartSizeBytes - 1) / settings.PartSizeBytes);
+            var etags = new PartETag[partCount];
+            await Parallel.ForAsync(0, partCount, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelParts, CancellationToken = cancellationToken },
+                async (index, ct) =>
+                {
+                    var offset = index * settings.PartSizeBytes;
+                    var size = (int)Math.Min(settings.PartSizeBytes, length - offset);
+                    var buffer = ArrayPool<byte>.Shared.Rent(size);
+                    try
+                    {
+                        var read = await ReadFullyAsync(file, buffer.AsMemory(0, size), offset, ct);
+                        var md5 = ContentMd5.Of(buffer.AsSpan(0, read));
+                        var response = await retry.ExecuteAsync(async token => await s3.UploadPartAsync(new UploadPartRequest
+                        {
+                            BucketName = settings.Bucket,
+                            Key = key,
+                            UploadId = uploadId,
+                            PartNumber = index + 1,
+                            InputStream = new MemoryStream(buffer, 0, read, writable: false),
+                            PartSize = read,
+                            MD5Digest = md5,
+                            UseChunkEncoding = false,
+                        }, token), ct);
+                        etags[index] = new PartETag(index + 1, response.ETag);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                });
+            await retry.ExecuteAsync(async ct => await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = settings.Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartETags = [.. etags],
+            }, ct), cancellationToken);
+        }
+        catch
+        {
+            await AbortAsync(key, uploadId);
+            throw;
+        }
+    }
+
+    private async Task AbortAsync(string key, string uploadId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(settings.Timeout);
+            await retry.ExecuteAsync(async ct => await s3.AbortMultipartUploadAsync(settings.Bucket, key, uploadId, ct), timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogAbortFailed(logger, key, uploadId, S3Errors.Describe(ex, settings));
+        }
+    }
+
+    private static async Task<int> ReadFullyAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken);
+            if (read == 0)
+            {
+                throw new IOException("the snapshot file is shorter than when the upload began");
+            }
+            total += read;
+        }
+        return total;
+    }
+
+    private static Dictionary<string, string> UserMetadata(SnapshotMetadata metadata)
+    {
+        var runtime = metadata.Runtime.Length > 0 ? metadata.Runtime : "k3s";
+        var map = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [$"{runtime}-node-name"] = metadata.NodeName,
+        };
+        if (metadata.Cluster.Length > 0)
+        {
+            map[$"{runtime}-cluster-id"] = metadata.Cluster;
+        }
+        if (metadata.TokenHash.Length > 0)
+        {
+            map[$"{runtime}-token-hash"] = metadata.TokenHash;
+        }
+        return map;
+    }
+
+    private static void Copy(Dictionary<string, string> from, MetadataCollection to)
+    {
+        foreach (var (key, value) in from)
+        {
+            to.Add(key, value);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Uploaded {Name} to s3://{Bucket}/{Key} ({Bytes} bytes)")]
+    private static partial void LogUploaded(ILogger logger, string name, string bucket, string key, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not abort multipart upload {UploadId} of {Key}: {Reason}; the bucket's lifecycle rules must clean it up")]
+    private static partial void LogAbortFailed(ILogger logger, string key, string uploadId, string reason);
+}

@@ -1,0 +1,207 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.S3;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.S3;
+
+namespace NodeAgent.Agent.Tests.S3;
+
+[CollectionDefinition("agent-s3")]
+public sealed class AgentS3ServersDefinition : ICollectionFixture<S3ServersFixture>;
+
+/// <summary>
+/// The S3 target against Ceph RGW (strict) and s3rver (lenient); what we upload is read back by
+/// Debian's aws CLI, the independent client.
+/// </summary>
+[Collection("agent-s3")]
+public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
+{
+    private const long FiveMiB = 5L * 1024 * 1024;
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Upload_MultipartSnapshotFromEtcd_AwsReadsTheSameBytesAndK3sMetadata(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 12, valueBytes: 256 * 1024).WithTimeout(TestTimeouts.Slow);
+        var saved = await SaveAsync(etcd, compress: false);
+        var store = Store(server, bucket, folder: "cluster-a/snapshots");
+
+        var uploaded = await store.UploadAsync(saved.Path!, saved.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        var name0 = saved.Metadata!.Name;
+        Assert.True(new FileInfo(saved.Path!).Length > 2 * FiveMiB, "the snapshot must need several parts");
+        Assert.Equal($"s3://{bucket}/cluster-a/snapshots/{name0}", uploaded.Location(bucket));
+        await server.Aws().CopyDownAsync(bucket, $"cluster-a/snapshots/{name0}", _root.Combine("down")).WithTimeout(TestTimeouts.Slow);
+        Assert.Equal(saved.Metadata.Sha256, Sha256(_root.Combine("down")));
+        var head = (await server.Aws().HeadObjectAsync(bucket, $"cluster-a/snapshots/{name0}").WithTimeout(TestTimeouts.Slow)).StandardOutput;
+        Assert.Contains("\"etcd-node-name\": \"n1\"", head, StringComparison.Ordinal);
+        Assert.Contains("\"etcd-cluster-id\": \"prod\"", head, StringComparison.Ordinal);
+        Assert.Contains("application/octet-stream", head, StringComparison.Ordinal);
+        await server.Aws().CopyDownAsync(bucket, $"cluster-a/snapshots/.metadata/{name0}", _root.Combine("meta.json")).WithTimeout(TestTimeouts.Slow);
+        var meta = JsonSerializer.Deserialize<Dictionary<string, string>>(System.IO.File.ReadAllText(_root.Combine("meta.json")))!;
+        Assert.Equal(saved.Metadata.Sha256, meta["sha256"]);
+        Assert.Equal("n1", meta["nodeName"]);
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
+    }
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Upload_CompressedSnapshot_IsAZipObject(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        var saved = await SaveAsync(etcd, compress: true);
+
+        await Store(server, bucket).UploadAsync(saved.Path!, saved.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        var key = saved.Metadata!.Name;
+        Assert.EndsWith(".zip", key, StringComparison.Ordinal);
+        await server.Aws().CopyDownAsync(bucket, key, _root.Combine("down.zip")).WithTimeout(TestTimeouts.Slow);
+        Assert.Equal(saved.Metadata.Sha256, Sha256(_root.Combine("down.zip")));
+        Assert.Contains("application/zip", (await server.Aws().HeadObjectAsync(bucket, key)).StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task ListAndDelete_StayInsideTheFolder(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        var inside = Store(server, bucket, folder: "a");
+        var neighbour = Store(server, bucket, folder: "a-old");
+        await inside.UploadAsync(File("on-demand-n1-1700000001", 1000), Metadata("on-demand-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await inside.UploadAsync(File("on-demand-n2-1700000002", 2000), Metadata("on-demand-n2-1700000002", "n2"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await neighbour.UploadAsync(File("on-demand-n1-1600000000", 10), Metadata("on-demand-n1-1600000000", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        var listed = await inside.ListAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Equal(["on-demand-n2-1700000002", "on-demand-n1-1700000001"], listed.Select(o => o.Name));
+        Assert.Equal(["n2", "n1"], listed.Select(o => o.NodeName));
+        Assert.Equal([2000L, 1000L], listed.Select(o => o.Size));
+        Assert.True(await inside.DeleteAsync("on-demand-n1-1700000001", CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+        Assert.False(await inside.DeleteAsync("on-demand-n1-1600000000", CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+        Assert.Equal(["on-demand-n2-1700000002"], (await inside.ListAsync(CancellationToken.None)).Select(o => o.Name));
+        Assert.Equal(["on-demand-n1-1600000000"], (await neighbour.ListAsync(CancellationToken.None)).Select(o => o.Name));
+        var keys = (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).EnsureSuccess().StandardOutput;
+        Assert.DoesNotContain("a/.metadata/on-demand-n1-1700000001", keys, StringComparison.Ordinal);
+        Assert.Contains("a/.metadata/on-demand-n2-1700000002", keys, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upload_WrongSecretKeyOnRgw_SaysSoAndLeavesNothing()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        var store = Store(server, bucket, secretKey: "wrong" + server.SecretKey);
+
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() =>
+            store.UploadAsync(File("on-demand-n1-1700000001", 12 * 1024 * 1024), Metadata("on-demand-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains("rejected the secret key (SignatureDoesNotMatch)", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("on-demand", (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
+    }
+
+    [Fact]
+    public async Task Upload_UnknownAccessKeyOrMissingBucketOnRgw_SaysWhich()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        var unknownKey = Store(server, bucket, accessKey: "NOSUCHKEY");
+        var missingBucket = Store(server, "no-such-bucket-" + Guid.NewGuid().ToString("N")[..8]);
+        var file = File("on-demand-n1-1700000001", 100);
+
+        var keyError = await Assert.ThrowsAsync<S3TargetException>(() => unknownKey.UploadAsync(file, Metadata("on-demand-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+        var bucketError = await Assert.ThrowsAsync<S3TargetException>(() => missingBucket.UploadAsync(file, Metadata("on-demand-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains("does not know the access key (InvalidAccessKeyId)", keyError.Message, StringComparison.Ordinal);
+        Assert.Contains($"bucket \"{missingBucket.Settings.Bucket}\" does not exist", bucketError.Message, StringComparison.Ordinal);
+        Assert.True(System.IO.File.Exists(file));
+    }
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Https_WithTheEndpointCa_Works_WithoutIt_SaysTheCertificateIsNotTrusted(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        var file = File("on-demand-n1-1700000001", 100);
+        var caBase64 = Convert.ToBase64String(System.IO.File.ReadAllBytes(server.CaCertificatePath!));
+
+        await Store(server, bucket, https: true, ca: server.CaCertificatePath).UploadAsync(file, Metadata("on-demand-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await Store(server, bucket, https: true, ca: caBase64).ListAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() => Store(server, bucket, https: true).ListAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains("certificate is not trusted (give its CA with --s3-endpoint-ca", ex.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress)
+    {
+        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
+            TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+        return await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("snapshots"), "on-demand", "n1", compress) { Runtime = "etcd", Cluster = "prod" },
+            null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+    }
+
+    private static S3SnapshotStore Store(IS3TestServer server, string bucket, string folder = "", string? secretKey = null, string? accessKey = null,
+        bool https = false, string? ca = null)
+    {
+        var endpoint = https ? server.HttpsEndpoint! : server.HttpEndpoint;
+        var settings = new S3Settings
+        {
+            Endpoint = endpoint.Authority,
+            Insecure = !https,
+            Bucket = bucket,
+            Folder = folder,
+            AccessKey = accessKey ?? server.AccessKey,
+            SecretKey = secretKey ?? server.SecretKey,
+            EndpointCa = ca ?? "",
+            PartSizeBytes = FiveMiB,
+            ParallelParts = 3,
+            Timeout = TimeSpan.FromSeconds(30),
+        }.Validated();
+        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System),
+            NullLogger<S3SnapshotStore>.Instance);
+    }
+
+    private static SnapshotMetadata Metadata(string name, string node)
+        => new() { Name = name, NodeName = node, Runtime = "k3s", CreatedAt = SnapshotNames.CreatedFromName(name)!.Value, Sha256 = "x" };
+
+    private string File(string name, int size)
+    {
+        var path = _root.Combine(name);
+        System.IO.File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
+        return path;
+    }
+
+    private static async Task<string> NewBucketAsync(IS3TestServer server)
+    {
+        var bucket = "snap-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        return bucket;
+    }
+
+    /// <summary>RGW only: s3rver has no ListMultipartUploads (it keeps no parts of an aborted upload either).</summary>
+    private static async Task AssertNoMultipartUploadsLeftAsync(IS3TestServer server, string bucket)
+    {
+        if (server.Name != "ceph-rgw")
+        {
+            return;
+        }
+        var uploads = (await server.Aws().RunAsync(["s3api", "list-multipart-uploads", "--bucket", bucket]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        Assert.DoesNotContain("UploadId", uploads.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(System.IO.File.ReadAllBytes(path)));
+}
