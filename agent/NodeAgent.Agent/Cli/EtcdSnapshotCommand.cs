@@ -41,13 +41,14 @@ internal static class EtcdSnapshotCommand
         {
             var settings = common.Read(parse);
             var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(settings.Etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-            var result = await saver.SaveAsync(
-                new SnapshotSaveRequest(settings.Directory, parse.GetValue(name)!, settings.NodeName, parse.GetValue(compress))
-                {
-                    Runtime = settings.Runtime,
-                    TokenHash = TokenHash.FromDataDir(settings.DataDir),
-                },
-                null, ct);
+            var request = new SnapshotSaveRequest(settings.Directory, parse.GetValue(name)!, settings.NodeName, parse.GetValue(compress))
+            {
+                Runtime = settings.Runtime,
+                TokenHash = TokenHash.FromDataDir(settings.DataDir),
+            };
+            var store = settings.S3 is { } target ? OpenS3(target) : null;
+            // With S3 an uncompressed snapshot uploads while it is saved; a zip uploads once made.
+            var result = await saver.SaveAsync(request, null, ct, store is null ? null : fileName => store.StartUpload(fileName, request));
             if (result.Skipped)
             {
                 await Console.Error.WriteLineAsync($"node-agent: snapshot skipped: {result.SkippedBecause}");
@@ -56,20 +57,35 @@ internal static class EtcdSnapshotCommand
             var m = result.Metadata!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Snapshot {m.Name} saved: {result.Path} ({m.SizeBytes} bytes, etcd revision {m.EtcdRevision}, sha256 {m.Sha256}, {m.Duration.TotalSeconds:0.00} s)"));
-            if (settings.S3 is { } s3)
+            if (store is null)
             {
-                try
-                {
-                    var uploaded = await OpenS3(s3).UploadAsync(result.Path!, m, ct);
-                    Console.WriteLine($"Snapshot {m.Name} uploaded: {uploaded.Location(s3.Bucket)}");
-                }
-                catch (S3TargetException ex)
-                {
-                    await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; the local snapshot {result.Path} is kept");
-                    return 1;
-                }
+                return 0;
             }
-            return 0;
+            var sidecars = new SnapshotSidecars(settings.Directory);
+            try
+            {
+                if (m.Compressed)
+                {
+                    await store.UploadAsync(result.Path!, m with { S3Upload = "uploaded" }, ct);
+                }
+                else if (result.TeeFailure is { } failure)
+                {
+                    throw new S3TargetException($"upload of {m.Name} to s3://{store.Settings.Bucket}/{store.Settings.KeyOf(m.Name)} failed: {failure}");
+                }
+                else
+                {
+                    await store.PutMetadataAsync(m with { S3Upload = "uploaded" }, ct);
+                }
+                sidecars.Write(m with { S3Upload = "uploaded" });
+                Console.WriteLine($"Snapshot {m.Name} uploaded: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(m.Name)}");
+                return 0;
+            }
+            catch (S3TargetException ex)
+            {
+                sidecars.Write(m with { S3Upload = "upload failed: " + ex.Message });
+                await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; the local snapshot {result.Path} is kept");
+                return 1;
+            }
         }));
         return command;
     }

@@ -47,28 +47,45 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
                     await PutMultipartAsync(file.SafeFileHandle, key, length, contentType, userMetadata, cancellationToken);
                 }
             }
-            var json = JsonSerializer.SerializeToUtf8Bytes(metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString);
-            await retry.ExecuteAsync(async ct =>
-            {
-                var request = new PutObjectRequest
-                {
-                    BucketName = settings.Bucket,
-                    Key = settings.MetadataKeyOf(name),
-                    InputStream = new MemoryStream(json, writable: false),
-                    ContentType = "application/json",
-                    MD5Digest = ContentMd5.Of(json),
-                    UseChunkEncoding = false,
-                };
-                Copy(userMetadata, request.Metadata);
-                await s3.PutObjectAsync(request, ct);
-            }, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new S3TargetException($"upload of {name} to s3://{settings.Bucket}/{key} failed: {S3Errors.Describe(ex, settings)}", ex);
         }
+        await PutMetadataAsync(metadata, cancellationToken);
         LogUploaded(logger, name, settings.Bucket, key, length);
         return new S3SnapshotObject(name, key, length, metadata.CreatedAt, metadata.NodeName, metadata);
+    }
+
+    /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
+    public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
+        => new(s3, settings, retry, fileName, UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash));
+
+    /// <summary>The metadata object <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>: the sidecar's JSON.</summary>
+    public async Task PutMetadataAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString);
+        try
+        {
+            await retry.ExecuteAsync(async ct =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = settings.Bucket,
+                    Key = settings.MetadataKeyOf(metadata.Name),
+                    InputStream = new MemoryStream(json, writable: false),
+                    ContentType = "application/json",
+                    MD5Digest = ContentMd5.Of(json),
+                    UseChunkEncoding = false,
+                };
+                Copy(UserMetadata(metadata), request.Metadata);
+                await s3.PutObjectAsync(request, ct);
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new S3TargetException($"upload of {metadata.Name}'s metadata to s3://{settings.Bucket}/{settings.MetadataKeyOf(metadata.Name)} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
     }
 
     /// <summary>Every snapshot directly in the folder (not in subfolders, not the metadata objects), newest first.</summary>
@@ -257,19 +274,20 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     }
 
     private static Dictionary<string, string> UserMetadata(SnapshotMetadata metadata)
+        => UserMetadata(metadata.Runtime, metadata.NodeName, metadata.Cluster, metadata.TokenHash);
+
+    /// <summary>K3s's object metadata: <c>&lt;runtime&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>.</summary>
+    private static Dictionary<string, string> UserMetadata(string runtime, string nodeName, string cluster, string tokenHash)
     {
-        var runtime = metadata.Runtime.Length > 0 ? metadata.Runtime : "k3s";
-        var map = new Dictionary<string, string>(StringComparer.Ordinal)
+        runtime = runtime.Length > 0 ? runtime : "k3s";
+        var map = new Dictionary<string, string>(StringComparer.Ordinal) { [$"{runtime}-node-name"] = nodeName };
+        if (cluster.Length > 0)
         {
-            [$"{runtime}-node-name"] = metadata.NodeName,
-        };
-        if (metadata.Cluster.Length > 0)
-        {
-            map[$"{runtime}-cluster-id"] = metadata.Cluster;
+            map[$"{runtime}-cluster-id"] = cluster;
         }
-        if (metadata.TokenHash.Length > 0)
+        if (tokenHash.Length > 0)
         {
-            map[$"{runtime}-token-hash"] = metadata.TokenHash;
+            map[$"{runtime}-token-hash"] = tokenHash;
         }
         return map;
     }

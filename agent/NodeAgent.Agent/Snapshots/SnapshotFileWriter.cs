@@ -20,10 +20,13 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     private long _bytes;
     private bool _committed;
 
-    private SnapshotFileWriter(string finalPath, IFileSink file)
+    private readonly ISnapshotTee? _tee;
+
+    private SnapshotFileWriter(string finalPath, IFileSink file, ISnapshotTee? tee)
     {
         FinalPath = finalPath;
         _file = file;
+        _tee = tee;
     }
 
     public string FinalPath { get; }
@@ -33,7 +36,8 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     /// <summary>Bytes received so far, trailer included.</summary>
     public long BytesReceived => _bytes;
 
-    public static SnapshotFileWriter Create(string finalPath)
+    /// <param name="tee">Gets every byte of the file too, in order (e.g. an upload that runs alongside).</param>
+    public static SnapshotFileWriter Create(string finalPath, ISnapshotTee? tee = null)
     {
         if (File.Exists(finalPath))
         {
@@ -48,7 +52,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }).Dispose();
         try
         {
-            return new SnapshotFileWriter(finalPath, FileSinks.Open(part));
+            return new SnapshotFileWriter(finalPath, FileSinks.Open(part), tee);
         }
         catch
         {
@@ -94,6 +98,10 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
         _hash.AppendData(_tail);
         await _file.WriteAsync(_tail, cancellationToken);
+        if (_tee is not null)
+        {
+            await _tee.WriteAsync(_tail, cancellationToken);
+        }
         await _file.CompleteAsync(cancellationToken);
         await _file.DisposeAsync();
         File.Move(PartPath, FinalPath, overwrite: false);
@@ -112,14 +120,18 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
     }
 
-    private ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    private async ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         if (bytes.IsEmpty)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
         _hash.AppendData(bytes.Span);
-        return _file.WriteAsync(bytes, cancellationToken);
+        await _file.WriteAsync(bytes, cancellationToken);
+        if (_tee is not null)
+        {
+            await _tee.WriteAsync(bytes, cancellationToken);
+        }
     }
 }
 

@@ -48,6 +48,9 @@ internal sealed record SnapshotMetadata
 
     public TimeSpan Duration { get; init; }
 
+    /// <summary>Where the S3 copy stands: "" (no S3), "uploaded", or "upload failed: why" (uploaded again later).</summary>
+    public string S3Upload { get; init; } = "";
+
     public Dictionary<string, string> ToMap()
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -77,6 +80,7 @@ internal sealed record SnapshotMetadata
         Add("etcdVersion", EtcdVersion);
         Add("tokenHash", TokenHash);
         Add("message", Message);
+        Add("s3Upload", S3Upload);
         return map;
     }
 
@@ -104,6 +108,7 @@ internal sealed record SnapshotMetadata
             Status = map.ContainsKey("status") ? Get("status") : Successful,
             Message = Get("message"),
             Duration = TimeSpan.FromMilliseconds(Long("durationMs")),
+            S3Upload = Get("s3Upload"),
         };
     }
 }

@@ -20,6 +20,9 @@ internal sealed record SnapshotSaveRequest(string Directory, string NamePrefix, 
 /// <summary>A saved snapshot (its path and sidecar), or why this member skipped.</summary>
 internal sealed record SnapshotSaveResult(string? Path, SnapshotMetadata? Metadata, string? SkippedBecause)
 {
+    /// <summary>With a tee (an upload alongside): null when it succeeded, else why it failed.</summary>
+    public string? TeeFailure { get; init; }
+
     public bool Skipped => SkippedBecause is not null;
 }
 
@@ -34,7 +37,12 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     private const long CollectEveryBytes = 32L * 1024 * 1024;
 
     /// <param name="onProgress">Called now and then with (bytes done, bytes expected from etcd's db size).</param>
-    public async Task<SnapshotSaveResult> SaveAsync(SnapshotSaveRequest request, Action<long, long>? onProgress, CancellationToken cancellationToken)
+    /// <param name="tee">
+    /// Given the file name, something that gets every byte as it is written (an upload alongside the
+    /// save); not used for compressed snapshots, whose bytes exist only after the zip is made.
+    /// </param>
+    public async Task<SnapshotSaveResult> SaveAsync(SnapshotSaveRequest request, Action<long, long>? onProgress, CancellationToken cancellationToken,
+        Func<string, ISnapshotTee>? tee = null)
     {
         SnapshotNames.ValidatePart(request.NamePrefix, "snapshot name");
         SnapshotNames.ValidatePart(request.NodeName, "node name");
@@ -55,31 +63,8 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         var started = time.GetTimestamp();
         LogSaving(logger, name, status.Endpoint, status.DbSizeBytes);
 
-        SnapshotFileInfo file;
-        await using (var writer = SnapshotFileWriter.Create(Path.Combine(directory, name)))
-        {
-            var reported = 0L;
-            var collected = 0L;
-            await foreach (var chunk in etcd.SnapshotAsync(cancellationToken))
-            {
-                await writer.WriteAsync(chunk, cancellationToken);
-                if (writer.BytesReceived - collected >= CollectEveryBytes)
-                {
-                    // The gRPC stream leaves a few hundred bytes of garbage per 32 KiB message; left
-                    // to the GC's own budget that garbage grows the process by ~20 MB per GB before
-                    // the first collection. A young-generation collection now and then (a fraction of
-                    // a millisecond with nothing alive) keeps the agent's memory flat at any db size.
-                    collected = writer.BytesReceived;
-                    GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-                }
-                if (onProgress is not null && writer.BytesReceived - reported >= ProgressEveryBytes)
-                {
-                    reported = writer.BytesReceived;
-                    onProgress(reported, Math.Max(reported, status.DbSizeBytes));
-                }
-            }
-            file = await writer.CommitAsync(cancellationToken);
-        }
+        await using var copy = request.Compress ? null : tee?.Invoke(name);
+        var (file, teeFailure) = await StreamAsync(etcd, Path.Combine(directory, name), copy, status.DbSizeBytes, onProgress, cancellationToken);
         onProgress?.Invoke(file.SizeBytes, file.SizeBytes);
 
         var snapshotSha256 = file.Sha256;
@@ -125,7 +110,45 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             throw;
         }
         LogSaved(logger, metadata.Name, metadata.SizeBytes, metadata.EtcdRevision, metadata.Duration);
-        return new SnapshotSaveResult(file.Path, metadata, null);
+        return new SnapshotSaveResult(file.Path, metadata, null) { TeeFailure = teeFailure };
+    }
+
+    /// <summary>etcd's stream into the verified file (and the tee); a failed save aborts the tee's upload.</summary>
+    private static async Task<(SnapshotFileInfo File, string? TeeFailure)> StreamAsync(
+        IEtcdMaintenance etcd, string path, ISnapshotTee? copy, long expectedBytes, Action<long, long>? onProgress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var writer = SnapshotFileWriter.Create(path, copy);
+            var reported = 0L;
+            var collected = 0L;
+            await foreach (var chunk in etcd.SnapshotAsync(cancellationToken))
+            {
+                await writer.WriteAsync(chunk, cancellationToken);
+                if (writer.BytesReceived - collected >= CollectEveryBytes)
+                {
+                    // The gRPC stream leaves a few hundred bytes of garbage per 32 KiB message; left
+                    // to the GC's own budget that garbage grows the process by ~20 MB per GB before
+                    // the first collection. A young-generation collection now and then (a fraction of
+                    // a millisecond with nothing alive) keeps the agent's memory flat at any db size.
+                    collected = writer.BytesReceived;
+                    GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+                }
+                if (onProgress is not null && writer.BytesReceived - reported >= ProgressEveryBytes)
+                {
+                    reported = writer.BytesReceived;
+                    onProgress(reported, Math.Max(reported, expectedBytes));
+                }
+            }
+            var file = await writer.CommitAsync(cancellationToken);
+            return (file, copy is null ? null : await copy.CompleteAsync(cancellationToken));
+        }
+        catch when (copy is not null)
+        {
+            // A save that failed uploads nothing: the parts sent so far are thrown away.
+            await copy.AbortAsync();
+            throw;
+        }
     }
 
     private static FileStream AcquireLock(string directory)

@@ -146,13 +146,75 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Contains("certificate is not trusted (give its CA with --s3-endpoint-ca", ex.Message, StringComparison.Ordinal);
     }
 
-    private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress)
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Save_UploadsWhileSaving_AwsReadsTheSameBytes(string name)
     {
-        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
-            TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-        return await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("snapshots"), "on-demand", "n1", compress) { Runtime = "etcd", Cluster = "prod" },
-            null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 12, valueBytes: 256 * 1024).WithTimeout(TestTimeouts.Slow);
+        var store = Store(server, bucket, folder: "f");
+        var request = Request();
+
+        var saved = await Saver(etcd).SaveAsync(request, null, CancellationToken.None, file => store.StartUpload(file, request)).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Null(saved.TeeFailure);
+        await server.Aws().CopyDownAsync(bucket, $"f/{saved.Metadata!.Name}", _root.Combine("down")).WithTimeout(TestTimeouts.Slow);
+        Assert.Equal(saved.Metadata.Sha256, Sha256(_root.Combine("down")));
+        Assert.Contains("\"etcd-node-name\": \"n1\"", (await server.Aws().HeadObjectAsync(bucket, $"f/{saved.Metadata.Name}")).StandardOutput, StringComparison.Ordinal);
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
     }
+
+    [Fact]
+    public async Task Save_EtcdKilledWhileUploading_LeavesNoObjectAndNoParts()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 40, valueBytes: 512 * 1024).WithTimeout(TestTimeouts.Slow);
+        var store = Store(server, bucket);
+        var request = Request();
+        var progressed = 0L;
+
+        await Assert.ThrowsAsync<EtcdUnavailableException>(() => Saver(etcd).SaveAsync(request, (done, _) =>
+        {
+            // Kill etcd once two parts (5 MiB each) have gone out.
+            if (done >= 16L * 1024 * 1024 && Interlocked.Exchange(ref progressed, done) == 0)
+            {
+                etcd.Kill();
+            }
+        }, CancellationToken.None, file => store.StartUpload(file, request)).WithTimeout(TestTimeouts.Slow));
+
+        Assert.NotEqual(0, progressed);
+        Assert.DoesNotContain("on-demand", (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
+    }
+
+    [Fact]
+    public async Task Save_UploadRefused_KeepsTheLocalSnapshotAndSaysWhy()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 12, valueBytes: 256 * 1024).WithTimeout(TestTimeouts.Slow);
+        var store = Store(server, bucket, secretKey: "wrong" + server.SecretKey);
+        var request = Request();
+
+        var saved = await Saver(etcd).SaveAsync(request, null, CancellationToken.None, file => store.StartUpload(file, request)).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Contains("rejected the secret key", saved.TeeFailure, StringComparison.Ordinal);
+        Assert.True(System.IO.File.Exists(saved.Path));
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
+    }
+
+    private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+
+    private SnapshotSaver Saver(EtcdServer etcd) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
+        TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+
+    private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress)
+        => await Saver(etcd).SaveAsync(Request() with { Compress = compress }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
     private static S3SnapshotStore Store(IS3TestServer server, string bucket, string folder = "", string? secretKey = null, string? accessKey = null,
         bool https = false, string? ca = null)

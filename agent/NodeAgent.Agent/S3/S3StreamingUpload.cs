@@ -1,0 +1,226 @@
+using System.Buffers;
+using Amazon.S3;
+using Amazon.S3.Model;
+using NodeAgent.Agent.Snapshots;
+using Polly;
+
+namespace NodeAgent.Agent.S3;
+
+/// <summary>
+/// Uploads a snapshot while it is being saved: each part goes up as soon as it is full, up to
+/// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
+/// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
+/// of the two. A snapshot smaller than one part becomes a single PUT. Every part carries Content-MD5.
+/// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save.
+/// </summary>
+internal sealed class S3StreamingUpload : ISnapshotTee
+{
+    private readonly IAmazonS3 _s3;
+    private readonly S3Settings _settings;
+    private readonly ResiliencePipeline _retry;
+    private readonly string _key;
+    private readonly string _contentType;
+    private readonly Dictionary<string, string> _userMetadata;
+    private readonly SemaphoreSlim _slots;
+    private readonly List<Task> _running = [];
+    private readonly List<PartETag> _etags = [];
+    private readonly CancellationTokenSource _abort = new();
+    private byte[]? _buffer;
+    private int _filled;
+    private int _partNumber;
+    private string? _uploadId;
+    private string? _failure;
+
+    public S3StreamingUpload(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, string fileName, Dictionary<string, string> userMetadata)
+    {
+        _s3 = s3;
+        _settings = settings;
+        _retry = retry;
+        _key = settings.KeyOf(fileName);
+        _contentType = fileName.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
+        _userMetadata = userMetadata;
+        _slots = new SemaphoreSlim(settings.ParallelParts);
+    }
+
+    public string Key => _key;
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (!bytes.IsEmpty && _failure is null)
+        {
+            _buffer ??= ArrayPool<byte>.Shared.Rent((int)_settings.PartSizeBytes);
+            var count = Math.Min(bytes.Length, (int)_settings.PartSizeBytes - _filled);
+            bytes.Span[..count].CopyTo(_buffer.AsSpan(_filled));
+            _filled += count;
+            bytes = bytes[count..];
+            if (_filled == _settings.PartSizeBytes)
+            {
+                await StartPartAsync(cancellationToken);
+            }
+        }
+    }
+
+    public async Task<string?> CompleteAsync(CancellationToken cancellationToken)
+    {
+        if (_failure is not null)
+        {
+            await AbortAsync();
+            return _failure;
+        }
+        try
+        {
+            if (_uploadId is null)
+            {
+                await PutWholeAsync(cancellationToken);
+                return null;
+            }
+            if (_filled > 0)
+            {
+                await StartPartAsync(cancellationToken);
+            }
+            await Task.WhenAll(_running);
+            if (_failure is not null)
+            {
+                await AbortAsync();
+                return _failure;
+            }
+            var parts = _etags.OrderBy(e => e.PartNumber).ToList();
+            await _retry.ExecuteAsync(async ct => await _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = _settings.Bucket,
+                Key = _key,
+                UploadId = _uploadId,
+                PartETags = parts,
+            }, ct), cancellationToken);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _failure ??= S3Errors.Describe(ex, _settings);
+            await AbortAsync();
+            return _failure;
+        }
+    }
+
+    public async Task AbortAsync()
+    {
+        await _abort.CancelAsync();
+        try
+        {
+            await Task.WhenAll(_running);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Each part records its own failure.
+        }
+        if (_uploadId is { } id)
+        {
+            _uploadId = null;
+            try
+            {
+                using var timeout = new CancellationTokenSource(_settings.Timeout);
+                await _retry.ExecuteAsync(async ct => await _s3.AbortMultipartUploadAsync(_settings.Bucket, _key, id, ct), timeout.Token);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _failure ??= "could not abort the multipart upload: " + S3Errors.Describe(ex, _settings);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+        _slots.Dispose();
+        _abort.Dispose();
+        await ValueTask.CompletedTask;
+    }
+
+    private async Task StartPartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_uploadId is null)
+            {
+                var initiate = new InitiateMultipartUploadRequest { BucketName = _settings.Bucket, Key = _key, ContentType = _contentType };
+                foreach (var (key, value) in _userMetadata)
+                {
+                    initiate.Metadata.Add(key, value);
+                }
+                _uploadId = (await _retry.ExecuteAsync(async ct => await _s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
+            }
+            await _slots.WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _failure ??= S3Errors.Describe(ex, _settings);
+            return;
+        }
+        var buffer = _buffer!;
+        var length = _filled;
+        var number = ++_partNumber;
+        _buffer = null;
+        _filled = 0;
+        _running.Add(Task.Run(() => UploadPartAsync(buffer, length, number), CancellationToken.None));
+    }
+
+    private async Task UploadPartAsync(byte[] buffer, int length, int number)
+    {
+        try
+        {
+            var md5 = ContentMd5.Of(buffer.AsSpan(0, length));
+            var response = await _retry.ExecuteAsync(async ct => await _s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = _settings.Bucket,
+                Key = _key,
+                UploadId = _uploadId,
+                PartNumber = number,
+                InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                PartSize = length,
+                MD5Digest = md5,
+                UseChunkEncoding = false,
+            }, ct), _abort.Token);
+            lock (_etags)
+            {
+                _etags.Add(new PartETag(number, response.ETag));
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _failure ??= $"part {number}: {S3Errors.Describe(ex, _settings)}";
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _slots.Release();
+        }
+    }
+
+    private async Task PutWholeAsync(CancellationToken cancellationToken)
+    {
+        var body = _buffer ?? [];
+        var length = _filled;
+        var md5 = ContentMd5.Of(body.AsSpan(0, length));
+        await _retry.ExecuteAsync(async ct =>
+        {
+            var request = new PutObjectRequest
+            {
+                BucketName = _settings.Bucket,
+                Key = _key,
+                InputStream = new MemoryStream(body, 0, length, writable: false),
+                ContentType = _contentType,
+                MD5Digest = md5,
+                UseChunkEncoding = false,
+            };
+            foreach (var (key, value) in _userMetadata)
+            {
+                request.Metadata.Add(key, value);
+            }
+            await _s3.PutObjectAsync(request, ct);
+        }, cancellationToken);
+    }
+}
