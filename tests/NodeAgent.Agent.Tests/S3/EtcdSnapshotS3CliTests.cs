@@ -1,0 +1,128 @@
+using System.Text.Json;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Processes;
+using NodeAgent.Testing.S3;
+
+namespace NodeAgent.Agent.Tests.S3;
+
+/// <summary><c>node-agent etcd-snapshot ... --s3</c> as a real process, keys only in the environment.</summary>
+[Collection("agent-s3")]
+public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposable
+{
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task SaveLsDelete_WithS3_LocalAndBucketCopies(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+
+        var saved = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-folder", "nightly");
+        var listed = await RunAsync(server, "ls", "--s3", "--s3-bucket", bucket, "--s3-folder", "nightly", "-o", "json");
+
+        saved.EnsureSuccess();
+        Assert.Matches(@"Snapshot on-demand-n1-\d+ uploaded: s3://" + bucket + @"/nightly/on-demand-n1-\d+", saved.StandardOutput);
+        using var json = JsonDocument.Parse(listed.EnsureSuccess().StandardOutput);
+        var locations = json.RootElement.EnumerateArray().Select(e => e.GetProperty("location").GetString()!).ToList();
+        var snapshot = json.RootElement[0].GetProperty("name").GetString()!;
+        Assert.Equal(2, locations.Count);
+        Assert.Contains($"s3://{bucket}/nightly/{snapshot}", locations);
+        Assert.Contains(new Uri(Path.Combine(Dir, snapshot)).AbsoluteUri, locations);
+        Assert.All(json.RootElement.EnumerateArray(), e => Assert.Equal("n1", e.GetProperty("nodeName").GetString()));
+        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(_root.Path, ".metadata", snapshot)), StringComparison.Ordinal);
+
+        var deleted = await RunAsync(server, "delete", "--s3", "--s3-bucket", bucket, "--s3-folder", "nightly", snapshot);
+
+        Assert.Equal(0, deleted.ExitCode);
+        Assert.Contains($"Snapshot {snapshot} deleted from s3://{bucket}/nightly/{snapshot}", deleted.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(snapshot, (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Dir, snapshot)));
+    }
+
+    [Fact]
+    public async Task Save_WrongSecret_ExitsOneKeepsTheLocalSnapshotAndRecordsTheFailure()
+    {
+        var server = servers.Ceph;
+        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+
+        var saved = await RunWithSecretAsync(server, "wrong", "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket);
+
+        Assert.Equal(1, saved.ExitCode);
+        Assert.Contains("rejected the secret key (SignatureDoesNotMatch); the local snapshot", saved.StandardError, StringComparison.Ordinal);
+        var snapshot = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
+        Assert.Contains("\"s3Upload\": \"upload failed:", File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(snapshot))), StringComparison.Ordinal);
+        Assert.DoesNotContain(server.SecretKey, saved.StandardError + saved.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Prune_S3RetentionScopes_NodeKeepsOthersUploads_ClusterCountsEveryNode()
+    {
+        var server = servers.S3rver;
+        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        using var client = server.CreateClient();
+        foreach (var (file, node) in new[] { ("etcd-snapshot-n1-1700000001", "n1"), ("etcd-snapshot-n2-1700000002", "n2"), ("etcd-snapshot-n1-1700000003", "n1"), ("on-demand-n1-1600000000", "n1") })
+        {
+            var put = new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = file, ContentBody = "x", UseChunkEncoding = false };
+            var meta = new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = ".metadata/" + file, ContentBody = $"{{\"nodeName\":\"{node}\"}}", UseChunkEncoding = false };
+            await client.PutObjectAsync(put).WithTimeout(TestTimeouts.Slow);
+            await client.PutObjectAsync(meta).WithTimeout(TestTimeouts.Slow);
+        }
+        Directory.CreateDirectory(Dir);
+
+        var nodeScope = await RunAsync(server, "prune", "--node-name", "n1", "--name", "etcd-snapshot", "--s3", "--s3-bucket", bucket, "--s3-retention", "1");
+        var afterNode = (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput;
+        var clusterScope = await RunAsync(server, "prune", "--node-name", "n1", "--name", "etcd-snapshot", "--s3", "--s3-bucket", bucket, "--s3-retention", "1", "--s3-retention-scope", "cluster");
+        var afterCluster = (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput;
+
+        nodeScope.EnsureSuccess();
+        Assert.Contains("etcd-snapshot-n2-1700000002", afterNode, StringComparison.Ordinal);
+        Assert.Contains("etcd-snapshot-n1-1700000003", afterNode, StringComparison.Ordinal);
+        Assert.DoesNotContain("etcd-snapshot-n1-1700000001", afterNode, StringComparison.Ordinal);
+        Assert.Equal(0, clusterScope.ExitCode);
+        Assert.Contains("etcd-snapshot-n1-1700000003", afterCluster, StringComparison.Ordinal);
+        Assert.DoesNotContain("etcd-snapshot-n2-1700000002", afterCluster, StringComparison.Ordinal);
+        Assert.Contains("on-demand-n1-1600000000", afterCluster, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--s3-bucket", "", "--s3-bucket is required")]
+    [InlineData("--s3-endpoint", "https://s3.example.com", "without a scheme")]
+    [InlineData("--s3-folder", "../x", "--s3-folder \"../x\"")]
+    [InlineData("--s3-proxy", "socks", "--s3-proxy \"socks\"")]
+    [InlineData("--s3-timeout", "soon", "--s3-timeout \"soon\"")]
+    public async Task BadS3Settings_ExitTwoWithTheSettingNamed(string flag, string value, string expected)
+    {
+        Directory.CreateDirectory(Dir);
+        string[] args = flag == "--s3-bucket" ? ["ls", "--s3"] : ["ls", "--s3", "--s3-bucket", "bucket", flag, value];
+
+        var result = flag == "--s3-endpoint"
+            ? await CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), ["etcd-snapshot", .. args, "--dir", Dir], timeout: TestTimeouts.Slow)
+            : await RunAsync(servers.S3rver, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
+    }
+
+    private string Dir => Path.Combine(_root.Path, "snapshots");
+
+    private Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);
+
+    private Task<CommandResult> RunWithSecretAsync(IS3TestServer server, string secretKey, params string[] args)
+        => CommandRunner.RunAsync(RepoPaths.Executable("node-agent"),
+            ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"],
+            new Dictionary<string, string?>
+            {
+                ["AWS_ACCESS_KEY_ID"] = server.AccessKey,
+                ["AWS_SECRET_ACCESS_KEY"] = secretKey,
+            },
+            timeout: TestTimeouts.Slow);
+}
