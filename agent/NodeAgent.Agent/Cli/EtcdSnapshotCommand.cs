@@ -78,7 +78,7 @@ internal static class EtcdSnapshotCommand
                 }
                 sidecars.Write(m with { S3Upload = "uploaded" });
                 Console.WriteLine($"Snapshot {m.Name} uploaded: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(m.Name)}");
-                return 0;
+                return await UploadPendingAsync(store, settings, ct);
             }
             catch (S3TargetException ex)
             {
@@ -225,6 +225,36 @@ internal static class EtcdSnapshotCommand
             await Console.Error.WriteLineAsync("node-agent: interrupted; no partial snapshot was kept");
             return 130;
         }
+    }
+
+    /// <summary>
+    /// Uploads this node's earlier snapshots whose upload failed (their sidecar says so), oldest
+    /// first, now that S3 answers again. 0 when all went up, 1 when some still failed.
+    /// </summary>
+    private static async Task<int> UploadPendingAsync(S3SnapshotStore store, Settings settings, CancellationToken cancellationToken)
+    {
+        var local = new LocalSnapshotStore(settings.Directory, settings.NodeName);
+        var pending = local.List()
+            .Where(s => s.Metadata is { } m && m.S3Upload.StartsWith("upload failed", StringComparison.Ordinal) && m.NodeName == settings.NodeName)
+            .Reverse()
+            .ToList();
+        var exitCode = 0;
+        foreach (var snapshot in pending)
+        {
+            var metadata = snapshot.Metadata! with { S3Upload = "uploaded" };
+            try
+            {
+                await store.UploadAsync(Path.Combine(local.Directory, snapshot.Name), metadata, cancellationToken);
+                local.Sidecars.Write(metadata);
+                Console.WriteLine($"Snapshot {snapshot.Name} uploaded (its earlier upload had failed): s3://{store.Settings.Bucket}/{store.Settings.KeyOf(snapshot.Name)}");
+            }
+            catch (S3TargetException ex)
+            {
+                await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; it stays marked for upload");
+                exitCode = 1;
+            }
+        }
+        return exitCode;
     }
 
     private static S3SnapshotStore OpenS3(S3Settings settings)

@@ -60,6 +60,17 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         var snapshot = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
         Assert.Contains("\"s3Upload\": \"upload failed:", File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(snapshot))), StringComparison.Ordinal);
         Assert.DoesNotContain(server.SecretKey, saved.StandardError + saved.StandardOutput, StringComparison.Ordinal);
+
+        // The next save with S3 answering uploads the one that failed too.
+        var next = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--name", "later", "--s3", "--s3-bucket", bucket);
+
+        next.EnsureSuccess();
+        var failed = Path.GetFileName(snapshot);
+        Assert.Contains($"Snapshot {failed} uploaded (its earlier upload had failed)", next.StandardOutput, StringComparison.Ordinal);
+        var objects = (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput;
+        Assert.Contains(failed, objects, StringComparison.Ordinal);
+        Assert.Contains("later-n1-", objects, StringComparison.Ordinal);
+        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(_root.Path, ".metadata", failed)), StringComparison.Ordinal);
     }
 
     [Fact]
