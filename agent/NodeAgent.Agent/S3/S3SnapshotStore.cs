@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Amazon.S3;
@@ -119,6 +120,65 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
             throw new S3TargetException($"listing s3://{settings.Bucket}/{settings.FolderPrefix} failed: {S3Errors.Describe(ex, settings)}", ex);
         }
         return result.OrderByDescending(o => SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified).ThenByDescending(o => o.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a .part file,
+    /// checked against the sha256 in its metadata object and, for a plain snapshot, against etcd's own
+    /// sha256 trailer; only then renamed. A <c>.zip</c> is also unpacked (entry base name only) and the
+    /// unpacked snapshot checked the same way. Returns the path of the snapshot a restore can use.
+    /// </summary>
+    public async Task<string> DownloadAsync(string name, string directory, CancellationToken cancellationToken)
+    {
+        SnapshotNames.ValidateFileName(name);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var metadata = await ReadMetadataAsync(name, cancellationToken);
+        var target = Path.Combine(directory, name);
+        var zipped = name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal);
+        SnapshotFileInfo file;
+        try
+        {
+            using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
+            file = zipped
+                ? await CopyVerbatimAsync(response.ResponseStream, target, cancellationToken)
+                : await CopyVerifiedAsync(response.ResponseStream, target, cancellationToken);
+        }
+        catch (SnapshotStreamException ex)
+        {
+            throw new S3TargetException($"s3://{settings.Bucket}/{settings.KeyOf(name)} is not a whole etcd snapshot: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException && ex is not SnapshotRequestException)
+        {
+            throw new S3TargetException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
+        if (metadata is { Sha256.Length: > 0 } && metadata.Sha256 != file.Sha256)
+        {
+            File.Delete(file.Path);
+            throw new S3TargetException($"s3://{settings.Bucket}/{settings.KeyOf(name)} has sha256 {file.Sha256}, its metadata says {metadata.Sha256}: not restoring from it");
+        }
+        if (!zipped)
+        {
+            return file.Path;
+        }
+        using var archive = await ZipFile.OpenReadAsync(file.Path, cancellationToken);
+        var entry = archive.Entries.Count == 1 ? archive.Entries[0] : throw new S3TargetException($"{name} holds {archive.Entries.Count} entries; a K3s snapshot zip holds one");
+        var inner = Path.Combine(directory, Path.GetFileName(entry.FullName));
+        SnapshotNames.ValidateFileName(Path.GetFileName(inner));
+        await using var entryStream = await entry.OpenAsync(cancellationToken);
+        try
+        {
+            var unpacked = await CopyVerifiedAsync(entryStream, inner, cancellationToken);
+            if (metadata is { SnapshotSha256.Length: > 0 } && metadata.SnapshotSha256 != unpacked.Sha256)
+            {
+                File.Delete(unpacked.Path);
+                throw new S3TargetException($"the snapshot in {name} has sha256 {unpacked.Sha256}, its metadata says {metadata.SnapshotSha256}");
+            }
+            return unpacked.Path;
+        }
+        catch (SnapshotStreamException ex)
+        {
+            throw new S3TargetException($"the snapshot in {name} is not a whole etcd snapshot: {ex.Message}");
+        }
     }
 
     /// <summary>Deletes a snapshot object and its metadata object; false when there was no such snapshot.</summary>
@@ -255,6 +315,67 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LogAbortFailed(logger, key, uploadId, S3Errors.Describe(ex, settings));
+        }
+    }
+
+    /// <summary>An etcd snapshot stream into a file, its trailer checked (<see cref="SnapshotFileWriter"/>).</summary>
+    private static async Task<SnapshotFileInfo> CopyVerifiedAsync(Stream source, string target, CancellationToken cancellationToken)
+    {
+        await using var writer = SnapshotFileWriter.Create(target);
+        var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return await writer.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Any bytes into a file through a .part name, with their sha256.</summary>
+    private static async Task<SnapshotFileInfo> CopyVerbatimAsync(Stream source, string target, CancellationToken cancellationToken)
+    {
+        if (File.Exists(target))
+        {
+            throw new SnapshotRequestException($"{target} already exists");
+        }
+        var part = target + SnapshotNames.PartSuffix;
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long length = 0;
+            await using (var output = new FileStream(part, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                BufferSize = 1024 * 1024,
+            }))
+            {
+                var buffer = new byte[1024 * 1024];
+                int read;
+                while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    hash.AppendData(buffer.AsSpan(0, read));
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    length += read;
+                }
+                await output.FlushAsync(cancellationToken);
+                output.Flush(flushToDisk: true);
+            }
+            File.Move(part, target);
+            return new SnapshotFileInfo(target, length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        }
+        catch
+        {
+            File.Delete(part);
+            throw;
         }
     }
 

@@ -208,13 +208,61 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         await AssertNoMultipartUploadsLeftAsync(server, bucket);
     }
 
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Download_PlainAndZipped_AreVerifiedAndReadyToRestore(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 6, valueBytes: 256 * 1024).WithTimeout(TestTimeouts.Slow);
+        var store = Store(server, bucket, folder: "dl");
+        var plain = await SaveAsync(etcd, compress: false);
+        var zipped = await SaveAsync(etcd, compress: true, prefix: "zipped");
+        await store.UploadAsync(plain.Path!, plain.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await store.UploadAsync(zipped.Path!, zipped.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var restoreDir = _root.Combine("restore");
+
+        var plainPath = await store.DownloadAsync(plain.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var unzippedPath = await store.DownloadAsync(zipped.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Equal(plain.Metadata.Sha256, Sha256(plainPath));
+        Assert.Equal(Path.Combine(restoreDir, zipped.Metadata.Name[..^4]), unzippedPath);
+        Assert.Equal(zipped.Metadata.SnapshotSha256, Sha256(unzippedPath));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, System.IO.File.GetUnixFileMode(plainPath));
+        Assert.DoesNotContain(Directory.GetFiles(restoreDir), f => f.EndsWith(".part", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Download_CorruptObject_IsRefusedAndLeavesNothing(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        var saved = await SaveAsync(etcd, compress: false);
+        var store = Store(server, bucket);
+        await store.UploadAsync(saved.Path!, saved.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var corrupt = _root.Combine("corrupt");
+        var bytes = await System.IO.File.ReadAllBytesAsync(saved.Path!);
+        bytes[bytes.Length / 2] ^= 0x01;
+        await System.IO.File.WriteAllBytesAsync(corrupt, bytes);
+        await server.Aws().CopyUpAsync(corrupt, bucket, saved.Metadata!.Name).WithTimeout(TestTimeouts.Slow);
+        var restoreDir = _root.Combine("restore");
+
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() => store.DownloadAsync(saved.Metadata.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains("is not a whole etcd snapshot", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(restoreDir));
+    }
+
     private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
         TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
 
-    private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress)
-        => await Saver(etcd).SaveAsync(Request() with { Compress = compress }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+    private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress, string prefix = "on-demand")
+        => await Saver(etcd).SaveAsync(Request() with { Compress = compress, NamePrefix = prefix }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
     private static S3SnapshotStore Store(IS3TestServer server, string bucket, string folder = "", string? secretKey = null, string? accessKey = null,
         bool https = false, string? ca = null)
