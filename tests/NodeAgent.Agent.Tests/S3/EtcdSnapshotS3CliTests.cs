@@ -123,6 +123,71 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// No keys anywhere: the SDK's default chain finds them. The chain's container-credentials
+    /// endpoint is served here on loopback, the one stand-in this test needs (no EC2 or ECS here);
+    /// the S3 server it talks to is the real RGW.
+    /// </summary>
+    [Fact]
+    public async Task Save_WithoutKeys_TakesCredentialsFromTheSdkChain()
+    {
+        var server = servers.Ceph;
+        var bucket = "iam-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        var port = FreePorts.Next();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                Interlocked.Increment(ref requests);
+                var body = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, string>
+                {
+                    ["AccessKeyId"] = server.AccessKey,
+                    ["SecretAccessKey"] = server.SecretKey,
+                    ["Expiration"] = "2099-01-01T00:00:00Z",
+                }));
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        });
+
+        var saved = await CommandRunner.RunAsync(RepoPaths.Executable("node-agent"),
+            ["etcd-snapshot", "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--dir", Dir,
+             "--s3", "--s3-bucket", bucket, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"],
+            new Dictionary<string, string?>
+            {
+                ["AWS_ACCESS_KEY_ID"] = null,
+                ["AWS_SECRET_ACCESS_KEY"] = null,
+                ["AWS_SESSION_TOKEN"] = null,
+                ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
+                ["AWS_CONFIG_FILE"] = "/dev/null",
+                ["AWS_EC2_METADATA_DISABLED"] = "true",
+                ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = $"http://127.0.0.1:{port}/credentials",
+            },
+            timeout: TestTimeouts.Slow);
+        listener.Stop();
+        await serving.DefaultTimeout();
+
+        saved.EnsureSuccess();
+        Assert.True(requests > 0);
+        Assert.Contains("on-demand-n1-", (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
+    }
+
     private string Dir => Path.Combine(_root.Path, "snapshots");
 
     private Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);
