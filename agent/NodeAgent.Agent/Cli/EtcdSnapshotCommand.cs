@@ -139,6 +139,7 @@ internal static class EtcdSnapshotCommand
             }
             var store = OpenS3(s3);
             var missing = new List<string>();
+            var locked = false;
             foreach (var name in given.Distinct(StringComparer.Ordinal))
             {
                 var found = false;
@@ -148,17 +149,19 @@ internal static class EtcdSnapshotCommand
                     Console.WriteLine($"Snapshot {name} deleted");
                     found = true;
                 }
-                if (await store.DeleteAsync(name, ct))
+                var deleted = await store.DeleteAsync(name, ct);
+                if (deleted.Outcome != S3DeleteOutcome.NotFound)
                 {
-                    Console.WriteLine($"Snapshot {name} deleted from s3://{s3.Bucket}/{s3.KeyOf(name)}");
+                    Console.WriteLine($"Snapshot {name} {deleted.Describe($"s3://{s3.Bucket}/{s3.KeyOf(name)}")}");
                     found = true;
+                    locked |= deleted.Outcome == S3DeleteOutcome.Locked;
                 }
                 if (!found)
                 {
                     missing.Add(name);
                 }
             }
-            return missing.Count == 0 ? 0
+            return missing.Count == 0 ? (locked ? 1 : 0)
                 : throw new SnapshotRequestException($"no snapshot named {string.Join(", ", missing)} in {local.Directory} or s3://{s3.Bucket}/{s3.FolderPrefix}");
         }));
         return command;
@@ -192,9 +195,11 @@ internal static class EtcdSnapshotCommand
                         .Skip(keep);
                     foreach (var o in doomed)
                     {
-                        if (await store.DeleteAsync(o.Name, ct))
+                        var deleted = await store.DeleteAsync(o.Name, ct);
+                        if (deleted.Outcome != S3DeleteOutcome.NotFound)
                         {
-                            Console.WriteLine($"Snapshot {o.Name} deleted from {o.Location(s3.Bucket)}");
+                            // A locked object is reported, not hidden behind a delete marker.
+                            Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(s3.Bucket))}");
                         }
                     }
                 }

@@ -10,6 +10,25 @@ using Polly;
 
 namespace NodeAgent.Agent.S3;
 
+/// <summary>What a delete in S3 came to.</summary>
+internal enum S3DeleteOutcome
+{
+    Deleted,
+    NotFound,
+    Locked,
+}
+
+/// <summary>A delete's outcome; for <see cref="S3DeleteOutcome.Locked"/>, until when the lock holds (when S3 says).</summary>
+internal sealed record S3DeleteResult(S3DeleteOutcome Outcome, DateTimeOffset? LockedUntil)
+{
+    public string Describe(string location) => Outcome switch
+    {
+        S3DeleteOutcome.Locked => $"kept: {location} is protected by Object Lock" + (LockedUntil is { } until ? $" until {until:yyyy-MM-ddTHH:mm:ssZ}" : ""),
+        S3DeleteOutcome.NotFound => $"not found: {location}",
+        _ => $"deleted from {location}",
+    };
+}
+
 /// <summary>One snapshot object in the bucket, with what its metadata says.</summary>
 internal sealed record S3SnapshotObject(string Name, string Key, long Size, DateTimeOffset LastModified, string NodeName, SnapshotMetadata? Metadata)
 {
@@ -181,27 +200,68 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
     }
 
-    /// <summary>Deletes a snapshot object and its metadata object; false when there was no such snapshot.</summary>
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes a snapshot object and its metadata object. In a versioned (Object Lock) bucket the
+    /// current version itself is deleted, not hidden behind a delete marker; a version the lock
+    /// still protects is reported as <see cref="S3DeleteOutcome.Locked"/> with its retain-until date.
+    /// </summary>
+    public async Task<S3DeleteResult> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         SnapshotNames.ValidateFileName(name);
         try
         {
+            GetObjectMetadataResponse head;
             try
             {
-                await retry.ExecuteAsync(async ct => await s3.GetObjectMetadataAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
+                head = await retry.ExecuteAsync(async ct => await s3.GetObjectMetadataAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
             }
             catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                return false;
+                return new S3DeleteResult(S3DeleteOutcome.NotFound, null);
             }
-            await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
-            await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(settings.Bucket, settings.MetadataKeyOf(name), ct), cancellationToken);
-            return true;
+            var versioned = head.VersionId is { Length: > 0 } id && id != "null";
+            try
+            {
+                await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(new DeleteObjectRequest
+                {
+                    BucketName = settings.Bucket,
+                    Key = settings.KeyOf(name),
+                    VersionId = versioned ? head.VersionId : null,
+                }, ct), cancellationToken);
+            }
+            catch (AmazonS3Exception ex) when (versioned && ex.StatusCode == System.Net.HttpStatusCode.Forbidden)
+            {
+                return new S3DeleteResult(S3DeleteOutcome.Locked, head.ObjectLockRetainUntilDate is { } until ? new DateTimeOffset(until.ToUniversalTime(), TimeSpan.Zero) : null);
+            }
+            await DeleteMetadataObjectAsync(name, cancellationToken);
+            return new S3DeleteResult(S3DeleteOutcome.Deleted, null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new S3TargetException($"deleting s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);
+        }
+    }
+
+    private async Task DeleteMetadataObjectAsync(string name, CancellationToken cancellationToken)
+    {
+        var key = settings.MetadataKeyOf(name);
+        string? version = null;
+        try
+        {
+            var head = await retry.ExecuteAsync(async ct => await s3.GetObjectMetadataAsync(settings.Bucket, key, ct), cancellationToken);
+            version = head.VersionId is { Length: > 0 } id && id != "null" ? id : null;
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return;
+        }
+        try
+        {
+            await retry.ExecuteAsync(async ct => await s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = settings.Bucket, Key = key, VersionId = version }, ct), cancellationToken);
+        }
+        catch (AmazonS3Exception ex) when (version is not null && ex.StatusCode == System.Net.HttpStatusCode.Forbidden)
+        {
+            // A locked metadata object stays with its locked snapshot version; nothing is hidden.
         }
     }
 

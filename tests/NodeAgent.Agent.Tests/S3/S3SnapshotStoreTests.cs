@@ -89,13 +89,48 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Equal(["on-demand-n2-1700000002", "on-demand-n1-1700000001"], listed.Select(o => o.Name));
         Assert.Equal(["n2", "n1"], listed.Select(o => o.NodeName));
         Assert.Equal([2000L, 1000L], listed.Select(o => o.Size));
-        Assert.True(await inside.DeleteAsync("on-demand-n1-1700000001", CancellationToken.None).WithTimeout(TestTimeouts.Slow));
-        Assert.False(await inside.DeleteAsync("on-demand-n1-1600000000", CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+        Assert.Equal(S3DeleteOutcome.Deleted, (await inside.DeleteAsync("on-demand-n1-1700000001", CancellationToken.None).WithTimeout(TestTimeouts.Slow)).Outcome);
+        Assert.Equal(S3DeleteOutcome.NotFound, (await inside.DeleteAsync("on-demand-n1-1600000000", CancellationToken.None).WithTimeout(TestTimeouts.Slow)).Outcome);
         Assert.Equal(["on-demand-n2-1700000002"], (await inside.ListAsync(CancellationToken.None)).Select(o => o.Name));
         Assert.Equal(["on-demand-n1-1600000000"], (await neighbour.ListAsync(CancellationToken.None)).Select(o => o.Name));
         var keys = (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).EnsureSuccess().StandardOutput;
         Assert.DoesNotContain("a/.metadata/on-demand-n1-1700000001", keys, StringComparison.Ordinal);
         Assert.Contains("a/.metadata/on-demand-n2-1700000002", keys, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ObjectLockBucketOnRgw_UploadsSucceed_AndALockedSnapshotIsReportedNotHidden()
+    {
+        var server = servers.Ceph;
+        var bucket = "lock-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket, objectLock: true).WithTimeout(TestTimeouts.Slow);
+        using (var admin = server.CreateClient())
+        {
+            await admin.PutObjectLockConfigurationAsync(new Amazon.S3.Model.PutObjectLockConfigurationRequest
+            {
+                BucketName = bucket,
+                ObjectLockConfiguration = new Amazon.S3.Model.ObjectLockConfiguration
+                {
+                    ObjectLockEnabled = Amazon.S3.ObjectLockEnabled.Enabled,
+                    Rule = new Amazon.S3.Model.ObjectLockRule
+                    {
+                        DefaultRetention = new Amazon.S3.Model.DefaultRetention { Mode = Amazon.S3.ObjectLockRetentionMode.Governance, Days = 1 },
+                    },
+                },
+            }).WithTimeout(TestTimeouts.Slow);
+        }
+        var store = Store(server, bucket);
+        var file = File("etcd-snapshot-n1-1700000001", 12 * 1024 * 1024);
+
+        await store.UploadAsync(file, Metadata("etcd-snapshot-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var deleted = await store.DeleteAsync("etcd-snapshot-n1-1700000001", CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        await server.Aws().CopyDownAsync(bucket, "etcd-snapshot-n1-1700000001", _root.Combine("down")).WithTimeout(TestTimeouts.Slow);
+        Assert.Equal(Sha256(file), Sha256(_root.Combine("down")));
+        Assert.Equal(S3DeleteOutcome.Locked, deleted.Outcome);
+        Assert.NotNull(deleted.LockedUntil);
+        Assert.Contains("protected by Object Lock until", deleted.Describe("s3://x"), StringComparison.Ordinal);
+        Assert.Equal(["etcd-snapshot-n1-1700000001"], (await store.ListAsync(CancellationToken.None)).Select(o => o.Name));
     }
 
     [Fact]
