@@ -47,8 +47,23 @@ internal static class EtcdSnapshotCommand
                 TokenHash = TokenHash.FromDataDir(settings.DataDir),
             };
             var store = settings.S3 is { } target ? OpenS3(target) : null;
+            string? preflightFailure = null;
+            if (store is not null)
+            {
+                // S3 that cannot take the snapshot never costs the local one: it is saved anyway,
+                // marked "upload failed", and uploaded by a later save.
+                try
+                {
+                    await store.PreflightAsync(ct);
+                }
+                catch (S3TargetException ex)
+                {
+                    preflightFailure = ex.Message;
+                }
+            }
             // With S3 an uncompressed snapshot uploads while it is saved; a zip uploads once made.
-            var result = await saver.SaveAsync(request, null, ct, store is null ? null : fileName => store.StartUpload(fileName, request));
+            var result = await saver.SaveAsync(request, null, ct,
+                store is null || preflightFailure is not null ? null : fileName => store.StartUpload(fileName, request));
             if (result.Skipped)
             {
                 await Console.Error.WriteLineAsync($"node-agent: snapshot skipped: {result.SkippedBecause}");
@@ -64,6 +79,10 @@ internal static class EtcdSnapshotCommand
             var sidecars = new SnapshotSidecars(settings.Directory);
             try
             {
+                if (preflightFailure is not null)
+                {
+                    throw new S3TargetException(preflightFailure);
+                }
                 if (m.Compressed)
                 {
                     await store.UploadAsync(result.Path!, m with { S3Upload = "uploaded" }, ct);

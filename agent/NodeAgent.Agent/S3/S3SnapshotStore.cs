@@ -77,6 +77,55 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         return new S3SnapshotObject(name, key, length, metadata.CreatedAt, metadata.NodeName, metadata);
     }
 
+    /// <summary>
+    /// Before a save: the bucket exists and List, Get and Delete are allowed, each named when it is
+    /// not. Nothing is written (a probe object would stay for good in an Object-Lock bucket, and
+    /// deleting a specific version never leaves a delete marker); Put is proven by the upload itself.
+    /// </summary>
+    public async Task PreflightAsync(CancellationToken cancellationToken)
+    {
+        var probe = settings.KeyOf(".node-agent-preflight-absent");
+        await CheckAsync("List", async ct => await s3.ListObjectsV2Async(new ListObjectsV2Request
+        {
+            BucketName = settings.Bucket,
+            Prefix = settings.FolderPrefix,
+            MaxKeys = 1,
+        }, ct), cancellationToken);
+        await CheckAsync("Get", async ct =>
+        {
+            try
+            {
+                await s3.GetObjectMetadataAsync(settings.Bucket, probe, ct);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // Absent, and we were allowed to look: Get works.
+            }
+        }, cancellationToken);
+        await CheckAsync("Delete", async ct => await s3.DeleteObjectAsync(new DeleteObjectRequest
+        {
+            BucketName = settings.Bucket,
+            Key = probe,
+            VersionId = "null",
+        }, ct), cancellationToken);
+    }
+
+    private async Task CheckAsync(string permission, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await retry.ExecuteAsync(async ct => await call(ct), cancellationToken);
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "AccessDenied" || (ex.StatusCode == System.Net.HttpStatusCode.Forbidden && ex.ErrorCode is not ("InvalidAccessKeyId" or "SignatureDoesNotMatch")))
+        {
+            throw new S3TargetException($"S3 preflight: {permission} is not allowed on s3://{settings.Bucket}/{settings.FolderPrefix} for these credentials ({ex.ErrorCode})", ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new S3TargetException($"S3 preflight ({permission}): {S3Errors.Describe(ex, settings)}", ex);
+        }
+    }
+
     /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
     public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
         => new(s3, settings, retry, fileName, UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash));

@@ -133,6 +133,29 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Equal(["etcd-snapshot-n1-1700000001"], (await store.ListAsync(CancellationToken.None)).Select(o => o.Name));
     }
 
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Preflight_GoodTarget_Passes_MissingBucket_IsNamed(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+
+        await Store(server, bucket, folder: "p").PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() => Store(server, bucket + "-missing").PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains($"S3 preflight (List): bucket \"{bucket}-missing\" does not exist", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("preflight", (await server.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Preflight_WrongSecretOnRgw_SaysSo()
+    {
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() =>
+            Store(servers.Ceph, "any-bucket", secretKey: "wrong").PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Contains("rejected the secret key (SignatureDoesNotMatch)", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Upload_WrongSecretKeyOnRgw_SaysSoAndLeavesNothing()
     {
