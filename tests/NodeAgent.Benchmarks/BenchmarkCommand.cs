@@ -13,6 +13,12 @@ internal static class BenchmarkCommand
             --sizes MB[,MB...]  etcd db sizes to measure at, grown in order (default 100,900)
             --pairs N           runs of each tool per size, at least 3 (default 3)
             --value-kb N        size of each value loaded (default 1024)
+          save-upload     node-agent etcd-snapshot save --s3 vs etcdctl snapshot save then aws s3 cp,
+                          on Ceph RGW and on s3rver
+            --size MB           etcd db size (default 900)
+            --servers LIST      ceph-rgw, s3rver or both (default ceph-rgw,s3rver)
+            --pairs N           rounds per server, at least 3 (default 3)
+            --value-kb N        size of each value loaded (default 1024)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -36,6 +42,17 @@ internal static class BenchmarkCommand
                         throw new ArgumentException("--pairs must be at least 3, --sizes and --value-kb positive");
                     }
                     await SnapshotSaveBenchmark.RunAsync(sizes, pairs, valueKb * 1024, Console.Out);
+                    return 0;
+                case "save-upload":
+                    var size = int.Parse(Get(options, "--size", "900"), CultureInfo.InvariantCulture);
+                    var rounds = int.Parse(Get(options, "--pairs", "3"), CultureInfo.InvariantCulture);
+                    var kb = int.Parse(Get(options, "--value-kb", "1024"), CultureInfo.InvariantCulture);
+                    if (rounds < 3 || size < 1 || kb < 1)
+                    {
+                        throw new ArgumentException("--pairs must be at least 3, --size and --value-kb positive");
+                    }
+                    var servers = Get(options, "--servers", "ceph-rgw,s3rver").Split(',');
+                    await SaveUploadBenchmark.RunAsync(size, rounds, kb * 1024, servers, Console.Out);
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync($"unknown scenario \"{args[0]}\"\n\n{Usage}");

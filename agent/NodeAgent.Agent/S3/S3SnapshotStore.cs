@@ -88,8 +88,8 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         await CheckAsync("List", async ct => await s3.ListObjectsV2Async(new ListObjectsV2Request
         {
             BucketName = settings.Bucket,
+            // No MaxKeys: s3rver answers 500 to a truncated ListObjectsV2 page.
             Prefix = settings.FolderPrefix,
-            MaxKeys = 1,
         }, ct), cancellationToken);
         await CheckAsync("Get", async ct =>
         {

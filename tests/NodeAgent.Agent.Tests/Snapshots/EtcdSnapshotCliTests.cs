@@ -65,6 +65,31 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Empty(VisibleFiles(Dir));
     }
 
+    /// <summary>etcd as K3s runs it (TLS, client certificates), found through K3s's file layout alone.</summary>
+    [Fact]
+    public async Task Save_FromTlsEtcd_UsesTheK3sCertificateLayout()
+    {
+        using var ca = new NodeAgent.Testing.S3.TestCertificateAuthority();
+        await using var etcd = await EtcdServer.StartTlsAsync(ca);
+        var dataDir = _root.Combine("k3s");
+        var tls = Path.Combine(dataDir, "server", "tls", "etcd");
+        Directory.CreateDirectory(tls);
+        File.Copy(ca.CaCertificatePath, Path.Combine(tls, "server-ca.crt"));
+        File.Copy(ca.ClientCertificatePath, Path.Combine(tls, "client.crt"));
+        var withoutKey = await CommandRunner.RunAsync(RepoPaths.Executable("node-agent"),
+            ["etcd-snapshot", "save", "--data-dir", dataDir, "--endpoints", etcd.ClientUrl, "--node-name", "n1"], timeout: TestTimeouts.Slow);
+        File.Copy(ca.ClientKeyPath, Path.Combine(tls, "client.key"));
+
+        var saved = await CommandRunner.RunAsync(RepoPaths.Executable("node-agent"),
+            ["etcd-snapshot", "save", "--data-dir", dataDir, "--endpoints", etcd.ClientUrl, "--node-name", "n1"], timeout: TestTimeouts.Slow);
+
+        Assert.Equal(2, withoutKey.ExitCode);
+        Assert.Contains($"etcd client certificate file {Path.Combine(tls, "client.key")} does not exist", withoutKey.StandardError, StringComparison.Ordinal);
+        saved.EnsureSuccess();
+        var snapshot = Assert.Single(Directory.GetFiles(Path.Combine(dataDir, "server", "db", "snapshots")), f => !Path.GetFileName(f).StartsWith('.'));
+        (await NodeAgent.Testing.Tools.Etcdctl.SnapshotRestoreAsync(snapshot, _root.Combine("restored"))).EnsureSuccess();
+    }
+
     [Fact]
     public async Task Ls_MissingDir_IsAClearError()
     {

@@ -15,8 +15,9 @@ public sealed class EtcdServer : IAsyncDisposable
     private const long QuotaBytes = 8L * 1024 * 1024 * 1024;
     private readonly TempDir? _ownedDir;
 
-    private EtcdServer(ManagedProcess process, string name, string dataDir, int clientPort, int peerPort, TempDir? ownedDir)
+    private EtcdServer(ManagedProcess process, string name, string dataDir, int clientPort, int peerPort, TempDir? ownedDir, bool tls = false)
     {
+        Tls = tls;
         Process = process;
         Name = name;
         DataDir = dataDir;
@@ -35,7 +36,10 @@ public sealed class EtcdServer : IAsyncDisposable
 
     public int PeerPort { get; }
 
-    public string ClientUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{ClientPort}");
+    /// <summary>Whether clients speak TLS with a client certificate (see <see cref="StartTlsAsync"/>).</summary>
+    public bool Tls { get; }
+
+    public string ClientUrl => string.Create(CultureInfo.InvariantCulture, $"{(Tls ? "https" : "http")}://127.0.0.1:{ClientPort}");
 
     public string PeerUrl => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{PeerPort}");
 
@@ -49,6 +53,42 @@ public sealed class EtcdServer : IAsyncDisposable
         var peerUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{peer}");
         var server = Launch(name, dir, client, peer, $"{name}={peerUrl}", "new", owned);
         await server.WaitReadyAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// Starts etcd as K3s runs it: clients over TLS with a server certificate from
+    /// <paramref name="ca"/>, and only clients that present a certificate that CA signed.
+    /// </summary>
+    public static async Task<EtcdServer> StartTlsAsync(S3.TestCertificateAuthority ca)
+    {
+        var owned = new TempDir("nodeagent-etcd-tls-");
+        var client = FreePorts.Next();
+        var peer = FreePorts.Next();
+        var clientUrl = string.Create(CultureInfo.InvariantCulture, $"https://127.0.0.1:{client}");
+        var peerUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{peer}");
+        var process = ManagedProcess.Start(Binary,
+        [
+            "--name", "default",
+            "--data-dir", Path.Combine(owned.Path, "data"),
+            "--listen-client-urls", clientUrl,
+            "--advertise-client-urls", clientUrl,
+            "--listen-peer-urls", peerUrl,
+            "--initial-advertise-peer-urls", peerUrl,
+            "--initial-cluster", $"default={peerUrl}",
+            "--cert-file", ca.ServerCertificatePath,
+            "--key-file", ca.ServerKeyPath,
+            "--trusted-ca-file", ca.CaCertificatePath,
+            "--client-cert-auth",
+            "--logger", "zap",
+            "--log-outputs", "stderr",
+            "--log-level", "warn",
+        ]);
+        var server = new EtcdServer(process, "default", Path.Combine(owned.Path, "data"), client, peer, owned, tls: true);
+        var etcdctl = new Tools.Etcdctl(clientUrl);
+        await process.WaitUntilAsync(async ct => (await etcdctl.RunAsync(
+            ["--cacert", ca.CaCertificatePath, "--cert", ca.ClientCertificatePath, "--key", ca.ClientKeyPath, "endpoint", "status"],
+            TestTimeouts.Default, ct)).ExitCode == 0, TestTimeouts.Slow, "answering Status over TLS");
         return server;
     }
 

@@ -5,8 +5,9 @@ using System.Security.Cryptography.X509Certificates;
 namespace NodeAgent.Testing.S3;
 
 /// <summary>
-/// A CA made for one test run and a server certificate it signs for 127.0.0.1 / localhost,
-/// written as PEM files (ca.crt, server.crt, server.key) into a temporary directory.
+/// A CA made for one test run, a server certificate it signs for 127.0.0.1 / localhost and a
+/// client certificate, written as PEM files (ca.crt, server.crt, server.key, client.crt,
+/// client.key) into a temporary directory.
 /// </summary>
 public sealed class TestCertificateAuthority : IDisposable
 {
@@ -39,6 +40,16 @@ public sealed class TestCertificateAuthority : IDisposable
         File.WriteAllText(ServerKeyPath, serverKey.ExportPkcs8PrivateKeyPem());
         // Beast (Ceph) reads one PEM with both.
         File.WriteAllText(ServerBundlePath, server.ExportCertificatePem() + "\n" + serverKey.ExportPkcs8PrivateKeyPem());
+
+        // A client certificate, as etcd's --client-cert-auth demands (K3s's etcd client.crt).
+        using var clientKey = RSA.Create(2048);
+        var clientRequest = new CertificateRequest("CN=nodeagent-client", clientKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        clientRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        clientRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        clientRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var client = clientRequest.Create(Certificate, now.AddMinutes(-5), now.AddDays(6), RandomNumberGenerator.GetBytes(12));
+        File.WriteAllText(ClientCertificatePath, client.ExportCertificatePem());
+        File.WriteAllText(ClientKeyPath, clientKey.ExportPkcs8PrivateKeyPem());
     }
 
     public X509Certificate2 Certificate { get; }
@@ -50,6 +61,10 @@ public sealed class TestCertificateAuthority : IDisposable
     public string ServerKeyPath => _dir.Combine("server.key");
 
     public string ServerBundlePath => _dir.Combine("server.pem");
+
+    public string ClientCertificatePath => _dir.Combine("client.crt");
+
+    public string ClientKeyPath => _dir.Combine("client.key");
 
     public void Dispose()
     {

@@ -1,0 +1,108 @@
+using System.Globalization;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.S3;
+using NodeAgent.Testing.Tools;
+
+namespace NodeAgent.Benchmarks;
+
+/// <summary>
+/// <c>node-agent etcd-snapshot save --s3</c> (save and upload at once) against the peers done one
+/// after the other: <c>etcdctl snapshot save</c>, then <c>aws s3 cp</c>; same db, same S3 server,
+/// in turns. Prints the medians, the ratio to the peers' total (goal at most 0.7), the ratio to the
+/// slower peer step alone, the floor of a perfect pipeline (goal at most 1.1), upload MB/s and RSS.
+/// </summary>
+internal static class SaveUploadBenchmark
+{
+    public static async Task RunAsync(int sizeMb, int rounds, int valueBytes, IReadOnlyList<string> serverNames, TextWriter output)
+    {
+        var aot = Path.Combine(RepoPaths.Root, "artifacts", "aot", "node-agent");
+        var agent = File.Exists(aot) ? aot : RepoPaths.Executable("node-agent");
+        using var work = new TempDir("nodeagent-bench-");
+        await using var etcd = await EtcdServer.StartAsync();
+        await using var ceph = await CephRgwServer.StartAsync();
+        await using var s3rver = await S3rverServer.StartAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await EtcdData.LoadAsync(etcd.ClientUrl, sizeMb, valueBytes: valueBytes);
+        output.WriteLine($"save-upload: {sizeMb} MB loaded in {clock.Elapsed.TotalSeconds:0.0} s; {rounds} rounds per server; agent {agent}");
+        var summary = new List<string>();
+        foreach (var server in new IS3TestServer[] { ceph, s3rver }.Where(s => serverNames.Contains(s.Name)))
+        {
+            var bucket = "bench-" + Guid.NewGuid().ToString("N")[..8];
+            await server.CreateBucketAsync(bucket);
+            var ours = new List<Measurement>();
+            var saves = new List<Measurement>();
+            var copies = new List<Measurement>();
+            long size = 0;
+            var keys = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
+            for (var round = 1; round <= rounds; round++)
+            {
+                await SettleAsync(server, bucket, keys);
+                var agentDir = Path.Combine(work.Path, "agent");
+                var a = Check(await MeasuredProcess.RunAsync(agent,
+                    ["etcd-snapshot", "save", "--runtime", "etcd", "--endpoints", etcd.ClientUrl, "--dir", agentDir, "--node-name", "bench",
+                     "--s3", "--s3-bucket", bucket, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"], keys), "node-agent");
+                size = new FileInfo(Directory.GetFiles(agentDir).Single(f => !Path.GetFileName(f).StartsWith('.'))).Length;
+                Directory.Delete(agentDir, recursive: true);
+                var file = Path.Combine(work.Path, "etcdctl.db");
+                var e = Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", file],
+                    new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }), "etcdctl");
+                var c = Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
+                    ["--endpoint-url", server.HttpEndpoint.ToString().TrimEnd('/'), "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"],
+                    new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" }), "aws s3 cp");
+                File.Delete(file);
+                ours.Add(a);
+                saves.Add(e);
+                copies.Add(c);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {server.Name} round {round}: node-agent save+upload {a.Wall.TotalSeconds:0.000} s {Mib(a.PeakRssBytes)} | etcdctl {e.Wall.TotalSeconds:0.000} s + aws s3 cp {c.Wall.TotalSeconds:0.000} s"));
+            }
+            var agentMedian = Median(ours.Select(m => m.Wall.TotalSeconds));
+            var saveMedian = Median(saves.Select(m => m.Wall.TotalSeconds));
+            var copyMedian = Median(copies.Select(m => m.Wall.TotalSeconds));
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{server.Name}, {size / 1048576.0:0} MiB: node-agent {agentMedian:0.000} s vs etcdctl {saveMedian:0.000} s + aws {copyMedian:0.000} s = "
+                + $"ratio to the total {agentMedian / (saveMedian + copyMedian):0.00} (goal <= 0.70), to the slower step {agentMedian / Math.Max(saveMedian, copyMedian):0.00} (goal <= 1.10); "
+                + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); peak RSS {Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
+            summary.Add(line);
+            output.WriteLine(line);
+        }
+        output.WriteLine();
+        output.WriteLine("summary:");
+        foreach (var line in summary)
+        {
+            output.WriteLine("  " + line);
+        }
+    }
+
+    /// <summary>
+    /// s3rver answers CompleteMultipartUpload before it has put the object together, and lists with
+    /// 500 until it has; wait for a clean listing so no round starts against a half-finished server.
+    /// </summary>
+    private static async Task SettleAsync(IS3TestServer server, string bucket, Dictionary<string, string> keys)
+    {
+        for (var attempt = 0; attempt < 120; attempt++)
+        {
+            var list = await MeasuredProcess.RunAsync(AwsCli.FileName,
+                ["--endpoint-url", server.HttpEndpoint.ToString().TrimEnd('/'), "s3api", "list-objects-v2", "--bucket", bucket],
+                new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" });
+            if (list.ExitCode == 0)
+            {
+                return;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        throw new InvalidOperationException($"{server.Name} did not list bucket {bucket} cleanly within 2 minutes");
+    }
+
+    private static Measurement Check(Measurement m, string tool)
+        => m.ExitCode == 0 ? m : throw new InvalidOperationException($"{tool} exited {m.ExitCode}: {m.Error}");
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
+}
