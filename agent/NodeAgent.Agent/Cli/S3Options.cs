@@ -9,7 +9,7 @@ namespace NodeAgent.Agent.Cli;
 /// </summary>
 internal sealed class S3Options
 {
-    private readonly Option<bool> _enabled = new("--s3", "--etcd-s3") { Description = "Also use the S3 target: upload after save; list, delete and prune there too." };
+    private readonly Option<bool> _enabled = new("--s3", "--etcd-s3") { Description = "Also use the S3 target: save uploads (while saving; a zip once made); ls, delete and prune cover the bucket too." };
     private readonly Option<string> _endpoint = new("--s3-endpoint", "--etcd-s3-endpoint") { Description = $"S3 endpoint, host[:port] without scheme (default {S3Settings.DefaultEndpoint})." };
     private readonly Option<string> _endpointCa = new("--s3-endpoint-ca", "--etcd-s3-endpoint-ca") { Description = "CA of the endpoint: a PEM file, or base64 of a PEM. Added to the system roots." };
     private readonly Option<bool> _endpointCaOnly = new("--s3-endpoint-ca-only") { Description = "Trust only --s3-endpoint-ca, not the system roots." };
@@ -34,6 +34,10 @@ internal sealed class S3Options
         if (!parse.GetValue(_enabled))
         {
             return null;
+        }
+        if (parse.GetValue(_skipSslVerify))
+        {
+            Console.Error.WriteLine("node-agent: warning: --s3-skip-ssl-verify: the S3 endpoint's certificate is not verified; anyone on the path can read and change snapshots");
         }
         string Value(Option<string> option, string? environment = null, string fallback = "")
             => parse.GetValue(option) is { Length: > 0 } given ? given

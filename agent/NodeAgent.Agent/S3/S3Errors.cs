@@ -23,10 +23,17 @@ internal static class S3Errors
             => $"TLS with {settings.Endpoint} failed: its certificate is not trusted (give its CA with --s3-endpoint-ca, or --s3-insecure for plain http)",
         _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
         AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
-            => $"no S3 credentials: give --s3-access-key/--s3-secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run where the SDK's default chain finds some ({client.Message})",
+            => $"no S3 credentials: give --s3-access-key/--s3-secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run where the SDK's default chain finds some ({FirstLine(client.Message)})",
         TimeoutException or TaskCanceledException => $"S3 at {settings.Endpoint} did not answer within {settings.Timeout}",
-        _ => $"S3 at {settings.Endpoint}: {ex.Message}",
+        _ => $"S3 at {settings.Endpoint}: {FirstLine(ex.Message)}",
     };
+
+    /// <summary>SDK messages can run over many lines; an error here is one.</summary>
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.EndsWith(':') ? line.TrimEnd(':') : line;
+    }
 
     /// <summary>Errors worth another attempt: the server busy or away, the connection lost, a request timed out.</summary>
     public static bool IsTransient(Exception ex) => ex switch
