@@ -1,4 +1,5 @@
 using System.Net.Http;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 namespace NodeAgent.Contracts.Transport;
@@ -23,21 +24,30 @@ public static class PinnedCa
         if (!string.IsNullOrEmpty(caFile))
         {
             var ca = LoadPem(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            {
-                if (certificate is null)
-                {
-                    return false;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                return chain.Build(leaf);
-            };
+            var roots = new X509Certificate2Collection(ca);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsToRoots(certificate, errors, roots);
         }
         return handler;
+    }
+
+    /// <summary>
+    /// Whether a server's certificate, presented for the host asked for, chains to one of
+    /// <paramref name="roots"/> alone (no system roots): what every client here with its own CA
+    /// checks (the plan server's clients, the agent's etcd and S3 clients). A certificate for
+    /// another host is refused even when its chain is good.
+    /// </summary>
+    public static bool ChainsToRoots(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
     }
 
     /// <summary>The first certificate of a PEM file; a clear error when there is none.</summary>

@@ -4,7 +4,20 @@ using System.Globalization;
 namespace NodeAgent.Benchmarks;
 
 /// <summary>One run of a command: wall time, and peak RSS (VmHWM, a high-water mark) polled from /proc while it runs.</summary>
-internal sealed record Measurement(TimeSpan Wall, long PeakRssBytes, int ExitCode, string Error);
+internal sealed record Measurement(TimeSpan Wall, long PeakRssBytes, int ExitCode, string Error)
+{
+    /// <summary>The measurement, or the tool's error when it did not exit 0.</summary>
+    public static Measurement Check(Measurement m, string tool)
+        => m.ExitCode == 0 ? m : throw new InvalidOperationException($"{tool} exited {m.ExitCode}: {m.Error}");
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    public static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
+}
 
 internal static class MeasuredProcess
 {

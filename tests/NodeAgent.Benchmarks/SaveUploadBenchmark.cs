@@ -39,15 +39,15 @@ internal static class SaveUploadBenchmark
             {
                 await SettleAsync(server, bucket, keys);
                 var agentDir = Path.Combine(work.Path, "agent");
-                var a = Check(await MeasuredProcess.RunAsync(agent,
+                var a = Measurement.Check(await MeasuredProcess.RunAsync(agent,
                     ["etcd-snapshot", "save", "--runtime", "etcd", "--endpoints", etcd.ClientUrl, "--dir", agentDir, "--node-name", "bench",
                      "--s3", "--s3-bucket", bucket, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"], keys), "node-agent");
                 size = new FileInfo(Directory.GetFiles(agentDir).Single(f => !Path.GetFileName(f).StartsWith('.'))).Length;
                 Directory.Delete(agentDir, recursive: true);
                 var file = Path.Combine(work.Path, "etcdctl.db");
-                var e = Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", file],
+                var e = Measurement.Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", file],
                     new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }), "etcdctl");
-                var c = Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
+                var c = Measurement.Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
                     ["--endpoint-url", server.HttpEndpoint.ToString().TrimEnd('/'), "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"],
                     new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" }), "aws s3 cp");
                 File.Delete(file);
@@ -55,15 +55,15 @@ internal static class SaveUploadBenchmark
                 saves.Add(e);
                 copies.Add(c);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {server.Name} round {round}: node-agent save+upload {a.Wall.TotalSeconds:0.000} s {Mib(a.PeakRssBytes)} | etcdctl {e.Wall.TotalSeconds:0.000} s + aws s3 cp {c.Wall.TotalSeconds:0.000} s"));
+                    $"  {server.Name} round {round}: node-agent save+upload {a.Wall.TotalSeconds:0.000} s {Measurement.Mib(a.PeakRssBytes)} | etcdctl {e.Wall.TotalSeconds:0.000} s + aws s3 cp {c.Wall.TotalSeconds:0.000} s"));
             }
-            var agentMedian = Median(ours.Select(m => m.Wall.TotalSeconds));
-            var saveMedian = Median(saves.Select(m => m.Wall.TotalSeconds));
-            var copyMedian = Median(copies.Select(m => m.Wall.TotalSeconds));
+            var agentMedian = Measurement.Median(ours.Select(m => m.Wall.TotalSeconds));
+            var saveMedian = Measurement.Median(saves.Select(m => m.Wall.TotalSeconds));
+            var copyMedian = Measurement.Median(copies.Select(m => m.Wall.TotalSeconds));
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"{server.Name}, {size / 1048576.0:0} MiB: node-agent {agentMedian:0.000} s vs etcdctl {saveMedian:0.000} s + aws {copyMedian:0.000} s = "
                 + $"ratio to the total {agentMedian / (saveMedian + copyMedian):0.00} (goal <= 0.70), to the slower step {agentMedian / Math.Max(saveMedian, copyMedian):0.00} (goal <= 1.10); "
-                + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); peak RSS {Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
+                + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); peak RSS {Measurement.Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
             summary.Add(line);
             output.WriteLine(line);
         }
@@ -95,14 +95,4 @@ internal static class SaveUploadBenchmark
         throw new InvalidOperationException($"{server.Name} did not list bucket {bucket} cleanly within 2 minutes");
     }
 
-    private static Measurement Check(Measurement m, string tool)
-        => m.ExitCode == 0 ? m : throw new InvalidOperationException($"{tool} exited {m.ExitCode}: {m.Error}");
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 }

@@ -52,10 +52,10 @@ internal static class SnapshotSaveBenchmark
                 foreach (var (label, path) in agents)
                 {
                     var agentDir = Path.Combine(work.Path, "agent");
-                    var m = Check(await MeasuredProcess.RunAsync(path,
+                    var m = Measurement.Check(await MeasuredProcess.RunAsync(path,
                         ["etcd-snapshot", "save", "--runtime", "etcd", "--endpoints", etcd.ClientUrl, "--dir", agentDir, "--node-name", "bench"]), label);
                     ours[label].Add(m);
-                    line.Append(CultureInfo.InvariantCulture, $" {label} {m.Wall.TotalSeconds:0.000} s {Mib(m.PeakRssBytes)} |");
+                    line.Append(CultureInfo.InvariantCulture, $" {label} {m.Wall.TotalSeconds:0.000} s {Measurement.Mib(m.PeakRssBytes)} |");
                     if (round == 1 && etcdctlFirst)
                     {
                         var agentFile = Directory.GetFiles(agentDir).Single(f => !Path.GetFileName(f).StartsWith('.'));
@@ -68,16 +68,16 @@ internal static class SnapshotSaveBenchmark
                     theirs.Add(await EtcdctlAsync(etcd, work.Path));
                 }
                 File.Delete(Path.Combine(work.Path, "etcdctl.db"));
-                line.Append(CultureInfo.InvariantCulture, $" etcdctl {theirs[^1].Wall.TotalSeconds:0.000} s {Mib(theirs[^1].PeakRssBytes)}");
+                line.Append(CultureInfo.InvariantCulture, $" etcdctl {theirs[^1].Wall.TotalSeconds:0.000} s {Measurement.Mib(theirs[^1].PeakRssBytes)}");
                 output.WriteLine(line);
             }
-            var theirMedian = Median(theirs.Select(m => m.Wall.TotalSeconds));
+            var theirMedian = Measurement.Median(theirs.Select(m => m.Wall.TotalSeconds));
             foreach (var (label, measurements) in ours)
             {
-                var median = Median(measurements.Select(m => m.Wall.TotalSeconds));
+                var median = Measurement.Median(measurements.Select(m => m.Wall.TotalSeconds));
                 var result = string.Create(CultureInfo.InvariantCulture,
                     $"{sizeMb} MB: {label} median {median:0.000} s vs etcdctl {theirMedian:0.000} s = ratio {median / theirMedian:0.00} (goal <= 0.90); "
-                    + $"peak RSS {Mib(measurements.Max(m => m.PeakRssBytes))} (goal <= 64 MiB) vs etcdctl {Mib(theirs.Max(m => m.PeakRssBytes))}");
+                    + $"peak RSS {Measurement.Mib(measurements.Max(m => m.PeakRssBytes))} (goal <= 64 MiB) vs etcdctl {Measurement.Mib(theirs.Max(m => m.PeakRssBytes))}");
                 summary.Add(result);
                 output.WriteLine(result);
             }
@@ -92,19 +92,8 @@ internal static class SnapshotSaveBenchmark
     }
 
     private static async Task<Measurement> EtcdctlAsync(EtcdServer etcd, string dir)
-        => Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", Path.Combine(dir, "etcdctl.db")],
+        => Measurement.Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", Path.Combine(dir, "etcdctl.db")],
             new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }), "etcdctl");
-
-    private static Measurement Check(Measurement m, string tool)
-        => m.ExitCode == 0 ? m : throw new InvalidOperationException($"{tool} exited {m.ExitCode}: {m.Error}");
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 
     private static async Task<string> Sha256Async(string path)
     {

@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -115,20 +114,8 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
         }
         if (_ca is not null)
         {
-            var ca = _ca;
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-                {
-                    return false;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                return chain.Build(leaf);
-            };
+            var roots = new X509Certificate2Collection(_ca);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => PinnedCa.ChainsToRoots(certificate, errors, roots);
         }
         return handler;
     }

@@ -7,6 +7,7 @@ using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.Transport;
 
 namespace NodeAgent.Agent.S3;
 
@@ -110,23 +111,9 @@ internal static class S3ClientFactory
             {
                 var ca = _ca;
                 var only = settings.EndpointCaOnly;
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    if (!only && errors == SslPolicyErrors.None)
-                    {
-                        return true;
-                    }
-                    if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-                    {
-                        return false;
-                    }
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.AddRange(ca);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                    return chain.Build(leaf);
-                };
+                // Added to the system roots unless --s3-endpoint-ca-only: then it alone is trusted.
+                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors)
+                    => (!only && errors == SslPolicyErrors.None) || PinnedCa.ChainsToRoots(certificate, errors, ca);
             }
             return new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         }

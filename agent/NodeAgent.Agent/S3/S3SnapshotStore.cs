@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -38,39 +37,56 @@ internal sealed record S3SnapshotObject(string Name, string Key, long Size, Date
 /// <summary>
 /// Snapshots in S3, laid out as K3s lays them out: <c>&lt;folder&gt;/&lt;file&gt;</c> and
 /// <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>, both with K3s's user metadata
-/// (<c>&lt;runtime&gt;-cluster-id</c>, <c>-node-name</c>, <c>-token-hash</c>). Uploads go in parts in
-/// parallel (memory: part size × parallel parts), each with Content-MD5 so the server checks every
-/// byte and Object-Lock buckets accept them; a failed upload is aborted, leaving no parts behind.
+/// (<c>&lt;runtime&gt;-cluster-id</c>, <c>-node-name</c>, <c>-token-hash</c>). Every upload goes
+/// through <see cref="S3StreamingUpload"/>: parts in parallel with bounded memory, Content-MD5 on
+/// each, aborted on failure so no parts are left behind.
 /// </summary>
 internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger)
 {
     public S3Settings Settings => settings;
 
-    /// <summary>Uploads a local snapshot file and then its metadata object.</summary>
+    /// <summary>
+    /// Uploads a local snapshot file (a zip, or one whose earlier upload failed) and then its metadata
+    /// object, through the same part pipeline as an upload during a save.
+    /// </summary>
     public async Task<S3SnapshotObject> UploadAsync(string path, SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
         var name = Path.GetFileName(path);
         var key = settings.KeyOf(name);
-        var length = new FileInfo(path).Length;
-        var userMetadata = UserMetadata(metadata);
-        var contentType = name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
-        try
+        long length = 0;
+        string? failure;
+        await using (var upload = new S3StreamingUpload(s3, settings, retry, name, S3Objects.UserMetadata(metadata)))
         {
-            await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess))
+            var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+            try
             {
-                if (length <= settings.PartSizeBytes)
+                await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                int read;
+                while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
                 {
-                    await PutSmallAsync(file.SafeFileHandle, key, length, contentType, userMetadata, cancellationToken);
-                }
-                else
-                {
-                    await PutMultipartAsync(file.SafeFileHandle, key, length, contentType, userMetadata, cancellationToken);
+                    await upload.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    length += read;
                 }
             }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await upload.AbortAsync();
+                throw new S3TargetException($"upload of {name} to s3://{settings.Bucket}/{key} failed: {S3Errors.Describe(ex, settings)}", ex);
+            }
+            catch
+            {
+                await upload.AbortAsync();
+                throw;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            failure = await upload.CompleteAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        if (failure is not null)
         {
-            throw new S3TargetException($"upload of {name} to s3://{settings.Bucket}/{key} failed: {S3Errors.Describe(ex, settings)}", ex);
+            throw new S3TargetException($"upload of {name} to s3://{settings.Bucket}/{key} failed: {failure}");
         }
         await PutMetadataAsync(metadata, cancellationToken);
         LogUploaded(logger, name, settings.Bucket, key, length);
@@ -128,7 +144,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
 
     /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
     public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
-        => new(s3, settings, retry, fileName, UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash));
+        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash));
 
     /// <summary>The metadata object <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>: the sidecar's JSON.</summary>
     public async Task PutMetadataAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
@@ -136,20 +152,9 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         var json = JsonSerializer.SerializeToUtf8Bytes(metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString);
         try
         {
-            await retry.ExecuteAsync(async ct =>
-            {
-                var request = new PutObjectRequest
-                {
-                    BucketName = settings.Bucket,
-                    Key = settings.MetadataKeyOf(metadata.Name),
-                    InputStream = new MemoryStream(json, writable: false),
-                    ContentType = "application/json",
-                    MD5Digest = ContentMd5.Of(json),
-                    UseChunkEncoding = false,
-                };
-                Copy(UserMetadata(metadata), request.Metadata);
-                await s3.PutObjectAsync(request, ct);
-            }, cancellationToken);
+            var userMetadata = S3Objects.UserMetadata(metadata);
+            await retry.ExecuteAsync(async ct => await s3.PutObjectAsync(
+                S3Objects.Put(settings, settings.MetadataKeyOf(metadata.Name), json, json.Length, "application/json", userMetadata), ct), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -332,101 +337,6 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
     }
 
-    private async Task PutSmallAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, string key, long length, string contentType,
-        Dictionary<string, string> userMetadata, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
-        try
-        {
-            var read = await ReadFullyAsync(file, buffer.AsMemory(0, (int)length), 0, cancellationToken);
-            var md5 = ContentMd5.Of(buffer.AsSpan(0, read));
-            await retry.ExecuteAsync(async ct =>
-            {
-                var request = new PutObjectRequest
-                {
-                    BucketName = settings.Bucket,
-                    Key = key,
-                    InputStream = new MemoryStream(buffer, 0, read, writable: false),
-                    ContentType = contentType,
-                    MD5Digest = md5,
-                    UseChunkEncoding = false,
-                };
-                Copy(userMetadata, request.Metadata);
-                await s3.PutObjectAsync(request, ct);
-            }, cancellationToken);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private async Task PutMultipartAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, string key, long length, string contentType,
-        Dictionary<string, string> userMetadata, CancellationToken cancellationToken)
-    {
-        var initiate = new InitiateMultipartUploadRequest { BucketName = settings.Bucket, Key = key, ContentType = contentType };
-        Copy(userMetadata, initiate.Metadata);
-        var uploadId = (await retry.ExecuteAsync(async ct => await s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
-        try
-        {
-            var partCount = (int)((length + settings.PartSizeBytes - 1) / settings.PartSizeBytes);
-            var etags = new PartETag[partCount];
-            await Parallel.ForAsync(0, partCount, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelParts, CancellationToken = cancellationToken },
-                async (index, ct) =>
-                {
-                    var offset = index * settings.PartSizeBytes;
-                    var size = (int)Math.Min(settings.PartSizeBytes, length - offset);
-                    var buffer = ArrayPool<byte>.Shared.Rent(size);
-                    try
-                    {
-                        var read = await ReadFullyAsync(file, buffer.AsMemory(0, size), offset, ct);
-                        var md5 = ContentMd5.Of(buffer.AsSpan(0, read));
-                        var response = await retry.ExecuteAsync(async token => await s3.UploadPartAsync(new UploadPartRequest
-                        {
-                            BucketName = settings.Bucket,
-                            Key = key,
-                            UploadId = uploadId,
-                            PartNumber = index + 1,
-                            InputStream = new MemoryStream(buffer, 0, read, writable: false),
-                            PartSize = read,
-                            MD5Digest = md5,
-                            UseChunkEncoding = false,
-                        }, token), ct);
-                        etags[index] = new PartETag(index + 1, response.ETag);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
-                });
-            await retry.ExecuteAsync(async ct => await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
-            {
-                BucketName = settings.Bucket,
-                Key = key,
-                UploadId = uploadId,
-                PartETags = [.. etags],
-            }, ct), cancellationToken);
-        }
-        catch
-        {
-            await AbortAsync(key, uploadId);
-            throw;
-        }
-    }
-
-    private async Task AbortAsync(string key, string uploadId)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(settings.Timeout);
-            await retry.ExecuteAsync(async ct => await s3.AbortMultipartUploadAsync(settings.Bucket, key, uploadId, ct), timeout.Token);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogAbortFailed(logger, key, uploadId, S3Errors.Describe(ex, settings));
-        }
-    }
-
     /// <summary>An etcd snapshot stream into a file, its trailer checked (<see cref="SnapshotFileWriter"/>).</summary>
     private static async Task<SnapshotFileInfo> CopyVerifiedAsync(Stream source, string target, CancellationToken cancellationToken)
     {
@@ -488,51 +398,6 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
     }
 
-    private static async Task<int> ReadFullyAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await RandomAccess.ReadAsync(file, buffer[total..], offset + total, cancellationToken);
-            if (read == 0)
-            {
-                throw new IOException("the snapshot file is shorter than when the upload began");
-            }
-            total += read;
-        }
-        return total;
-    }
-
-    private static Dictionary<string, string> UserMetadata(SnapshotMetadata metadata)
-        => UserMetadata(metadata.Runtime, metadata.NodeName, metadata.Cluster, metadata.TokenHash);
-
-    /// <summary>K3s's object metadata: <c>&lt;runtime&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>.</summary>
-    private static Dictionary<string, string> UserMetadata(string runtime, string nodeName, string cluster, string tokenHash)
-    {
-        runtime = runtime.Length > 0 ? runtime : "k3s";
-        var map = new Dictionary<string, string>(StringComparer.Ordinal) { [$"{runtime}-node-name"] = nodeName };
-        if (cluster.Length > 0)
-        {
-            map[$"{runtime}-cluster-id"] = cluster;
-        }
-        if (tokenHash.Length > 0)
-        {
-            map[$"{runtime}-token-hash"] = tokenHash;
-        }
-        return map;
-    }
-
-    private static void Copy(Dictionary<string, string> from, MetadataCollection to)
-    {
-        foreach (var (key, value) in from)
-        {
-            to.Add(key, value);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Uploaded {Name} to s3://{Bucket}/{Key} ({Bytes} bytes)")]
     private static partial void LogUploaded(ILogger logger, string name, string bucket, string key, long bytes);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not abort multipart upload {UploadId} of {Key}: {Reason}; the bucket's lifecycle rules must clean it up")]
-    private static partial void LogAbortFailed(ILogger logger, string key, string uploadId, string reason);
 }

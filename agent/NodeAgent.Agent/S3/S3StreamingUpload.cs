@@ -37,12 +37,10 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         _settings = settings;
         _retry = retry;
         _key = settings.KeyOf(fileName);
-        _contentType = fileName.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
+        _contentType = S3Objects.ContentTypeOf(fileName);
         _userMetadata = userMetadata;
         _slots = new SemaphoreSlim(settings.ParallelParts);
     }
-
-    public string Key => _key;
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
@@ -147,10 +145,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             if (_uploadId is null)
             {
                 var initiate = new InitiateMultipartUploadRequest { BucketName = _settings.Bucket, Key = _key, ContentType = _contentType };
-                foreach (var (key, value) in _userMetadata)
-                {
-                    initiate.Metadata.Add(key, value);
-                }
+                S3Objects.CopyTo(_userMetadata, initiate.Metadata);
                 _uploadId = (await _retry.ExecuteAsync(async ct => await _s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
             }
             await _slots.WaitAsync(cancellationToken);
@@ -204,23 +199,6 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         var body = _buffer ?? [];
         var length = _filled;
-        var md5 = ContentMd5.Of(body.AsSpan(0, length));
-        await _retry.ExecuteAsync(async ct =>
-        {
-            var request = new PutObjectRequest
-            {
-                BucketName = _settings.Bucket,
-                Key = _key,
-                InputStream = new MemoryStream(body, 0, length, writable: false),
-                ContentType = _contentType,
-                MD5Digest = md5,
-                UseChunkEncoding = false,
-            };
-            foreach (var (key, value) in _userMetadata)
-            {
-                request.Metadata.Add(key, value);
-            }
-            await _s3.PutObjectAsync(request, ct);
-        }, cancellationToken);
+        await _retry.ExecuteAsync(async ct => await _s3.PutObjectAsync(S3Objects.Put(_settings, _key, body, length, _contentType, _userMetadata), ct), cancellationToken);
     }
 }

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Amazon.Runtime;
 using Amazon.S3;
+using NodeAgent.Contracts.Transport;
 
 namespace NodeAgent.Testing.S3;
 
@@ -35,25 +36,10 @@ public static class S3TestClients
     {
         public override HttpClient CreateHttpClient(IClientConfig clientConfig)
         {
-            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
+            var roots = new X509Certificate2Collection(PinnedCa.LoadPem(caFile));
             var handler = new SocketsHttpHandler();
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (errors == SslPolicyErrors.None)
-                {
-                    return true;
-                }
-                if (certificate is null)
-                {
-                    return false;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                return chain.Build(leaf);
-            };
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors)
+                => errors == SslPolicyErrors.None || PinnedCa.ChainsToRoots(certificate, errors, roots);
             return new HttpClient(handler);
         }
     }

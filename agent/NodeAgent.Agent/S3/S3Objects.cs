@@ -1,0 +1,54 @@
+using Amazon.S3.Model;
+using NodeAgent.Agent.Snapshots;
+
+namespace NodeAgent.Agent.S3;
+
+/// <summary>What every object we write carries: K3s's user metadata, its content type, Content-MD5, no chunked encoding.</summary>
+internal static class S3Objects
+{
+    public static string ContentTypeOf(string fileName)
+        => fileName.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
+
+    public static Dictionary<string, string> UserMetadata(SnapshotMetadata metadata)
+        => UserMetadata(metadata.Runtime, metadata.NodeName, metadata.Cluster, metadata.TokenHash);
+
+    /// <summary>K3s's object metadata: <c>&lt;runtime&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>.</summary>
+    public static Dictionary<string, string> UserMetadata(string runtime, string nodeName, string cluster, string tokenHash)
+    {
+        runtime = runtime.Length > 0 ? runtime : "k3s";
+        var map = new Dictionary<string, string>(StringComparer.Ordinal) { [$"{runtime}-node-name"] = nodeName };
+        if (cluster.Length > 0)
+        {
+            map[$"{runtime}-cluster-id"] = cluster;
+        }
+        if (tokenHash.Length > 0)
+        {
+            map[$"{runtime}-token-hash"] = tokenHash;
+        }
+        return map;
+    }
+
+    /// <summary>A single PUT of <paramref name="length"/> bytes of <paramref name="body"/>; made anew for each attempt (its stream is read once).</summary>
+    public static PutObjectRequest Put(S3Settings settings, string key, byte[] body, int length, string contentType, Dictionary<string, string> userMetadata)
+    {
+        var request = new PutObjectRequest
+        {
+            BucketName = settings.Bucket,
+            Key = key,
+            InputStream = new MemoryStream(body, 0, length, writable: false),
+            ContentType = contentType,
+            MD5Digest = ContentMd5.Of(body.AsSpan(0, length)),
+            UseChunkEncoding = false,
+        };
+        CopyTo(userMetadata, request.Metadata);
+        return request;
+    }
+
+    public static void CopyTo(Dictionary<string, string> userMetadata, MetadataCollection target)
+    {
+        foreach (var (key, value) in userMetadata)
+        {
+            target.Add(key, value);
+        }
+    }
+}
