@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need, idempotently: Debian packages (etcd, awscli,
+# Installs what the build and the tests need, idempotently: Debian packages (etcd, awscli, tinyproxy,
 # Ceph for the RADOS Gateway S3 server, openssl) and the pinned npm tools (s3rver, buf) into
 # .tools/npm, which git ignores. Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # --run: only what ./run.sh needs (a local etcd); otherwise everything the tests need too.
 apt_packages=(etcd-server etcd-client)
 if [ "${1:-}" != "--run" ]; then
-  apt_packages+=(unzip awscli ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+  apt_packages+=(unzip awscli tinyproxy ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -46,24 +46,12 @@ internal static class EtcdSnapshotCommand
                 Runtime = settings.Runtime,
                 TokenHash = TokenHash.FromDataDir(settings.DataDir),
             };
-            var store = settings.S3 is { } target ? OpenS3(target) : null;
-            string? preflightFailure = null;
-            if (store is not null)
-            {
-                // S3 that cannot take the snapshot never costs the local one: it is saved anyway,
-                // marked "upload failed", and uploaded by a later save.
-                try
-                {
-                    await store.PreflightAsync(ct);
-                }
-                catch (S3TargetException ex)
-                {
-                    preflightFailure = ex.Message;
-                }
-            }
+            var uploads = settings.S3 is { } target ? OpenUploads(target, settings) : null;
+            // S3 that cannot take the snapshot never costs the local one: it is saved anyway,
+            // marked "upload failed", and uploaded by a later save.
+            var preflightFailure = uploads is null ? null : await uploads.PreflightAsync(ct);
             // With S3 an uncompressed snapshot uploads while it is saved; a zip uploads once made.
-            var result = await saver.SaveAsync(request, null, ct,
-                store is null || preflightFailure is not null ? null : fileName => store.StartUpload(fileName, request));
+            var result = await saver.SaveAsync(request, null, ct, uploads?.TeeFor(request, preflightFailure));
             if (result.Skipped)
             {
                 await Console.Error.WriteLineAsync($"node-agent: snapshot skipped: {result.SkippedBecause}");
@@ -72,39 +60,18 @@ internal static class EtcdSnapshotCommand
             var m = result.Metadata!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Snapshot {m.Name} saved: {result.Path} ({m.SizeBytes} bytes, etcd revision {m.EtcdRevision}, sha256 {m.Sha256}, {m.Duration.TotalSeconds:0.00} s)"));
-            if (store is null)
+            if (uploads is null)
             {
                 return 0;
             }
-            var sidecars = new SnapshotSidecars(settings.Directory);
-            try
+            var report = await uploads.FinishAsync(result, preflightFailure, ct);
+            if (!report.Succeeded)
             {
-                if (preflightFailure is not null)
-                {
-                    throw new S3TargetException(preflightFailure);
-                }
-                if (m.Compressed)
-                {
-                    await store.UploadAsync(result.Path!, m with { S3Upload = "uploaded" }, ct);
-                }
-                else if (result.TeeFailure is { } failure)
-                {
-                    throw new S3TargetException($"upload of {m.Name} to s3://{store.Settings.Bucket}/{store.Settings.KeyOf(m.Name)} failed: {failure}");
-                }
-                else
-                {
-                    await store.PutMetadataAsync(m with { S3Upload = "uploaded" }, ct);
-                }
-                sidecars.Write(m with { S3Upload = "uploaded" });
-                Console.WriteLine($"Snapshot {m.Name} uploaded: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(m.Name)}");
-                return await UploadPendingAsync(store, settings, ct);
-            }
-            catch (S3TargetException ex)
-            {
-                sidecars.Write(m with { S3Upload = "upload failed: " + ex.Message });
-                await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; the local snapshot {result.Path} is kept");
+                await Console.Error.WriteLineAsync($"node-agent: {report.Failure}; the local snapshot {result.Path} is kept");
                 return 1;
             }
+            Console.WriteLine($"Snapshot {m.Name} uploaded: {report.Location}");
+            return await UploadPendingAsync(uploads, settings, ct);
         }));
         return command;
     }
@@ -122,7 +89,7 @@ internal static class EtcdSnapshotCommand
             var snapshots = new LocalSnapshotStore(settings.Directory, settings.NodeName).List().ToList();
             if (settings.S3 is { } s3)
             {
-                snapshots.AddRange((await OpenS3(s3).ListAsync(ct)).Select(o => new SnapshotListing(
+                snapshots.AddRange((await OpenS3(s3, settings.Directory).ListAsync(ct)).Select(o => new SnapshotListing(
                     o.Name, o.Location(s3.Bucket), o.Size, SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified, o.NodeName,
                     o.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal), o.Metadata?.Status ?? SnapshotMetadata.Successful,
                     o.Metadata?.Sha256 ?? "", o.Metadata)));
@@ -156,7 +123,7 @@ internal static class EtcdSnapshotCommand
             {
                 SnapshotNames.ValidateFileName(name);
             }
-            var store = OpenS3(s3);
+            var store = OpenS3(s3, settings.Directory);
             var missing = new List<string>();
             var locked = false;
             foreach (var name in given.Distinct(StringComparer.Ordinal))
@@ -205,7 +172,7 @@ internal static class EtcdSnapshotCommand
             if (settings.S3 is { } s3)
             {
                 var keep = parse.GetValue(s3Retention) ?? parse.GetValue(retention);
-                var store = OpenS3(s3);
+                var store = OpenS3(s3, settings.Directory);
                 var nodeScope = parse.GetValue(scope) == "node";
                 if (keep >= 1)
                 {
@@ -255,34 +222,30 @@ internal static class EtcdSnapshotCommand
     /// Uploads this node's earlier snapshots whose upload failed (their sidecar says so), oldest
     /// first, now that S3 answers again. 0 when all went up, 1 when some still failed.
     /// </summary>
-    private static async Task<int> UploadPendingAsync(S3SnapshotStore store, Settings settings, CancellationToken cancellationToken)
+    private static async Task<int> UploadPendingAsync(SnapshotUploads uploads, Settings settings, CancellationToken cancellationToken)
     {
-        var local = new LocalSnapshotStore(settings.Directory, settings.NodeName);
-        var pending = local.List()
-            .Where(s => s.Metadata is { } m && m.S3Upload.StartsWith("upload failed", StringComparison.Ordinal) && m.NodeName == settings.NodeName)
-            .Reverse()
-            .ToList();
         var exitCode = 0;
-        foreach (var snapshot in pending)
+        foreach (var report in await uploads.UploadPendingAsync(settings.NodeName, cancellationToken))
         {
-            var metadata = snapshot.Metadata! with { S3Upload = "uploaded" };
-            try
+            if (report.Succeeded)
             {
-                await store.UploadAsync(Path.Combine(local.Directory, snapshot.Name), metadata, cancellationToken);
-                local.Sidecars.Write(metadata);
-                Console.WriteLine($"Snapshot {snapshot.Name} uploaded (its earlier upload had failed): s3://{store.Settings.Bucket}/{store.Settings.KeyOf(snapshot.Name)}");
+                Console.WriteLine($"Snapshot {report.Name} uploaded (its earlier upload had failed): {report.Location}");
             }
-            catch (S3TargetException ex)
+            else
             {
-                await Console.Error.WriteLineAsync($"node-agent: {ex.Message}; it stays marked for upload");
+                await Console.Error.WriteLineAsync($"node-agent: {report.Failure}; it stays marked for upload");
                 exitCode = 1;
             }
         }
         return exitCode;
     }
 
-    private static S3SnapshotStore OpenS3(S3Settings settings)
-        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System), NullLogger<S3SnapshotStore>.Instance);
+    private static S3SnapshotStore OpenS3(S3Settings settings, string snapshotDir)
+        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System), NullLogger<S3SnapshotStore>.Instance,
+            MultipartJournal.ForSnapshotDir(snapshotDir));
+
+    private static SnapshotUploads OpenUploads(S3Settings target, Settings settings)
+        => new(OpenS3(target, settings.Directory), new LocalSnapshotStore(settings.Directory, settings.NodeName));
 
     /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>
     private sealed class CommonOptions

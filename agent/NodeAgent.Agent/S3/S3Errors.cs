@@ -47,6 +47,10 @@ internal static class S3Errors
         _ => false,
     };
 
+    /// <summary>The store does not implement AbortMultipartUpload (s3rver answers 405 MethodNotAllowed).</summary>
+    public static bool CannotAbort(Exception ex)
+        => ex is AmazonS3Exception { ErrorCode: "MethodNotAllowed" or "NotImplemented" } or AmazonS3Exception { StatusCode: HttpStatusCode.MethodNotAllowed or HttpStatusCode.NotImplemented };
+
     private static T? Find<T>(Exception? ex)
         where T : Exception
     {

@@ -41,9 +41,47 @@ internal sealed record S3SnapshotObject(string Name, string Key, long Size, Date
 /// through <see cref="S3StreamingUpload"/>: parts in parallel with bounded memory, Content-MD5 on
 /// each, aborted on failure so no parts are left behind.
 /// </summary>
-internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger)
+internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger, MultipartJournal? journal = null)
 {
     public S3Settings Settings => settings;
+
+    /// <summary>
+    /// Aborts this node's multipart uploads that an earlier run left behind (its process died, or
+    /// S3 was away when it tried to abort), so no orphan parts stay in the bucket. Returns how many
+    /// were aborted; one that still cannot be aborted stays journaled for the next run.
+    /// </summary>
+    public async Task<int> AbortStaleUploadsAsync(CancellationToken cancellationToken)
+    {
+        var aborted = 0;
+        foreach (var (upload, path) in journal?.Stale() ?? [])
+        {
+            if (upload.Bucket != settings.Bucket)
+            {
+                continue;
+            }
+            try
+            {
+                await retry.ExecuteAsync(async ct => await s3.AbortMultipartUploadAsync(upload.Bucket, upload.Key, upload.UploadId, ct), cancellationToken);
+                aborted++;
+                LogStaleUploadAborted(logger, upload.Key, upload.UploadId);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload")
+            {
+                // Completed or aborted after all.
+            }
+            catch (Exception ex) when (S3Errors.CannotAbort(ex))
+            {
+                LogCannotAbort(logger, settings.Endpoint, upload.Key, upload.UploadId);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogStaleUploadKept(logger, upload.Key, upload.UploadId, S3Errors.Describe(ex, settings));
+                continue;
+            }
+            File.Delete(path);
+        }
+        return aborted;
+    }
 
     /// <summary>
     /// Uploads a local snapshot file (a zip, or one whose earlier upload failed) and then its metadata
@@ -55,7 +93,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         var key = settings.KeyOf(name);
         long length = 0;
         string? failure;
-        await using (var upload = new S3StreamingUpload(s3, settings, retry, name, S3Objects.UserMetadata(metadata)))
+        await using (var upload = new S3StreamingUpload(s3, settings, retry, name, S3Objects.UserMetadata(metadata), journal))
         {
             var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
             try
@@ -144,7 +182,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
 
     /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
     public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
-        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash));
+        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash), journal);
 
     /// <summary>The metadata object <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>: the sidecar's JSON.</summary>
     public async Task PutMetadataAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
@@ -400,4 +438,13 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Uploaded {Name} to s3://{Bucket}/{Key} ({Bytes} bytes)")]
     private static partial void LogUploaded(ILogger logger, string name, string bucket, string key, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Aborted the multipart upload {UploadId} of {Key} that an earlier run left behind")]
+    private static partial void LogStaleUploadAborted(ILogger logger, string key, string uploadId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "S3 at {Endpoint} cannot abort multipart uploads; the parts of upload {UploadId} of {Key} stay on that server")]
+    private static partial void LogCannotAbort(ILogger logger, string endpoint, string key, string uploadId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not abort the left-behind multipart upload {UploadId} of {Key} yet: {Reason}; trying again next run")]
+    private static partial void LogStaleUploadKept(ILogger logger, string key, string uploadId, string reason);
 }

@@ -11,7 +11,8 @@ namespace NodeAgent.Agent.S3;
 /// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
 /// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
 /// of the two. A snapshot smaller than one part becomes a single PUT. Every part carries Content-MD5.
-/// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save.
+/// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
+/// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
 /// </summary>
 internal sealed class S3StreamingUpload : ISnapshotTee
 {
@@ -25,14 +26,17 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     private readonly List<Task> _running = [];
     private readonly List<PartETag> _etags = [];
     private readonly CancellationTokenSource _abort = new();
+    private readonly MultipartJournal? _journal;
+    private MultipartJournal.Entry? _journaled;
     private byte[]? _buffer;
     private int _filled;
     private int _partNumber;
     private string? _uploadId;
     private string? _failure;
 
-    public S3StreamingUpload(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, string fileName, Dictionary<string, string> userMetadata)
+    public S3StreamingUpload(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, string fileName, Dictionary<string, string> userMetadata, MultipartJournal? journal)
     {
+        _journal = journal;
         _s3 = s3;
         _settings = settings;
         _retry = retry;
@@ -90,6 +94,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 UploadId = _uploadId,
                 PartETags = parts,
             }, ct), cancellationToken);
+            _journaled?.Forget();
             return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -118,6 +123,12 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             {
                 using var timeout = new CancellationTokenSource(_settings.Timeout);
                 await _retry.ExecuteAsync(async ct => await _s3.AbortMultipartUploadAsync(_settings.Bucket, _key, id, ct), timeout.Token);
+                _journaled?.Forget();
+            }
+            catch (Exception ex) when (S3Errors.CannotAbort(ex))
+            {
+                // The store has no AbortMultipartUpload (s3rver): nothing any client can do.
+                _journaled?.Forget();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -133,6 +144,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = null;
         }
+        _journaled?.Dispose();
         _slots.Dispose();
         _abort.Dispose();
         await ValueTask.CompletedTask;
@@ -147,6 +159,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 var initiate = new InitiateMultipartUploadRequest { BucketName = _settings.Bucket, Key = _key, ContentType = _contentType };
                 S3Objects.CopyTo(_userMetadata, initiate.Metadata);
                 _uploadId = (await _retry.ExecuteAsync(async ct => await _s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
+                _journaled = _journal?.Record(_settings.Bucket, _key, _uploadId);
             }
             await _slots.WaitAsync(cancellationToken);
         }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Net;
 using NodeAgent.Testing.Processes;
 using NodeAgent.Testing.S3;
 
@@ -71,6 +72,118 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         Assert.Contains(failed, objects, StringComparison.Ordinal);
         Assert.Contains("later-n1-", objects, StringComparison.Ordinal);
         Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(_root.Path, ".metadata", failed)), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The S3 server is killed once 12 MB of a 40 MB snapshot's upload have reached it (a loopback
+    /// relay counts the bytes and does nothing else). The save fails cleanly with the local snapshot
+    /// whole and marked; the multipart upload it could not abort stays journaled; when the server is
+    /// back, the next save aborts it (RGW then lists no multipart upload) and uploads the first
+    /// snapshot, which aws reads back byte-identical.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Save_ServerStoppedMidUpload_FailsCleanly_NoOrphanParts_UploadedLater(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = "cut-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
+        CommandResult saved;
+        await using (var relay = TcpRelay.Start(server.HttpEndpoint))
+        {
+            var stopped = relay.TripAfter(12 * 1024 * 1024, server.StopGatewayAsync);
+            try
+            {
+                saved = await RunWithAsync(server, relay.Authority, server.SecretKey, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket);
+                await stopped.WithTimeout(TestTimeouts.Slow);
+            }
+            finally
+            {
+                await server.StartGatewayAsync().WithTimeout(TestTimeouts.Slow);
+            }
+        }
+        var journal = Path.Combine(_root.Path, ".metadata", ".uploads");
+
+        Assert.Equal(1, saved.ExitCode);
+        Assert.Contains("failed: part ", saved.StandardError, StringComparison.Ordinal);
+        Assert.Contains("is kept", saved.StandardError, StringComparison.Ordinal);
+        var file = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
+        var sidecar = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(file))))!;
+        Assert.Equal(sidecar["sha256"], Sha256(file));
+        Assert.StartsWith("upload failed: ", sidecar["s3Upload"], StringComparison.Ordinal);
+        Assert.Single(Directory.GetFiles(journal));
+        if (name == "ceph-rgw")
+        {
+            Assert.Contains(Path.GetFileName(file), (await server.Aws().RunAsync(["s3api", "list-multipart-uploads", "--bucket", bucket])).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+        }
+
+        var next = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--name", "later", "--s3", "--s3-bucket", bucket);
+
+        next.EnsureSuccess();
+        Assert.Contains($"Snapshot {Path.GetFileName(file)} uploaded (its earlier upload had failed)", next.StandardOutput, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(journal));
+        if (name == "ceph-rgw")
+        {
+            // s3rver has no ListMultipartUploads (nor AbortMultipartUpload): only RGW can show none are left.
+            Assert.DoesNotContain("UploadId", (await server.Aws().RunAsync(["s3api", "list-multipart-uploads", "--bucket", bucket])).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+        }
+        (await server.Aws().CopyDownAsync(bucket, Path.GetFileName(file), Path.Combine(_root.Path, "down"))).EnsureSuccess();
+        Assert.Equal(Sha256(file), Sha256(Path.Combine(_root.Path, "down")));
+    }
+
+    /// <summary>
+    /// --s3-proxy sends S3 traffic through the proxy (tinyproxy logs the requests); "none" ignores a
+    /// proxy in the environment, which is otherwise honoured (K3s's behaviour).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task Proxy_ExplicitIsUsed_NoneIgnoresTheEnvironment(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = "px-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        await using var proxy = await TinyproxyServer.StartAsync();
+        var deadProxy = $"http://127.0.0.1:{FreePorts.Next()}";
+
+        var viaProxy = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-proxy", proxy.Url);
+        var viaEnvironment = await RunWithAsync(server, server.HttpEndpoint.Authority, server.SecretKey, ["ls", "--s3", "--s3-bucket", bucket], ("HTTP_PROXY", deadProxy));
+        var proxyNone = await RunWithAsync(server, server.HttpEndpoint.Authority, server.SecretKey, ["ls", "--s3", "--s3-bucket", bucket, "--s3-proxy", "none"], ("HTTP_PROXY", deadProxy));
+
+        viaProxy.EnsureSuccess();
+        Assert.Contains($"PUT http://{server.HttpEndpoint.Authority}/{bucket}/on-demand-n1-", proxy.Log, StringComparison.Ordinal);
+        Assert.Equal(1, viaEnvironment.ExitCode);
+        Assert.Contains("is not reachable", viaEnvironment.StandardError, StringComparison.Ordinal);
+        Assert.Contains("on-demand-n1-", proxyNone.EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// --s3-endpoint-ca adds to the system roots; with --s3-endpoint-ca-only it replaces them. The
+    /// process's system roots are made the fixture's CA through SSL_CERT_FILE (which .NET's OpenSSL
+    /// store honours), and an unrelated CA is given as --s3-endpoint-ca.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task EndpointCa_AddsToSystemRoots_CaOnlyReplacesThem(string name)
+    {
+        var server = servers.Get(name);
+        var bucket = "ca-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        Directory.CreateDirectory(Dir);
+        using var other = new TestCertificateAuthority();
+        var systemRoots = ("SSL_CERT_FILE", server.CaCertificatePath!);
+        string[] ls = ["ls", "--s3", "--s3-bucket", bucket, "--s3-endpoint-ca", other.CaCertificatePath];
+
+        var added = await RunHttpsAsync(server, ls, systemRoots);
+        var replaced = await RunHttpsAsync(server, [.. ls, "--s3-endpoint-ca-only"], systemRoots);
+        var onlyTheRightOne = await RunHttpsAsync(server, ["ls", "--s3", "--s3-bucket", bucket, "--s3-endpoint-ca", server.CaCertificatePath!, "--s3-endpoint-ca-only"]);
+
+        added.EnsureSuccess();
+        Assert.Equal(1, replaced.ExitCode);
+        Assert.Contains("certificate is not trusted", replaced.StandardError, StringComparison.Ordinal);
+        onlyTheRightOne.EnsureSuccess();
     }
 
     [Fact]
@@ -193,12 +306,34 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
     private Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);
 
     private Task<CommandResult> RunWithSecretAsync(IS3TestServer server, string secretKey, params string[] args)
-        => CommandRunner.RunAsync(RepoPaths.Executable("node-agent"),
-            ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"],
-            new Dictionary<string, string?>
-            {
-                ["AWS_ACCESS_KEY_ID"] = server.AccessKey,
-                ["AWS_SECRET_ACCESS_KEY"] = secretKey,
-            },
-            timeout: TestTimeouts.Slow);
+        => RunWithAsync(server, server.HttpEndpoint.Authority, secretKey, args);
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
+    private Task<CommandResult> RunWithAsync(IS3TestServer server, string endpoint, string secretKey, params string[] args)
+        => RunWithAsync(server, endpoint, secretKey, args, []);
+
+    private Task<CommandResult> RunWithAsync(IS3TestServer server, string endpoint, string secretKey, string[] args, params (string Key, string Value)[] environment)
+        => Run(server, secretKey, ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", endpoint, "--s3-insecure"], environment);
+
+    private Task<CommandResult> RunHttpsAsync(IS3TestServer server, string[] args, params (string Key, string Value)[] environment)
+        => Run(server, server.SecretKey, ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", server.HttpsEndpoint!.Authority], environment);
+
+    private static Task<CommandResult> Run(IS3TestServer server, string secretKey, string[] args, (string Key, string Value)[] environment)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["AWS_ACCESS_KEY_ID"] = server.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = secretKey,
+        };
+        foreach (var (key, value) in environment)
+        {
+            env[key] = value;
+        }
+        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), args, env, timeout: TestTimeouts.Slow);
+    }
 }

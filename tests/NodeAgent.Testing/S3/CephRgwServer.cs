@@ -86,6 +86,16 @@ public sealed class CephRgwServer : IS3TestServer, IAsyncDisposable
     public AwsCli Aws(bool https = false)
         => new((https ? HttpsEndpoint! : HttpEndpoint).ToString().TrimEnd('/'), AccessKey, SecretKey, https ? CaCertificatePath : null);
 
+    public async Task StopGatewayAsync()
+    {
+        var gateway = _daemons[^1];
+        _daemons.RemoveAt(_daemons.Count - 1);
+        gateway.Kill();
+        await gateway.DisposeAsync();
+    }
+
+    public async Task StartGatewayAsync() => await StartRadosgwAsync();
+
     public async ValueTask DisposeAsync()
     {
         // radosgw first, the monitor last.
@@ -131,19 +141,7 @@ public sealed class CephRgwServer : IS3TestServer, IAsyncDisposable
             return json.RootElement.GetProperty("num_up_osds").GetInt32() == 1 && json.RootElement.GetProperty("num_in_osds").GetInt32() == 1;
         }, TestTimeouts.Slow, "OSD up and in");
 
-        var rgw = Daemon("/usr/bin/radosgw", "-c", _conf, "-f", "-n", "client.rgw.gw");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await rgw.WaitUntilAsync(async ct =>
-        {
-            try
-            {
-                return (await http.GetAsync(HttpEndpoint, ct)).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TestTimeouts.Slow, "radosgw answering HTTP");
+        var rgw = await StartRadosgwAsync();
         await Ceph("radosgw-admin", "-c", _conf, "user", "create", "--uid", "nodeagent", "--display-name", "NodeAgent tests",
             "--access-key", AccessKey, "--secret-key", SecretKey);
         using var client = CreateClient();
@@ -159,6 +157,24 @@ public sealed class CephRgwServer : IS3TestServer, IAsyncDisposable
                 return false;
             }
         }, TestTimeouts.Slow, "accepting the test user's signature");
+    }
+
+    private async Task<ManagedProcess> StartRadosgwAsync()
+    {
+        var rgw = Daemon("/usr/bin/radosgw", "-c", _conf, "-f", "-n", "client.rgw.gw");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await rgw.WaitUntilAsync(async ct =>
+        {
+            try
+            {
+                return (await http.GetAsync(HttpEndpoint, ct)).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TestTimeouts.Slow, "radosgw answering HTTP");
+        return rgw;
     }
 
     private ManagedProcess Daemon(string binary, params string[] args)

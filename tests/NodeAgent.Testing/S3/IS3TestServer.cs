@@ -26,6 +26,12 @@ public interface IS3TestServer
     /// <summary>An AWS SDK client set up the way that works on every S3 store (see <see cref="S3TestClients"/>).</summary>
     IAmazonS3 CreateClient(bool https = false, string? secretKey = null);
 
+    /// <summary>Kills the S3 endpoint's process (RGW's radosgw, s3rver's HTTP process) as a crash would; the data stays.</summary>
+    Task StopGatewayAsync();
+
+    /// <summary>Starts the S3 endpoint again on the same port, over the same data, and waits until it answers.</summary>
+    Task StartGatewayAsync();
+
     /// <summary>Debian's aws CLI pointed at this server: the independent reader.</summary>
     AwsCli Aws(bool https = false);
 }

@@ -74,6 +74,23 @@ public sealed class S3rverServer : IS3TestServer, IAsyncDisposable
     public AwsCli Aws(bool https = false)
         => new((https ? HttpsEndpoint! : HttpEndpoint).ToString().TrimEnd('/'), AccessKey, SecretKey, https ? CaCertificatePath : null);
 
+    public async Task StopGatewayAsync()
+    {
+        var http = _processes[0];
+        _processes.RemoveAt(0);
+        http.Kill();
+        await http.DisposeAsync();
+    }
+
+    public async Task StartGatewayAsync()
+    {
+        await LaunchAsync(HttpEndpoint.Port, null);
+        // LaunchAsync appends; the HTTP process stays first.
+        var http = _processes[^1];
+        _processes.RemoveAt(_processes.Count - 1);
+        _processes.Insert(0, http);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var process in _processes)
