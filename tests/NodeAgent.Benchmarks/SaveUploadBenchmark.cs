@@ -55,7 +55,7 @@ internal static class SaveUploadBenchmark
                 saves.Add(e);
                 copies.Add(c);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {server.Name} round {round}: node-agent save+upload {a.Wall.TotalSeconds:0.000} s {Measurement.Mib(a.PeakRssBytes)} | etcdctl {e.Wall.TotalSeconds:0.000} s + aws s3 cp {c.Wall.TotalSeconds:0.000} s"));
+                    $"  {server.Name} round {round}: node-agent save+upload {a.Wall.TotalSeconds:0.000} s {Measurement.Mib(a.PeakRssBytes)} {a.Busy} | etcdctl {e.Wall.TotalSeconds:0.000} s {e.Busy} + aws s3 cp {c.Wall.TotalSeconds:0.000} s {c.Busy}"));
             }
             var agentMedian = Measurement.Median(ours.Select(m => m.Wall.TotalSeconds));
             var saveMedian = Measurement.Median(saves.Select(m => m.Wall.TotalSeconds));
@@ -63,7 +63,7 @@ internal static class SaveUploadBenchmark
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"{server.Name}, {size / 1048576.0:0} MiB: node-agent {agentMedian:0.000} s vs etcdctl {saveMedian:0.000} s + aws {copyMedian:0.000} s = "
                 + $"ratio to the total {agentMedian / (saveMedian + copyMedian):0.00} (goal <= 0.70), to the slower step {agentMedian / Math.Max(saveMedian, copyMedian):0.00} (goal <= 1.10); "
-                + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); peak RSS {Measurement.Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
+                + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); CPUs busy: node-agent {Measurement.Median(ours.Select(m => m.CpuBusy)) * 100:0}%, aws {Measurement.Median(copies.Select(m => m.CpuBusy)) * 100:0}%; peak RSS {Measurement.Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
             summary.Add(line);
             output.WriteLine(line);
         }

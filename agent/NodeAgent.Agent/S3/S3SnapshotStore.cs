@@ -38,12 +38,19 @@ internal sealed record S3SnapshotObject(string Name, string Key, long Size, Date
 /// Snapshots in S3, laid out as K3s lays them out: <c>&lt;folder&gt;/&lt;file&gt;</c> and
 /// <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>, both with K3s's user metadata
 /// (<c>&lt;runtime&gt;-cluster-id</c>, <c>-node-name</c>, <c>-token-hash</c>). Every upload goes
-/// through <see cref="S3StreamingUpload"/>: parts in parallel with bounded memory, Content-MD5 on
-/// each, aborted on failure so no parts are left behind.
+/// through <see cref="S3StreamingUpload"/>: parts in parallel with bounded memory, each signed
+/// (and with Content-MD5 where Object Lock needs it), aborted on failure so no parts are left behind.
 /// </summary>
 internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger, MultipartJournal? journal = null)
 {
     public S3Settings Settings => settings;
+
+    /// <summary>
+    /// Whether parts carry Content-MD5: Object-Lock buckets refuse parts without it. True until a
+    /// preflight has seen that the bucket has no Object Lock (MD5 costs a CPU pass over every byte,
+    /// and each part's body is already proven by its signed SHA-256).
+    /// </summary>
+    public bool ContentMd5 { get; private set; } = true;
 
     /// <summary>
     /// Aborts this node's multipart uploads that an earlier run left behind (its process died, or
@@ -93,7 +100,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         var key = settings.KeyOf(name);
         long length = 0;
         string? failure;
-        await using (var upload = new S3StreamingUpload(s3, settings, retry, name, S3Objects.UserMetadata(metadata), journal))
+        await using (var upload = new S3StreamingUpload(s3, settings, retry, name, S3Objects.UserMetadata(metadata), journal, ContentMd5))
         {
             var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
             try
@@ -162,6 +169,26 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
             Key = probe,
             VersionId = "null",
         }, ct), cancellationToken);
+        ContentMd5 = await HasObjectLockAsync(cancellationToken);
+    }
+
+    /// <summary>Object Lock on the bucket; true too when S3 will not say (no permission, not implemented): MD5 is the safe side.</summary>
+    private async Task<bool> HasObjectLockAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await retry.ExecuteAsync(async ct => await s3.GetObjectLockConfigurationAsync(
+                new GetObjectLockConfigurationRequest { BucketName = settings.Bucket }, ct), cancellationToken);
+            return response.ObjectLockConfiguration?.ObjectLockEnabled == ObjectLockEnabled.Enabled;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "ObjectLockConfigurationNotFoundError")
+        {
+            return false;
+        }
+        catch (AmazonS3Exception)
+        {
+            return true;
+        }
     }
 
     private async Task CheckAsync(string permission, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
@@ -182,7 +209,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
 
     /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
     public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
-        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash), journal);
+        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash), journal, ContentMd5);
 
     /// <summary>The metadata object <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>: the sidecar's JSON.</summary>
     public async Task PutMetadataAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)

@@ -10,7 +10,8 @@ namespace NodeAgent.Agent.S3;
 /// Uploads a snapshot while it is being saved: each part goes up as soon as it is full, up to
 /// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
 /// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
-/// of the two. A snapshot smaller than one part becomes a single PUT. Every part carries Content-MD5.
+/// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is signed
+/// (SigV4's payload SHA-256, which the server checks) and, where Object Lock requires it, carries Content-MD5.
 /// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
 /// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
 /// </summary>
@@ -27,6 +28,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     private readonly List<PartETag> _etags = [];
     private readonly CancellationTokenSource _abort = new();
     private readonly MultipartJournal? _journal;
+    private readonly bool _contentMd5;
     private MultipartJournal.Entry? _journaled;
     private byte[]? _buffer;
     private int _filled;
@@ -34,8 +36,10 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     private string? _uploadId;
     private string? _failure;
 
-    public S3StreamingUpload(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, string fileName, Dictionary<string, string> userMetadata, MultipartJournal? journal)
+    public S3StreamingUpload(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, string fileName, Dictionary<string, string> userMetadata, MultipartJournal? journal,
+        bool contentMd5)
     {
+        _contentMd5 = contentMd5;
         _journal = journal;
         _s3 = s3;
         _settings = settings;
@@ -180,7 +184,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         try
         {
-            var md5 = ContentMd5.Of(buffer.AsSpan(0, length));
+            var md5 = _contentMd5 ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
             var response = await _retry.ExecuteAsync(async ct => await _s3.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = _settings.Bucket,

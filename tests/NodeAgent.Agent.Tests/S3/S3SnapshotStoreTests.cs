@@ -121,7 +121,13 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         }
         var store = Store(server, bucket);
         var file = File("etcd-snapshot-n1-1700000001", 12 * 1024 * 1024);
+        var plain = Store(server, await NewBucketAsync(server));
+        await plain.PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await store.PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
+        // The preflight saw the lock, so parts carry Content-MD5 (RGW refuses them otherwise); a plain bucket goes without.
+        Assert.True(store.ContentMd5);
+        Assert.False(plain.ContentMd5);
         await store.UploadAsync(file, Metadata("etcd-snapshot-n1-1700000001", "n1"), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         var deleted = await store.DeleteAsync("etcd-snapshot-n1-1700000001", CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
