@@ -172,22 +172,11 @@ internal static class EtcdSnapshotCommand
             if (settings.S3 is { } s3)
             {
                 var keep = parse.GetValue(s3Retention) ?? parse.GetValue(retention);
-                var store = OpenS3(s3, settings.Directory);
                 var nodeScope = parse.GetValue(scope) == "node";
-                if (keep >= 1)
+                foreach (var (o, deleted) in await OpenS3(s3, settings.Directory).PruneAsync(prefix, keep, nodeScope ? settings.NodeName : null, ct))
                 {
-                    var doomed = (await store.ListAsync(ct))
-                        .Where(o => SnapshotNames.HasPrefix(o.Name, prefix) && (!nodeScope || o.NodeName == settings.NodeName))
-                        .Skip(keep);
-                    foreach (var o in doomed)
-                    {
-                        var deleted = await store.DeleteAsync(o.Name, ct);
-                        if (deleted.Outcome != S3DeleteOutcome.NotFound)
-                        {
-                            // A locked object is reported, not hidden behind a delete marker.
-                            Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(s3.Bucket))}");
-                        }
-                    }
+                    // A locked object is reported, not hidden behind a delete marker.
+                    Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(s3.Bucket))}");
                 }
             }
             return 0;

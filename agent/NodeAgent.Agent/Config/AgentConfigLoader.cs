@@ -142,6 +142,14 @@ internal static class AgentConfigLoader
         options.EtcdCaCert = One("etcd-cacert") ?? Path.Combine(tlsDir, "server-ca.crt");
         options.EtcdCert = One("etcd-cert") ?? Path.Combine(tlsDir, "client.crt");
         options.EtcdKey = One("etcd-key") ?? Path.Combine(tlsDir, "client.key");
+        try
+        {
+            options.EtcdConnection();
+        }
+        catch (Etcd.EtcdRequestException ex)
+        {
+            throw new ConfigException($"etcd-endpoints: {ex.Message}");
+        }
         options.StateDir = One("state-dir") ?? options.StateDir;
         if (One("poll-wait") is { } wait)
         {

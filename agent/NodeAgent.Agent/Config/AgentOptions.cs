@@ -52,4 +52,8 @@ internal sealed class AgentOptions
     public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(60);
 
     public string EffectiveDataDir => DataDir.Length > 0 ? DataDir : $"/var/lib/rancher/{Runtime}";
+
+    /// <summary>How to reach the local etcd member (the endpoints are checked when the config is loaded).</summary>
+    public Etcd.EtcdConnectionOptions EtcdConnection()
+        => Etcd.EtcdConnectionOptions.Resolve(EffectiveDataDir, string.Join(',', EtcdEndpoints), EtcdCaCert, EtcdCert, EtcdKey);
 }

@@ -2,6 +2,10 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Hosting.Systemd;
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Schedule;
+using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Steps;
 
@@ -43,9 +47,29 @@ internal static class AgentHost
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<StepRunner>();
         services.AddSingleton<PlanLoop>();
+        AddSnapshots(services, options);
         services.AddHostedService<PlanLoopService>();
         services.AddHostedService<WatchdogService>();
         return services;
+    }
+
+    /// <summary>Snapshots: the steady state's target and schedule, the instructions' executors, the inventory.</summary>
+    private static void AddSnapshots(IServiceCollection services, AgentOptions options)
+    {
+        var etcd = options.EtcdConnection();
+        services.AddSingleton(sp => new SnapshotSaver(() => new GrpcEtcdMaintenance(etcd), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SnapshotSaver>>()));
+        services.AddSingleton<SnapshotTargets>();
+        // In this order: the target first, then the schedule that reads it.
+        services.AddSingleton<ISteadyStateHandler>(sp => sp.GetRequiredService<SnapshotTargets>());
+        services.AddSingleton<ISteadyStateHandler, SteadyStateSchedule>();
+        services.AddSingleton<InventoryReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<InventoryReporter>());
+        services.AddSingleton<NodeSnapshotService>();
+        services.AddSingleton<IScheduledSnapshotJob, ScheduledSnapshotJob>();
+        services.AddSingleton<RecurringSnapshots>();
+        services.AddSingleton<IInstructionExecutor, SaveSnapshotExecutor>();
+        services.AddSingleton<IInstructionExecutor, PruneSnapshotsExecutor>();
+        services.AddSingleton<IInstructionExecutor, DeleteSnapshotExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)

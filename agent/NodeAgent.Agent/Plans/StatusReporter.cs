@@ -16,6 +16,7 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
     private string _applied = "";
     private string _current = "";
     private bool _pending;
+    private SnapshotInventory? _inventory;
 
     /// <summary>The desired checksum the server answered last, if any.</summary>
     public string LastDesiredChecksum { get; private set; } = "";
@@ -44,6 +45,16 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
         return SendAsync(cancellationToken);
     }
 
+    /// <summary>Sends the snapshot inventory; one not delivered goes with the next report that is.</summary>
+    public Task InventoryAsync(SnapshotInventory inventory, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _inventory = inventory;
+        }
+        return SendAsync(cancellationToken);
+    }
+
     public Task RetryPendingAsync(CancellationToken cancellationToken) => _pending ? SendAsync(cancellationToken) : Task.CompletedTask;
 
     private async Task SendAsync(CancellationToken cancellationToken)
@@ -60,12 +71,21 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
                 AgentVersion = identity.AgentVersion,
             };
             request.Steps.AddRange(_steps.Values.Select(s => s.Clone()));
+            request.Inventory = _inventory?.Clone();
             _pending = true;
         }
         try
         {
             var reply = await client.ReportStatusAsync(request, cancellationToken);
             LastDesiredChecksum = reply.DesiredChecksum;
+            lock (_gate)
+            {
+                // Delivered; a newer inventory set meanwhile is still to go.
+                if (request.Inventory is not null && _inventory is not null && _inventory.TakenAt.Equals(request.Inventory.TakenAt))
+                {
+                    _inventory = null;
+                }
+            }
             _pending = false;
         }
         catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)

@@ -55,7 +55,12 @@ internal static class S3ClientFactory
     public static X509Certificate2Collection LoadCa(string value)
     {
         string pem;
-        if (File.Exists(value))
+        if (value.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            // The PEM text itself, as the plan server hands it to agents.
+            pem = value;
+        }
+        else if (File.Exists(value))
         {
             pem = File.ReadAllText(value);
         }

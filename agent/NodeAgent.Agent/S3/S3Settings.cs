@@ -60,6 +60,9 @@ internal sealed partial record S3Settings
 
     public int ParallelParts { get; init; } = 6;
 
+    /// <summary>Where, never the keys: a record's generated ToString would print the secret.</summary>
+    public override string ToString() => $"s3://{Bucket}/{FolderPrefix} at {Endpoint}";
+
     /// <summary>The object key of a file in the folder.</summary>
     public string KeyOf(string fileName) => Folder.Length == 0 ? fileName : $"{Folder}/{fileName}";
 

@@ -324,6 +324,34 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     /// current version itself is deleted, not hidden behind a delete marker; a version the lock
     /// still protects is reported as <see cref="S3DeleteOutcome.Locked"/> with its retain-until date.
     /// </summary>
+    /// <summary>
+    /// Retention in S3: deletes the oldest snapshots named <c>&lt;prefix&gt;-…</c> beyond the newest
+    /// <paramref name="keep"/> (below 1: none), counting only <paramref name="nodeName"/>'s uploads
+    /// when given (scope node) or every node's (scope cluster, K3s's behaviour). Returns what each
+    /// delete came to; an object under Object Lock is reported as kept, not hidden.
+    /// </summary>
+    public async Task<IReadOnlyList<(S3SnapshotObject Object, S3DeleteResult Result)>> PruneAsync(string prefix, int keep, string? nodeName, CancellationToken cancellationToken)
+    {
+        if (keep < 1)
+        {
+            return [];
+        }
+        var doomed = (await ListAsync(cancellationToken))
+            .Where(o => SnapshotNames.HasPrefix(o.Name, prefix) && (nodeName is null || o.NodeName == nodeName))
+            .Skip(keep)
+            .ToList();
+        var results = new List<(S3SnapshotObject, S3DeleteResult)>();
+        foreach (var o in doomed)
+        {
+            var deleted = await DeleteAsync(o.Name, cancellationToken);
+            if (deleted.Outcome != S3DeleteOutcome.NotFound)
+            {
+                results.Add((o, deleted));
+            }
+        }
+        return results;
+    }
+
     public async Task<S3DeleteResult> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         SnapshotNames.ValidateFileName(name);

@@ -1,11 +1,15 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Tests.Schedule;
 
@@ -142,9 +146,23 @@ public sealed class RecurringSnapshotsTests
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "on-demand-n1-1600000000"), "not ours to prune");
         var time = new FakeTimeProvider(Start);
-        var saver = new SnapshotSaver(
-            () => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(root.Path, etcd.ClientUrl, null, null, null)), time, NullLogger<SnapshotSaver>.Instance);
-        var job = new ScheduledSnapshotJob(saver, s => new SnapshotSaveRequest(dir, s.NamePrefix, "n1", s.Compress), NullLogger<ScheduledSnapshotJob>.Instance);
+        var options = new AgentOptions
+        {
+            // The plan server is never called here: the inventory reporter is not started.
+            Server = new Uri("https://127.0.0.1:9"),
+            Cluster = "c1",
+            NodeName = "n1",
+            Runtime = "etcd",
+            DataDir = root.Path,
+            EtcdEndpoints = [etcd.ClientUrl],
+        };
+        var identity = new AgentIdentity("c1", "n1", "test");
+        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(options.EtcdConnection()), time, NullLogger<SnapshotSaver>.Instance);
+        var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
+        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir, Retention = 2 } }, CancellationToken.None);
+        using var client = new GrpcPlanServerClient(options, time);
+        var inventory = new InventoryReporter(targets, new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance), identity, time, NullLogger<InventoryReporter>.Instance);
+        var job = new ScheduledSnapshotJob(new NodeSnapshotService(targets, saver, inventory, identity, options, NullLogger<NodeSnapshotService>.Instance), targets);
         await using var schedule = new RecurringSnapshots(job, time, NullLogger<RecurringSnapshots>.Instance);
         var scheduled = Observe(schedule);
         var finished = Channel.CreateUnbounded<Exception?>();

@@ -1,0 +1,165 @@
+using System.Threading.Channels;
+using Google.Protobuf.WellKnownTypes;
+using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.S3;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.V1;
+
+namespace NodeAgent.Agent.NodeSnapshots;
+
+/// <summary>
+/// Tells the plan server which snapshots this node has: its local ones and, when the target names
+/// S3, what the folder holds. Sent after every change (coalesced: changes made while one report is
+/// being built go into the next) and every <see cref="Interval"/>, so files added or removed by
+/// hand or by K3s show up too.
+/// </summary>
+internal sealed partial class InventoryReporter(
+    SnapshotTargets targets,
+    StatusReporter reporter,
+    AgentIdentity identity,
+    TimeProvider time,
+    ILogger<InventoryReporter> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+
+    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Something changed: report soon.</summary>
+    public void Changed() => _changes.Writer.TryWrite(true);
+
+    /// <summary>The inventory as it is now; null without a usable target.</summary>
+    public async Task<SnapshotInventory?> BuildAsync(CancellationToken cancellationToken)
+    {
+        if (targets.Target is not { } target)
+        {
+            return null;
+        }
+        var inventory = new SnapshotInventory { TakenAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()) };
+        var local = new LocalSnapshotStore(target.Directory, identity.Node);
+        if (Directory.Exists(local.Directory))
+        {
+            inventory.Snapshots.AddRange(local.List().Select(s => Local(s, identity.Node)));
+        }
+        if (targets.Uploads is { } uploads)
+        {
+            try
+            {
+                var bucket = uploads.Store.Settings.Bucket;
+                inventory.Snapshots.AddRange((await uploads.Store.ListAsync(cancellationToken)).Select(o => Remote(o, bucket)));
+                inventory.S3Listed = true;
+            }
+            catch (S3TargetException ex)
+            {
+                // The local copies are still worth reporting; the catalog keeps its S3 copies.
+                LogS3ListFailed(logger, ex.Message);
+            }
+        }
+        return inventory;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        targets.Changed += Changed;
+        using var timer = new PeriodicTimer(Interval, time);
+        var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var change = _changes.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                var woke = await Task.WhenAny(tick, change);
+                if (woke == tick)
+                {
+                    await tick;
+                    tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                }
+                else
+                {
+                    await change;
+                    _changes.Reader.TryRead(out _);
+                }
+                await ReportAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            targets.Changed -= Changed;
+        }
+    }
+
+    private async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await BuildAsync(cancellationToken) is { } inventory)
+            {
+                await reporter.InventoryAsync(inventory, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SnapshotRequestException)
+        {
+            LogBuildFailed(logger, ex.Message);
+        }
+    }
+
+    private static Snapshot Local(SnapshotListing s, string node)
+    {
+        var m = s.Metadata;
+        var uploadFailed = m?.S3Upload.StartsWith("upload failed", StringComparison.Ordinal) == true;
+        var snapshot = new Snapshot
+        {
+            Name = s.Name,
+            Node = node,
+            Storage = StorageKind.Local,
+            Location = s.Location,
+            Size = s.Size,
+            CreatedAt = Timestamp.FromDateTimeOffset(s.CreatedAt),
+            Compressed = s.Compressed,
+            Sha256 = s.Sha256,
+            Status = s.Status == SnapshotMetadata.Failed ? SnapshotStatus.Failed : uploadFailed ? SnapshotStatus.UploadFailed : SnapshotStatus.Successful,
+            Message = uploadFailed ? m!.S3Upload : m?.Message ?? "",
+        };
+        return WithFacts(snapshot, m);
+    }
+
+    private static Snapshot Remote(S3SnapshotObject o, string bucket)
+    {
+        var snapshot = new Snapshot
+        {
+            Name = o.Name,
+            Node = o.NodeName,
+            Storage = StorageKind.S3,
+            Location = o.Location(bucket),
+            Size = o.Size,
+            CreatedAt = Timestamp.FromDateTimeOffset(o.Metadata?.CreatedAt ?? SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified),
+            Compressed = o.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal),
+            Sha256 = o.Metadata?.Sha256 ?? "",
+            Status = SnapshotStatus.Successful,
+        };
+        return WithFacts(snapshot, o.Metadata);
+    }
+
+    private static Snapshot WithFacts(Snapshot snapshot, SnapshotMetadata? m)
+    {
+        if (m is null)
+        {
+            return snapshot;
+        }
+        snapshot.EtcdRevision = m.EtcdRevision;
+        snapshot.EtcdVersion = m.EtcdVersion;
+        snapshot.Runtime = m.Runtime switch { "k3s" => Runtime.K3S, "rke2" => Runtime.Rke2, "etcd" => Runtime.Etcd, _ => Runtime.Unspecified };
+        snapshot.KubernetesVersion = m.KubernetesVersion;
+        snapshot.ClusterConfiguration = m.ClusterConfig;
+        snapshot.TokenHash = m.TokenHash;
+        return snapshot;
+    }
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Could not list S3 for the snapshot inventory: {Reason}; reporting the local snapshots only")]
+    private static partial void LogS3ListFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Could not build the snapshot inventory: {Reason}")]
+    private static partial void LogBuildFailed(ILogger logger, string reason);
+}
