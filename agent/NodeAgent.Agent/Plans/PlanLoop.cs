@@ -119,8 +119,9 @@ internal sealed partial class PlanLoop(
                 await reporter.ChecksumsAsync(active.LatestChecksum, active.LatestChecksum, ct);
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
+            // A newer plan ended this one, possibly while a report was on the wire.
             LogOperationStopped(logger, plan.Operation.OperationId);
         }
     }
