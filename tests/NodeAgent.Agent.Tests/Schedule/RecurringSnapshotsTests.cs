@@ -183,6 +183,43 @@ public sealed class RecurringSnapshotsTests
         Assert.Equal(2, Directory.GetFiles(Path.Combine(root.Path, ".metadata")).Length);
     }
 
+    /// <summary>The daemon's path: a steady state from the plan server changes the cron, the schedule follows and fires; turned off, it stops.</summary>
+    [Fact]
+    public async Task SteadyStatePlan_ChangedCron_IsFollowedAndFires_DisabledStops()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var job = new RecordingJob(time) { Block = false };
+        await using var schedule = new RecurringSnapshots(job, time, NullLogger<RecurringSnapshots>.Instance);
+        var scheduled = Observe(schedule);
+        var options = new AgentOptions { Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = "/var/lib/test-node" };
+        var targets = new SnapshotTargets(options, new AgentIdentity("c1", "n1", "test"), time, NullLoggerFactory.Instance);
+        ISteadyStateHandler[] handlers = [targets, new SteadyStateSchedule(targets, schedule)];
+        async Task ApplyAsync(SnapshotSettings settings)
+        {
+            foreach (var handler in handlers)
+            {
+                await handler.ApplyAsync(new SteadyStatePlan { Runtime = Runtime.Etcd, SnapshotSettings = settings }, CancellationToken.None);
+            }
+        }
+
+        await ApplyAsync(new SnapshotSettings { TimeZone = "UTC" });
+        var first = await scheduled.Reader.ReadAsync().AsTask().DefaultTimeout();
+        await ApplyAsync(new SnapshotSettings { Cron = "*/10 * * * *", TimeZone = "UTC", Retention = 3 });
+        var next = await scheduled.Reader.ReadAsync().AsTask().DefaultTimeout();
+        time.Advance(next - time.GetUtcNow());
+        var ran = await job.Started.Reader.ReadAsync().AsTask().DefaultTimeout();
+        var retention = targets.Target!.Schedule!.Retention;
+        await ApplyAsync(new SnapshotSettings { RecurringEnabled = false });
+
+        // The default cron (every 5 hours on the hour) with up to 30 s of jitter, then every 10 minutes.
+        Assert.InRange(first, new DateTimeOffset(2026, 11, 25, 15, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 25, 15, 0, 30, TimeSpan.Zero));
+        Assert.InRange(next, new DateTimeOffset(2026, 11, 25, 10, 10, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 25, 10, 10, 30, TimeSpan.Zero));
+        Assert.Equal(next, ran);
+        Assert.Equal(3, retention);
+        Assert.Null(schedule.Settings);
+        Assert.Equal("/var/lib/test-node/server/db/snapshots", targets.Target!.Directory);
+    }
+
     private static Channel<DateTimeOffset> Observe(RecurringSnapshots schedule)
     {
         var channel = Channel.CreateUnbounded<DateTimeOffset>();

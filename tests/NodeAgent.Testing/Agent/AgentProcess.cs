@@ -58,6 +58,14 @@ public sealed class AgentProcess : IAsyncDisposable
         return _dir;
     }
 
+    /// <summary>Kills the agent (SIGKILL, as a crash or an OOM kill would) but keeps its directory for a restart; returns it.</summary>
+    public TempDir KillKeepingState()
+    {
+        Process.Kill();
+        Notify.Dispose();
+        return _dir;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();

@@ -10,6 +10,7 @@ namespace NodeAgent.Testing.Processes;
 /// </summary>
 public sealed class NotifySocket : IDisposable
 {
+    private int _disposed;
     private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
     private readonly Channel<string> _messages = Channel.CreateUnbounded<string>();
     private readonly CancellationTokenSource _stop = new();
@@ -61,6 +62,10 @@ public sealed class NotifySocket : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _stop.Cancel();
         _socket.Dispose();
         try
