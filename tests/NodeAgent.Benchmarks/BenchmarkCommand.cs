@@ -19,6 +19,9 @@ internal static class BenchmarkCommand
             --servers LIST      ceph-rgw, s3rver or both (default ceph-rgw,s3rver)
             --pairs N           rounds per server, at least 3 (default 3)
             --value-kb N        size of each value loaded (default 1024)
+          plan-fanout     N agents long-poll one plan-server process; every plan changes at once
+            --agents N          simulated agents, each on its own connection (default 1000)
+            --rounds N          plan changes measured, at least 3 (default 5)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -53,6 +56,15 @@ internal static class BenchmarkCommand
                     }
                     var servers = Get(options, "--servers", "ceph-rgw,s3rver").Split(',');
                     await SaveUploadBenchmark.RunAsync(size, rounds, kb * 1024, servers, Console.Out);
+                    return 0;
+                case "plan-fanout":
+                    var agents = int.Parse(Get(options, "--agents", "1000"), CultureInfo.InvariantCulture);
+                    var changes = int.Parse(Get(options, "--rounds", "5"), CultureInfo.InvariantCulture);
+                    if (agents < 1 || changes < 3)
+                    {
+                        throw new ArgumentException("--agents must be positive and --rounds at least 3");
+                    }
+                    await PlanFanoutBenchmark.RunAsync(agents, changes, Console.Out);
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync($"unknown scenario \"{args[0]}\"\n\n{Usage}");

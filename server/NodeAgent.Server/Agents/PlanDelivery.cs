@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
@@ -9,10 +10,15 @@ namespace NodeAgent.Server.Agents;
 
 /// <summary>
 /// GetPlan's long-poll: answers at once when the node's plan differs from what the agent holds,
-/// otherwise waits for a change of the cluster (or the wait to pass) and answers then.
+/// otherwise waits for a change of the cluster (or the wait to pass) and answers then. When a
+/// change wakes every agent of a cluster at once, what their plans derive from (the cluster, its
+/// active operation, its nodes) is read once for all of them: the reads are tied to the change
+/// signal they were made under, and any write completes that signal, so no waiter keeps stale inputs.
 /// </summary>
 internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, OperationTimeouts timeouts, TimeProvider time)
 {
+    private readonly ConcurrentDictionary<string, ClusterInputs> _inputs = new(StringComparer.Ordinal);
+
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
 
@@ -22,7 +28,7 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
         while (true)
         {
             var change = notifier.NextChange(cluster);
-            var plan = await CurrentPlanAsync(cluster, node, cancellationToken);
+            var plan = await PlanUnderAsync(change, cluster, node, cancellationToken);
             if (!string.Equals(plan.Checksum, knownChecksum, StringComparison.Ordinal))
             {
                 return new GetPlanResponse { Plan = plan };
@@ -53,6 +59,32 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
         var active = await operations.GetActiveAsync(cluster, cancellationToken);
         return PlanBuilder.Build(clusterRecord, nodeRecord, active, timeouts);
     }
+
+    private async Task<Plan> PlanUnderAsync(Task change, string cluster, string node, CancellationToken cancellationToken)
+    {
+        var entry = _inputs.AddOrUpdate(cluster,
+            (key, c) => new ClusterInputs(c, LoadAsync(key)),
+            (key, old, c) => old.Change == c && !old.Loaded.IsFaulted && !old.Loaded.IsCanceled ? old : new ClusterInputs(c, LoadAsync(key)),
+            change);
+        var inputs = await entry.Loaded.WaitAsync(cancellationToken);
+        var clusterRecord = inputs.Cluster ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
+        var nodeRecord = (inputs.Nodes.TryGetValue(node, out var known) ? known : await store.GetNodeAsync(cluster, node, cancellationToken))
+            ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+        return PlanBuilder.Build(clusterRecord, nodeRecord, inputs.Active, timeouts);
+    }
+
+    private async Task<LoadedInputs> LoadAsync(string cluster)
+    {
+        // Shared by every waiter of this change: no caller's cancellation may end it for the others.
+        var clusterRecord = await store.GetClusterAsync(cluster, CancellationToken.None);
+        var nodes = clusterRecord is null ? [] : await store.ListNodesAsync(cluster, CancellationToken.None);
+        var active = clusterRecord is null ? null : await operations.GetActiveAsync(cluster, CancellationToken.None);
+        return new LoadedInputs(clusterRecord, active, nodes.ToDictionary(n => n.Name, StringComparer.Ordinal));
+    }
+
+    private sealed record ClusterInputs(Task Change, Task<LoadedInputs> Loaded);
+
+    private sealed record LoadedInputs(ClusterRecord? Cluster, OperationRecord? Active, Dictionary<string, NodeRecord> Nodes);
 
     private static TimeSpan Clamp(TimeSpan? wait) => wait switch
     {

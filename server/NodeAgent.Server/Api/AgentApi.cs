@@ -22,6 +22,9 @@ internal sealed class AgentApi(
     OperationEngine operations,
     TimeProvider time) : AgentService.AgentServiceBase
 {
+    /// <summary>How stale the stored last-seen of a polling node may get.</summary>
+    public static readonly TimeSpan LivenessWriteInterval = TimeSpan.FromSeconds(30);
+
     [AllowAnonymous]
     public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
     {
@@ -66,9 +69,17 @@ internal sealed class AgentApi(
     {
         var record = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+        var now = time.GetUtcNow();
+        if (appliedChecksum is null && agentVersion is null && now - record.LastSeen < LivenessWriteInterval)
+        {
+            // A poll only says the node is alive: when a plan change wakes every agent at once, a
+            // durable write per poll would queue them all behind the disk. Live connections are
+            // tracked in memory (AgentConnections); the stored last-seen may lag by this interval.
+            return;
+        }
         await store.UpdateNodeAsync(record with
         {
-            LastSeen = time.GetUtcNow(),
+            LastSeen = now,
             AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
             AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
         }, cancellationToken);

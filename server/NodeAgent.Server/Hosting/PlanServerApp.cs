@@ -14,6 +14,10 @@ internal static class PlanServerApp
 
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSystemd();
+        // Every agent long-polls: per-request lines from the framework would be most of the log and
+        // most of the work of answering a poll. The server's own events stay at Information.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         var clock = time ?? TimeProvider.System;
         var certificate = options.Plaintext ? null : LoadCertificate(options, clock);
         builder.WebHost.ConfigureKestrel(kestrel =>
