@@ -49,6 +49,11 @@ internal sealed class SaveSnapshotExecutor(NodeSnapshotService snapshots, TimePr
         {
             return StepOutcome.Failure(ex.Message, retryable: true);
         }
+        catch (EtcdUnavailableException ex) when (save.SkipIfEtcdDown)
+        {
+            // A safety snapshot before a restore: a cluster whose etcd is down is why one restores.
+            return StepOutcome.Skip($"no safety snapshot: {ex.Message}");
+        }
         catch (EtcdUnavailableException ex)
         {
             return StepOutcome.Failure(ex.Message, retryable: true);
