@@ -8,8 +8,7 @@ using NodeAgent.Server.Security;
 namespace NodeAgent.Server.Api;
 
 /// <summary>
-/// nodeagent.v1.SnapshotService: one-time snapshots, the catalog, deletes. RestoreSnapshot is
-/// not served yet (it answers UNIMPLEMENTED) until the restore operation exists.
+/// nodeagent.v1.SnapshotService: one-time snapshots, the catalog, deletes and restores.
 /// </summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
 internal sealed class SnapshotApi(OperationEngine engine, SnapshotCatalog catalog) : SnapshotService.SnapshotServiceBase
@@ -26,6 +25,13 @@ internal sealed class SnapshotApi(OperationEngine engine, SnapshotCatalog catalo
         var response = new ListSnapshotsResponse();
         response.Snapshots.AddRange(await catalog.ListAsync(request.Cluster, request.Node, request.Storage, context.CancellationToken));
         return response;
+    }
+
+    public override async Task<RestoreSnapshotResponse> RestoreSnapshot(RestoreSnapshotRequest request, ServerCallContext context)
+    {
+        var operation = await engine.StartRestoreAsync(request.Cluster, request.Snapshot, request.RestoreMode,
+            !request.HasSafetySnapshot || request.SafetySnapshot, context.GetHttpContext().User.Identity?.Name ?? "admin", context.CancellationToken);
+        return new RestoreSnapshotResponse { Operation = operation.State };
     }
 
     public override async Task<DeleteSnapshotResponse> DeleteSnapshot(DeleteSnapshotRequest request, ServerCallContext context)

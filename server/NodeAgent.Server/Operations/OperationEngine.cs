@@ -18,6 +18,7 @@ namespace NodeAgent.Server.Operations;
 internal sealed partial class OperationEngine(
     IPlanStore plans,
     IOperationStore operations,
+    ISnapshotCatalogStore catalog,
     PlanChangeNotifier planChanges,
     OperationChangeNotifier operationChanges,
     OperationTimeouts timeouts,
@@ -37,6 +38,28 @@ internal sealed partial class OperationEngine(
     {
         Names.RequireSnapshotPrefix(snapshot, "snapshot");
         return StartAsync(cluster, OperationType.DeleteSnapshot, snapshot, null, requestedBy, timeouts.Delete, cancellationToken);
+    }
+
+    /// <summary>Checks the request against the catalog and the cluster, then starts the restore's Started phase (node-side checks).</summary>
+    public async Task<OperationRecord> StartRestoreAsync(string cluster, string snapshot, RestoreMode mode, bool safetySnapshot, string requestedBy, CancellationToken cancellationToken)
+    {
+        Names.RequireSnapshotPrefix(snapshot, "snapshot");
+        var clusterRecord = await plans.GetClusterAsync(cluster, cancellationToken)
+            ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
+        var nodes = await plans.ListNodesAsync(cluster, cancellationToken);
+        mode = mode == RestoreMode.Unspecified ? RestoreMode.None : mode;
+        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListAsync(cluster, cancellationToken), snapshot, mode, safetySnapshot);
+        var now = time.GetUtcNow();
+        var state = NewState(cluster, OperationType.Restore, snapshot, requestedBy, now);
+        state.RestoreMode = mode;
+        state.InitNode = init;
+        // Every node takes part: killall runs everywhere.
+        state.Nodes.AddRange(nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new NodeStep { Node = n.Name, State = StepState.Pending, UpdatedAt = state.CreatedAt }));
+        var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source), clusterRecord, nodes, now, timeouts);
+        await AddAsync(operation, cancellationToken);
+        LogStarted(logger, operation.Id, OperationType.Restore, cluster, nodes.Count);
+        Announce(operation);
+        return operation;
     }
 
     public async Task<OperationRecord> GetAsync(string id, CancellationToken cancellationToken)
@@ -65,14 +88,19 @@ internal sealed partial class OperationEngine(
             }
             if (!operation.State.Cancellable)
             {
-                throw new DomainException(DomainErrorKind.FailedPrecondition,
-                    $"operation '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}");
+                throw new DomainException(DomainErrorKind.FailedPrecondition, operation.State.Type == OperationType.Restore
+                    ? $"restore '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}, where etcd data is being replaced on '{operation.State.InitNode}'; stopping now would leave the cluster with no datastore. Wait for it to finish or fail (every phase has a deadline)"
+                    : $"operation '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}");
             }
             return await SaveAsync(OperationMachine.Cancel(operation, time.GetUtcNow(), by), cancellationToken);
         }, cancellationToken);
     }
 
-    /// <summary>Folds a node's step results into its cluster's active operation, then advances it.</summary>
+    /// <summary>
+    /// Folds a node's step results into its cluster's active operation, then advances it. A node
+    /// runs its phase's instructions in order: a result for the instruction it is on moves it to
+    /// the next one (or ends its part of the phase), a failure stops it there.
+    /// </summary>
     public async Task RecordStepsAsync(string cluster, string node, IReadOnlyList<StepResult> steps, CancellationToken cancellationToken)
     {
         await UnderClusterLockAsync(cluster, async () =>
@@ -84,14 +112,29 @@ internal sealed partial class OperationEngine(
             }
             var next = operation.State.Clone();
             var step = next.Nodes.FirstOrDefault(n => n.Node == node);
+            var results = steps.Where(r => r.OperationId == operation.Id).GroupBy(r => r.InstructionId).ToDictionary(g => g.Key, g => g.Last());
             var changed = false;
-            foreach (var result in steps.Where(r => r.OperationId == operation.Id && step is not null && r.InstructionId == step.InstructionId))
+            if (step is not null && results.Count > 0
+                && await plans.GetClusterAsync(cluster, cancellationToken) is { } clusterRecord
+                && await plans.GetNodeAsync(cluster, node, cancellationToken) is { } nodeRecord)
             {
-                step!.State = result.State;
-                step.Message = result.Message;
-                step.Progress = result.Progress;
-                step.UpdatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                changed = true;
+                var instructions = OperationInstructions.ForNode(operation, clusterRecord, nodeRecord, timeouts) ?? [];
+                while (step.InstructionId.Length > 0 && results.Remove(step.InstructionId, out var result))
+                {
+                    step.State = result.State;
+                    step.Message = result.Message;
+                    step.Progress = result.Progress;
+                    step.UpdatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+                    changed = true;
+                    var index = instructions.Select(i => i.Id).ToList().IndexOf(step.InstructionId);
+                    if (result.State is not (StepState.Succeeded or StepState.Skipped) || index < 0 || index == instructions.Count - 1)
+                    {
+                        break;
+                    }
+                    step.InstructionId = instructions[index + 1].Id;
+                    step.State = StepState.Pending;
+                    step.Progress = null;
+                }
             }
             await AdvanceLockedAsync(changed ? operation with { State = next } : operation, changed, cancellationToken);
             return 0;
@@ -129,18 +172,7 @@ internal sealed partial class OperationEngine(
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"cluster '{cluster}' has no registered etcd node");
         }
         var now = time.GetUtcNow();
-        var state = new Operation
-        {
-            Id = NewId(now),
-            Cluster = cluster,
-            Type = type,
-            Phase = OperationPhase.Started,
-            Snapshot = snapshot,
-            RequestedBy = requestedBy,
-            Cancellable = true,
-            CreatedAt = Timestamp.FromDateTimeOffset(now),
-            UpdatedAt = Timestamp.FromDateTimeOffset(now),
-        };
+        var state = NewState(cluster, type, snapshot, requestedBy, now);
         var instruction = type == OperationType.Snapshot ? OperationInstructions.SaveSnapshot : OperationInstructions.DeleteSnapshot;
         state.Nodes.AddRange(etcdNodes.Select(n => new NodeStep
         {
@@ -150,15 +182,34 @@ internal sealed partial class OperationEngine(
             UpdatedAt = state.CreatedAt,
         }));
         var operation = new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress);
-        if (!await operations.TryAddAsync(operation, cancellationToken))
-        {
-            var running = await operations.GetActiveAsync(cluster, cancellationToken);
-            throw new DomainException(DomainErrorKind.FailedPrecondition,
-                $"cluster '{cluster}' already runs operation '{running?.Id}' ({running?.State.Type}, phase {running?.State.Phase}); wait for it or cancel it");
-        }
+        await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, type, cluster, etcdNodes.Count);
         Announce(operation);
         return operation;
+    }
+
+    private static Operation NewState(string cluster, OperationType type, string snapshot, string requestedBy, DateTimeOffset now) => new()
+    {
+        Id = NewId(now),
+        Cluster = cluster,
+        Type = type,
+        Phase = OperationPhase.Started,
+        Snapshot = snapshot,
+        RequestedBy = requestedBy,
+        Cancellable = true,
+        CreatedAt = Timestamp.FromDateTimeOffset(now),
+        UpdatedAt = Timestamp.FromDateTimeOffset(now),
+    };
+
+    /// <summary>Stores a new operation; at most one runs per cluster.</summary>
+    private async Task AddAsync(OperationRecord operation, CancellationToken cancellationToken)
+    {
+        if (!await operations.TryAddAsync(operation, cancellationToken))
+        {
+            var running = await operations.GetActiveAsync(operation.Cluster, cancellationToken);
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"cluster '{operation.Cluster}' already runs operation '{running?.Id}' ({running?.State.Type}, phase {running?.State.Phase}); wait for it or cancel it");
+        }
     }
 
     /// <summary>Runs the phase machine and stores the result when it (or <paramref name="mustSave"/>) says so.</summary>
@@ -171,7 +222,34 @@ internal sealed partial class OperationEngine(
         }
         var nodes = await plans.ListNodesAsync(operation.Cluster, cancellationToken);
         var next = OperationMachine.Advance(operation, cluster, nodes, time.GetUtcNow(), timeouts);
+        if (next.State.Type == OperationType.Restore && operation.State.Phase == OperationPhase.Started && next.State.Phase != OperationPhase.Started
+            && OperationPhases.IsTerminal(next.State.Phase) is false)
+        {
+            // The checks passed and nodes are about to stop: the cluster now wants what the mode takes from the snapshot.
+            await ReconcileClusterAsync(cluster, next, cancellationToken);
+        }
         return next == operation && !mustSave ? operation : await SaveAsync(next, cancellationToken);
+    }
+
+    private async Task ReconcileClusterAsync(ClusterRecord cluster, OperationRecord restore, CancellationToken cancellationToken)
+    {
+        var source = restore.Restore!;
+        var updated = restore.State.RestoreMode switch
+        {
+            RestoreMode.KubernetesVersion => cluster with { KubernetesVersion = source.KubernetesVersion, UpdatedAt = time.GetUtcNow() },
+            RestoreMode.All => cluster with
+            {
+                KubernetesVersion = source.KubernetesVersion,
+                ClusterConfiguration = source.ClusterConfiguration,
+                UpdatedAt = time.GetUtcNow(),
+            },
+            _ => cluster,
+        };
+        if (updated != cluster)
+        {
+            await plans.UpdateClusterAsync(updated, cancellationToken);
+            LogReconciled(logger, restore.Id, cluster.Name, restore.State.RestoreMode, updated.KubernetesVersion);
+        }
     }
 
     private async Task<OperationRecord> SaveAsync(OperationRecord operation, CancellationToken cancellationToken)
@@ -217,6 +295,9 @@ internal sealed partial class OperationEngine(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Operation {OperationId} is now {Phase}")]
     private static partial void LogPhase(ILogger logger, string operationId, OperationPhase phase);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Restore {OperationId}: cluster {Cluster} reconciled from the snapshot ({Mode}): Kubernetes {Version}")]
+    private static partial void LogReconciled(ILogger logger, string operationId, string cluster, RestoreMode mode, string version);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Operation {OperationId} ended {Phase}: node {Node}, step {Step}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string operationId, OperationPhase phase, string node, string step, string reason);

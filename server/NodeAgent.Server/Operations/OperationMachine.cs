@@ -6,7 +6,7 @@ using NodeAgent.Server.Store;
 namespace NodeAgent.Server.Operations;
 
 /// <summary>
-/// The phase machine of one-time snapshot and delete operations, as a pure function of the
+/// The phase machine of one-time snapshot and delete operations (restores: <see cref="RestoreMachine"/>), as a pure function of the
 /// operation, its cluster's nodes and the time: Started → RestartCluster → Finished, or Failed
 /// with the node, the step and the reason. Every phase has a deadline.
 /// </summary>
@@ -24,6 +24,10 @@ internal static class OperationMachine
         if (missing is not null)
         {
             return Fail(operation, now, missing.Node, missing.InstructionId, $"node '{missing.Node}' was removed from the cluster");
+        }
+        if (state.Type == OperationType.Restore)
+        {
+            return RestoreMachine.Advance(operation, cluster, nodes, now, timeouts);
         }
         return state.Phase switch
         {
@@ -88,7 +92,7 @@ internal static class OperationMachine
         return TimedOut(updated, now);
     }
 
-    private static OperationRecord TimedOut(OperationRecord operation, DateTimeOffset now)
+    internal static OperationRecord TimedOut(OperationRecord operation, DateTimeOffset now)
     {
         if (now < operation.PhaseDeadline)
         {
@@ -99,7 +103,7 @@ internal static class OperationMachine
             $"node '{late.Node}' did not finish '{late.InstructionId}' before the phase deadline ({late.State}: {late.Message})");
     }
 
-    private static OperationRecord Fail(OperationRecord operation, DateTimeOffset now, string node, string instruction, string message)
+    internal static OperationRecord Fail(OperationRecord operation, DateTimeOffset now, string node, string instruction, string message)
         => End(operation, now, OperationPhase.Failed, new OperationFailure
         {
             Phase = operation.State.Phase,
@@ -108,7 +112,7 @@ internal static class OperationMachine
             Message = message,
         });
 
-    private static OperationRecord End(OperationRecord operation, DateTimeOffset now, OperationPhase phase, OperationFailure? failure)
+    internal static OperationRecord End(OperationRecord operation, DateTimeOffset now, OperationPhase phase, OperationFailure? failure)
     {
         var next = operation.State.Clone();
         next.Phase = phase;

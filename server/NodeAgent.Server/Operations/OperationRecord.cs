@@ -6,7 +6,7 @@ namespace NodeAgent.Server.Operations;
 /// An operation as the server keeps it: its public state (the contract's Operation, which is
 /// exactly what operators see) plus what only the phase machine needs.
 /// </summary>
-internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDeadline, bool Compress)
+internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDeadline, bool Compress, RestoreSource? Restore = null)
 {
     public string Id => State.Id;
 
@@ -14,6 +14,19 @@ internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDead
 
     public bool IsActive => !OperationPhases.IsTerminal(State.Phase);
 }
+
+/// <summary>
+/// What a restore restores from, fixed when it starts: the snapshot's sha256 (every node checks its
+/// copy against it), whether the init node holds a local copy or downloads the S3 one, whether an
+/// S3 copy exists, the safety snapshot, and the snapshot's cluster facts the restore mode applies.
+/// </summary>
+internal sealed record RestoreSource(
+    string Sha256,
+    bool InitHasLocalCopy,
+    bool HasS3Copy,
+    bool SafetySnapshot,
+    string KubernetesVersion,
+    string ClusterConfiguration);
 
 /// <summary>Facts about phases.</summary>
 internal static class OperationPhases

@@ -39,14 +39,14 @@ internal static class PlanBuilder
             });
         }
         if (active is { IsActive: true } && active.State.Nodes.Any(n => n.Node == node.Name)
-            && OperationInstructions.For(active, cluster.SnapshotSettings.S3 is not null, timeouts ?? DefaultTimeouts) is { } instruction)
+            && OperationInstructions.ForNode(active, cluster, node, timeouts ?? DefaultTimeouts) is { Count: > 0 } instructions)
         {
             plan.Operation = new OperationPlan
             {
                 OperationId = active.Id,
                 Type = active.State.Type,
                 Phase = active.State.Phase,
-                Instructions = { instruction },
+                Instructions = { instructions },
             };
         }
         return PlanChecksum.Seal(plan);

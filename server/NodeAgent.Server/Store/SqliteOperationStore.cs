@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using NodeAgent.Contracts.V1;
@@ -15,8 +16,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state)
-            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state)
+            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore)
+            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore)
             """;
         Bind(command, operation);
         try
@@ -50,7 +51,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state
+            UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state, restore = $restore
             WHERE id = $id
             """;
         Bind(command, operation);
@@ -61,7 +62,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT phase_deadline, compress, state FROM operations {where}";
+        command.CommandText = $"SELECT phase_deadline, compress, state, restore FROM operations {where}";
         if (parameter is not null)
         {
             command.Parameters.AddWithValue("$p", parameter);
@@ -73,7 +74,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
             result.Add(new OperationRecord(
                 Operation.Parser.ParseFrom((byte[])reader[2]),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                reader.GetInt64(1) != 0));
+                reader.GetInt64(1) != 0,
+                reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), StoreJsonContext.Default.RestoreSource)));
         }
         return result;
     }
@@ -87,5 +89,12 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         command.Parameters.AddWithValue("$deadline", operation.PhaseDeadline.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$compress", operation.Compress ? 1 : 0);
         command.Parameters.AddWithValue("$state", operation.State.ToByteArray());
+        command.Parameters.AddWithValue("$restore", operation.Restore is { } restore
+            ? JsonSerializer.Serialize(restore, StoreJsonContext.Default.RestoreSource)
+            : DBNull.Value);
     }
 }
+
+/// <summary>Source-generated JSON for what the store keeps as JSON.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(RestoreSource))]
+internal sealed partial class StoreJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -36,7 +36,8 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL,
             phase_deadline INTEGER NOT NULL,
             compress INTEGER NOT NULL,
-            state BLOB NOT NULL);
+            state BLOB NOT NULL,
+            restore TEXT);
         CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations(cluster) WHERE active = 1;
         CREATE TABLE IF NOT EXISTS snapshots (
             cluster TEXT NOT NULL,
@@ -48,6 +49,12 @@ internal static class SqliteSchema
             snapshot BLOB NOT NULL,
             PRIMARY KEY (cluster, storage, location));
         """;
+
+    /// <summary>Columns added after a database may have been created: (table, column, definition).</summary>
+    public static readonly (string Table, string Column, string Definition)[] AddedColumns =
+    [
+        ("operations", "restore", "TEXT"),
+    ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)
         => string.Join(',', roles.Select(r => ((int)r).ToString(CultureInfo.InvariantCulture)));

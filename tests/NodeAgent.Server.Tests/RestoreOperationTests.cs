@@ -1,0 +1,215 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.PlanServer;
+
+namespace NodeAgent.Server.Tests;
+
+/// <summary>
+/// The restore operation on the real plan server, with agents simulated over real gRPC so each
+/// phase can be stepped and inspected (end-to-end restores with real agents and etcd are in the
+/// agent tests).
+/// </summary>
+public sealed class RestoreOperationTests : IAsyncLifetime
+{
+    private const string Snapshot = "on-demand-node-a-1700000000";
+    private const string Sha = "5f4c3b2a19087766554433221100ffeeddccbbaa99887766554433221100ffee";
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+    private InProcessPlanServer _server = null!;
+    private ClusterService.ClusterServiceClient _clusters = null!;
+    private SnapshotService.SnapshotServiceClient _snapshots = null!;
+    private OperationService.OperationServiceClient _operations = null!;
+    private SimulatedAgent _a = null!;
+    private SimulatedAgent _b = null!;
+    private SimulatedAgent _c = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await InProcessPlanServer.StartAsync(_time).WithTimeout(TestTimeouts.Slow);
+        var admin = _server.CreateAdminChannel();
+        _clusters = new ClusterService.ClusterServiceClient(admin);
+        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
+        _operations = new OperationService.OperationServiceClient(admin);
+        var created = await _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "prod", Runtime = Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1", ClusterConfiguration = "{\"cni\":\"flannel\"}",
+        }).ResponseAsync.DefaultTimeout();
+        _a = await SimulatedAgent.RegisterAsync(_server, "prod", "node-a", created.BootstrapToken);
+        _b = await SimulatedAgent.RegisterAsync(_server, "prod", "node-b", created.BootstrapToken);
+        _c = await SimulatedAgent.RegisterAsync(_server, "prod", "node-c", created.BootstrapToken);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Restore_LocalSnapshot_RunsEveryPhaseInOrder_InitNodeFirst_ThenFinished()
+    {
+        await ReportSnapshotAsync("v1.29.2+k3s1");
+        var op = await RestoreAsync(RestoreMode.KubernetesVersion);
+
+        Assert.Equal("node-a", op.InitNode);
+        Assert.Equal(OperationPhase.Started, op.Phase);
+        // Started: only the node holding the file checks it (after a safety snapshot); nothing stops.
+        var a = await _a.GetPlanAsync();
+        Assert.Equal(["started/safety-snapshot", "started/verify-snapshot"], a.Operation.Instructions.Select(i => i.Id));
+        Assert.True(a.Operation.Instructions[0].SaveSnapshot.SkipIfEtcdDown);
+        Assert.Equal(Sha, a.Operation.Instructions[1].VerifySnapshot.Sha256);
+        Assert.Null((await _b.GetPlanAsync()).Operation);
+        await ReportAsync(_a, a, ("started/safety-snapshot", StepState.Skipped), ("started/verify-snapshot", StepState.Succeeded));
+
+        // Shutdown: killall everywhere; the other servers drop their etcd data (tombstone).
+        Assert.Equal(OperationPhase.Shutdown, (await GetAsync(op.Id)).Phase);
+        Assert.Equal("v1.29.2+k3s1", (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.KubernetesVersion);
+        a = await _a.GetPlanAsync(a.Checksum);
+        var b = await _b.GetPlanAsync();
+        var c = await _c.GetPlanAsync();
+        Assert.Equal(["shutdown/killall"], a.Operation.Instructions.Select(i => i.Id));
+        Assert.Equal(["shutdown/killall", "shutdown/remove-etcd-data"], b.Operation.Instructions.Select(i => i.Id));
+        Assert.True(b.Operation.Instructions[1].RemoveEtcdData.Tombstone);
+        await ReportAsync(_a, a, ("shutdown/killall", StepState.Succeeded));
+        await ReportAsync(_b, b, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
+        await ReportAsync(_c, c, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
+
+        // Restore: the init node alone; no cancelling from here on.
+        var restoring = await GetAsync(op.Id);
+        Assert.Equal(OperationPhase.Restore, restoring.Phase);
+        Assert.False(restoring.Cancellable);
+        var cancel = await Assert.ThrowsAsync<RpcException>(() => _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(StatusCode.FailedPrecondition, cancel.StatusCode);
+        Assert.Contains("no datastore", cancel.Status.Detail, StringComparison.Ordinal);
+        a = await _a.GetPlanAsync(a.Checksum);
+        Assert.Equal(Snapshot, a.Operation.Instructions.Single().RestoreSnapshot.Snapshot);
+        Assert.Null((await _b.GetPlanAsync()).Operation);
+        await ReportAsync(_a, a, ("restore/restore-snapshot", StepState.Succeeded));
+
+        // RestartCluster: the init node starts and is healthy before the others start.
+        Assert.Equal(OperationPhase.RestartCluster, (await GetAsync(op.Id)).Phase);
+        a = await _a.GetPlanAsync(a.Checksum);
+        Assert.Equal(["restart-cluster/start-runtime", "restart-cluster/wait-healthy"], a.Operation.Instructions.Select(i => i.Id));
+        Assert.Null((await _b.GetPlanAsync()).Operation);
+        await ReportAsync(_a, a, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        b = await _b.GetPlanAsync();
+        c = await _c.GetPlanAsync();
+        Assert.Equal(["restart-cluster/start-runtime", "restart-cluster/wait-healthy"], b.Operation.Instructions.Select(i => i.Id));
+        await ReportAsync(_b, b, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        await ReportAsync(_c, c, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+
+        var finished = await GetAsync(op.Id);
+        Assert.Equal(OperationPhase.Finished, finished.Phase);
+        Assert.Null((await _a.GetPlanAsync()).Operation);
+    }
+
+    [Fact]
+    public async Task Restore_VerificationFails_FailsInStarted_AndNoNodeIsToldToStop()
+    {
+        await ReportSnapshotAsync("v1.30.4+k3s1");
+        var op = await RestoreAsync(RestoreMode.None, safety: false);
+        var a = await _a.GetPlanAsync();
+
+        await ReportAsync(_a, a, ("started/verify-snapshot", StepState.Failed, "sha256 of on-demand-node-a-1700000000 is 00ff..., expected 5f4c..."));
+
+        var failed = await GetAsync(op.Id);
+        Assert.Equal(OperationPhase.Failed, failed.Phase);
+        Assert.Equal(OperationPhase.Started, failed.Failure.Phase);
+        Assert.Equal("started/verify-snapshot", failed.Failure.InstructionId);
+        Assert.Contains("expected 5f4c", failed.Failure.Message, StringComparison.Ordinal);
+        foreach (var agent in new[] { _a, _b, _c })
+        {
+            Assert.Null((await agent.GetPlanAsync()).Operation);
+        }
+        Assert.Equal("v1.30.4+k3s1", (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.KubernetesVersion);
+    }
+
+    [Fact]
+    public async Task Restore_ModeAll_TakesVersionAndConfiguration_ModeNoneLeavesThem()
+    {
+        await ReportSnapshotAsync("v1.29.2+k3s1", configuration: "{\"cni\":\"calico\"}");
+        var op = await RestoreAsync(RestoreMode.All, safety: false);
+        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+
+        var cluster = (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster;
+        Assert.Equal("v1.29.2+k3s1", cluster.KubernetesVersion);
+        Assert.Equal("{\"cni\":\"calico\"}", cluster.ClusterConfiguration);
+        await _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync.DefaultTimeout();
+
+        var none = await RestoreAsync(RestoreMode.None, safety: false);
+        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+        Assert.Equal(OperationPhase.Shutdown, (await GetAsync(none.Id)).Phase);
+        Assert.Equal("v1.29.2+k3s1", (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.KubernetesVersion);
+    }
+
+    [Theory]
+    [InlineData("on-demand-node-a-1600000000", "v1.30.4+k3s1", "", RestoreMode.None, StatusCode.NotFound, "is not in the catalog")]
+    [InlineData(Snapshot, "v1.24.9+k3s1", "", RestoreMode.None, StatusCode.FailedPrecondition, "before 1.25")]
+    [InlineData(Snapshot, "", "", RestoreMode.KubernetesVersion, StatusCode.FailedPrecondition, "needs the snapshot's Kubernetes version")]
+    [InlineData(Snapshot, "v1.30.4+k3s1", "", RestoreMode.All, StatusCode.FailedPrecondition, "needs the snapshot's cluster configuration")]
+    [InlineData(Snapshot, "v1.30.4+k3s1", "0123456789ab", RestoreMode.None, StatusCode.FailedPrecondition, "another server token")]
+    [InlineData("../etc/passwd", "v1.30.4+k3s1", "", RestoreMode.None, StatusCode.InvalidArgument, "snapshot")]
+    public async Task Restore_RefusedRequest_SaysWhy_AndStartsNothing(string name, string version, string tokenHash, RestoreMode mode, StatusCode code, string expected)
+    {
+        await _clusters.UpdateClusterAsync(new UpdateClusterRequest { Name = "prod", TokenHash = "fedcba987654" }).ResponseAsync.DefaultTimeout();
+        await ReportSnapshotAsync(version, tokenHash: tokenHash);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = name, RestoreMode = mode,
+        }).ResponseAsync).DefaultTimeout();
+
+        Assert.Equal(code, ex.StatusCode);
+        Assert.Contains(expected, ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty((await _operations.ListOperationsAsync(new ListOperationsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operations);
+    }
+
+    private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "")
+    {
+        var plan = await _a.GetPlanAsync();
+        await _a.ReportAsync(new ReportStatusRequest
+        {
+            AppliedChecksum = plan.Checksum,
+            CurrentChecksum = plan.Checksum,
+            Inventory = new SnapshotInventory
+            {
+                Snapshots =
+                {
+                    new Snapshot
+                    {
+                        Name = Snapshot,
+                        Storage = StorageKind.Local,
+                        Location = "file:///var/lib/rancher/k3s/server/db/snapshots/" + Snapshot,
+                        Size = 4096,
+                        Sha256 = Sha,
+                        Status = SnapshotStatus.Successful,
+                        CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)),
+                        KubernetesVersion = kubernetesVersion,
+                        ClusterConfiguration = configuration,
+                        TokenHash = tokenHash,
+                    },
+                },
+            },
+        });
+    }
+
+    private async Task<Operation> RestoreAsync(RestoreMode mode, bool safety = true)
+        => (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = Snapshot, RestoreMode = mode, SafetySnapshot = safety,
+        }).ResponseAsync.DefaultTimeout()).Operation;
+
+    private async Task<Operation> GetAsync(string id)
+        => (await _operations.GetOperationAsync(new GetOperationRequest { Id = id }).ResponseAsync.DefaultTimeout()).Operation;
+
+    private static Task ReportAsync(SimulatedAgent agent, Plan plan, params (string Id, StepState State)[] results)
+        => ReportAsync(agent, plan, results.Select(r => (r.Id, r.State, "")).ToArray());
+
+    private static async Task ReportAsync(SimulatedAgent agent, Plan plan, params (string Id, StepState State, string Message)[] results)
+    {
+        var request = new ReportStatusRequest { CurrentChecksum = plan.Checksum };
+        request.Steps.AddRange(results.Select((r, i) => new StepResult
+        {
+            OperationId = plan.Operation.OperationId, InstructionId = r.Id, State = r.State, Attempt = 1, Message = r.Message,
+        }));
+        await agent.ReportAsync(request);
+    }
+}
