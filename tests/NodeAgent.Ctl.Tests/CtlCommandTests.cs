@@ -92,6 +92,7 @@ public sealed class CtlCommandTests : IAsyncLifetime
     [InlineData(new[] { "cluster", "get", "nope" }, 1, "NotFound: cluster 'nope' does not exist")]
     [InlineData(new[] { "cluster", "create", "Bad_Name", "--runtime", "k3s" }, 1, "must be a DNS label")]
     [InlineData(new[] { "snapshot", "ls", "--cluster", "nope" }, 1, "does not exist")]
+    [InlineData(new[] { "restore", "on-demand-n1-1700000000", "--cluster", "nope", "--yes" }, 1, "NotFound: cluster 'nope' does not exist")]
     public async Task BadRequest_ExitCodeAndOneClearLine(string[] args, int code, string expected)
     {
         var result = await Ctl(args);

@@ -19,6 +19,7 @@ internal static class CtlCommandLine
         root.Add(ClusterCommands.Create(ctx));
         root.Add(ClusterCommands.NodeCommand(ctx));
         root.Add(SnapshotCommands.Create(ctx));
+        root.Add(RestoreCommand.Create(ctx));
         root.Add(OperationCommands.Create(ctx));
         return root;
     }

@@ -77,7 +77,10 @@ internal static class OperationInstructions
                 }
                 if (init || everyMember)
                 {
-                    if (!(init && source.InitHasLocalCopy))
+                    // With an S3 copy every restoring node downloads it; a node whose local file
+                    // already has the sha256 skips the download, one whose file is gone or damaged
+                    // gets it back from S3.
+                    if (source.HasS3Copy)
                     {
                         list.Add(Make(DownloadSnapshot, timeouts.SaveInstruction, 2, i => i.DownloadSnapshot = new DownloadSnapshotInstruction { Snapshot = snapshot, Sha256 = source.Sha256 }));
                     }
