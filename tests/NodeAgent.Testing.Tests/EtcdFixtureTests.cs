@@ -75,4 +75,20 @@ public sealed class EtcdFixtureTests
 
         Assert.Equal(["/a", "/b"], keys.Keys);
     }
+
+    [Fact]
+    public async Task ScriptedEtcdCluster_StopAndStartAMember_ByItsScripts_KeepsItsData()
+    {
+        await using var cluster = await ScriptedEtcdCluster.StartAsync(3).WithTimeout(TestTimeouts.Slow);
+        await EtcdData.PutAsync(cluster.Members[0].ClientUrl, [new("/k", "v")]).DefaultTimeout();
+        var pid = int.Parse(File.ReadAllText(Path.Combine(cluster.Members[1].Directory, "etcd.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        await cluster.Members[1].StopAsync().WithTimeout(TestTimeouts.Slow);
+        var stopped = !Directory.Exists($"/proc/{pid}");
+        await cluster.Members[1].StartAsync().WithTimeout(TestTimeouts.Slow);
+        await cluster.Members[1].WaitHealthyAsync().WithTimeout(TestTimeouts.Slow);
+
+        Assert.True(stopped);
+        Assert.Equal(["/k"], (await EtcdData.ReadAllAsync(cluster.Members[1].ClientUrl).DefaultTimeout()).Keys);
+    }
 }
