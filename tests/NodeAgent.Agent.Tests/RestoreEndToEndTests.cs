@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Agent;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.PlanServer;
+using NodeAgent.Testing.S3;
+
+namespace NodeAgent.Agent.Tests;
+
+/// <summary>
+/// Restores with every part real: a plan-server process, a 3-member etcd whose members the agents
+/// stop and start with their scripts, three node-agent processes and Ceph RGW as the S3 target.
+/// </summary>
+[Collection("agent-s3")]
+public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+{
+    private static readonly KeyValuePair<string, string>[] Original =
+        [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];
+
+    private readonly List<TempDir> _dirs = [];
+    private readonly List<AgentProcess> _agents = [];
+    private PlanServerProcess _server = null!;
+    private ScriptedEtcdCluster _etcd = null!;
+    private string _bucket = "";
+    private ClusterService.ClusterServiceClient _clusters = null!;
+    private SnapshotService.SnapshotServiceClient _snapshots = null!;
+    private OperationService.OperationServiceClient _operations = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
+        _etcd = await ScriptedEtcdCluster.StartAsync(3).WithTimeout(TestTimeouts.Slow);
+        _bucket = "restore-" + Guid.NewGuid().ToString("N")[..12];
+        await servers.Ceph.CreateBucketAsync(_bucket).WithTimeout(TestTimeouts.Slow);
+        var admin = _server.CreateAdminChannel();
+        _clusters = new ClusterService.ClusterServiceClient(admin);
+        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
+        _operations = new OperationService.OperationServiceClient(admin);
+        var token = (await _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "prod",
+            Runtime = Runtime.Etcd,
+            KubernetesVersion = "v1.30.4+k3s1",
+            SnapshotSettings = new SnapshotSettings
+            {
+                RecurringEnabled = false,
+                S3 = new S3Settings
+                {
+                    Endpoint = servers.Ceph.HttpEndpoint.Authority,
+                    Insecure = true,
+                    Bucket = _bucket,
+                    Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = servers.Ceph.AccessKey, SecretKey = servers.Ceph.SecretKey } },
+                },
+            },
+        }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+        for (var i = 0; i < 3; i++)
+        {
+            StartAgent($"node-{i + 1}", _etcd.Members[i], token);
+        }
+        await WaitAsync(async ct => (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
+            .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
+        await EtcdData.PutAsync(_etcd.Members[0].ClientUrl, Original).WithTimeout(TestTimeouts.Slow);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var agent in _agents)
+        {
+            await agent.DisposeAsync();
+        }
+        await _etcd.DisposeAsync();
+        foreach (var dir in _dirs)
+        {
+            dir.Dispose();
+        }
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Restore_AfterKeysChanged_EveryMemberServesExactlyTheSnapshotsKeys()
+    {
+        var snapshot = await SnapshotAsync();
+        await ChangeKeysAsync();
+
+        var ended = await RestoreAsync(snapshot.Name);
+
+        Assert.True(ended.Phase == OperationPhase.Finished, $"restore ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
+        Assert.Equal("node-1", ended.InitNode);
+        await AssertRestoredAsync();
+    }
+
+    [Fact]
+    public async Task Restore_InitNodesLocalFileGone_TakesTheS3Copy()
+    {
+        var snapshot = await SnapshotAsync();
+        File.Delete(new Uri(snapshot.Location).LocalPath);
+        await ChangeKeysAsync();
+
+        var ended = await RestoreAsync(snapshot.Name);
+
+        Assert.True(ended.Phase == OperationPhase.Finished, $"restore ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
+        Assert.True(File.Exists(new Uri(snapshot.Location).LocalPath));
+        await AssertRestoredAsync();
+    }
+
+    [Fact]
+    public async Task Restore_CorruptSnapshot_FailsInTheChecks_AndNoMemberWasStopped()
+    {
+        var snapshot = await SnapshotAsync();
+        var path = new Uri(snapshot.Location).LocalPath;
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[bytes.Length / 2] ^= 0x01;
+        await File.WriteAllBytesAsync(path, bytes);
+        // The S3 copy is damaged the same way, so no node can get a good file.
+        (await servers.Ceph.Aws().CopyUpAsync(path, _bucket, snapshot.Name)).EnsureSuccess();
+        await ChangeKeysAsync();
+
+        var ended = await RestoreAsync(snapshot.Name);
+
+        Assert.Equal(OperationPhase.Failed, ended.Phase);
+        Assert.Equal(OperationPhase.Started, ended.Failure.Phase);
+        Assert.Contains("sha256", ended.Failure.Message, StringComparison.OrdinalIgnoreCase);
+        foreach (var member in _etcd.Members)
+        {
+            // Still up, still with the changed keys: nothing was stopped or restored.
+            Assert.Contains("/app/new", (await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout()).Keys);
+        }
+    }
+
+    private async Task<Snapshot> SnapshotAsync()
+    {
+        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var ended = await WaitForEndAsync(op.Id);
+        Assert.True(ended.Phase == OperationPhase.Finished, $"snapshot ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
+        Snapshot? snapshot = null;
+        await WaitAsync(async ct =>
+        {
+            var catalog = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots;
+            snapshot = catalog.FirstOrDefault(s => s.Node == "node-1" && s.Storage == StorageKind.Local);
+            return snapshot is not null && catalog.Any(s => s.Storage == StorageKind.S3 && s.Name == snapshot.Name);
+        });
+        return snapshot!;
+    }
+
+    private async Task ChangeKeysAsync()
+        => await EtcdData.PutAsync(_etcd.Members[1].ClientUrl, [new("/app/a", "changed"), new("/app/new", "x")]).WithTimeout(TestTimeouts.Slow);
+
+    private async Task<Operation> RestoreAsync(string snapshot)
+    {
+        var op = (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = snapshot, RestoreMode = RestoreMode.None,
+        }).ResponseAsync.DefaultTimeout()).Operation;
+        return await WaitForEndAsync(op.Id);
+    }
+
+    private async Task AssertRestoredAsync()
+    {
+        var expected = await EtcdData.ReadAllAsync(_etcd.Members[0].ClientUrl).DefaultTimeout();
+        Assert.Equal(Original.Select(k => k.Key).Order(), expected.Keys.Where(k => k.StartsWith("/app/", StringComparison.Ordinal)).Order());
+        foreach (var member in _etcd.Members)
+        {
+            await member.WaitHealthyAsync().WithTimeout(TestTimeouts.Slow);
+            Assert.Equal(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
+        }
+        var members = await new Testing.Tools.Etcdctl(_etcd.Endpoints).RunAsync(["member", "list"]);
+        Assert.Equal(3, members.EnsureSuccess().StandardOutput.Trim().Split('\n').Count(l => l.Contains(", started,", StringComparison.Ordinal)));
+    }
+
+    private string AgentLogs => string.Join("\n", _agents.Select(a => a.Process.Output));
+
+    private void StartAgent(string node, ScriptedEtcdMember member, string token)
+    {
+        var dir = new TempDir("nodeagent-node-");
+        _dirs.Add(dir);
+        _agents.Add(AgentProcess.Start(new Dictionary<string, string>
+        {
+            ["server"] = _server.Address.ToString(),
+            ["server-ca"] = _server.CaFile!,
+            ["cluster"] = "prod",
+            ["token"] = token,
+            ["node-name"] = node,
+            ["runtime"] = "etcd",
+            ["data-dir"] = Path.Combine(dir.Path, "data"),
+            ["etcd-endpoints"] = member.ClientUrl,
+            ["etcd-data-dir"] = member.DataDir,
+            ["etcd-name"] = member.Name,
+            ["etcd-initial-cluster"] = member.InitialCluster,
+            ["etcd-initial-advertise-peer-urls"] = member.PeerUrl,
+            ["etcd-stop-command"] = member.StopCommand,
+            ["etcd-start-command"] = member.StartCommand,
+            ["poll-wait"] = "20s",
+        }, dir));
+    }
+
+    private static async Task WaitAsync(Func<CancellationToken, Task<bool>> condition)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
+        while (!await condition(cts.Token))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cts.Token);
+        }
+    }
+
+    private async Task<Operation> WaitForEndAsync(string id)
+    {
+        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
+        using var watch = _operations.WatchOperation(new WatchOperationRequest { Id = id }, cancellationToken: cts.Token);
+        Operation last = null!;
+        try
+        {
+            while (await watch.ResponseStream.MoveNext(cts.Token))
+            {
+                last = watch.ResponseStream.Current.Operation;
+            }
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Cancelled)
+        {
+            throw new TimeoutException($"operation {id} did not end; last: {last}\n{AgentLogs}", ex);
+        }
+        return last;
+    }
+}
