@@ -22,6 +22,10 @@ internal static class BenchmarkCommand
           plan-fanout     N agents long-poll one plan-server process; every plan changes at once
             --agents N          simulated agents, each on its own connection (default 1000)
             --rounds N          plan changes measured, at least 3 (default 5)
+          restore         a 3-member etcd restored from S3 by NodeAgent (time of each phase) vs the same
+                          by hand (aws s3 cp + etcdctl snapshot restore + start, on every member at once)
+            --size MB           etcd db size (default 900)
+            --rounds N          restores of each kind, in turns (default 3)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -65,6 +69,15 @@ internal static class BenchmarkCommand
                         throw new ArgumentException("--agents must be positive and --rounds at least 3");
                     }
                     await PlanFanoutBenchmark.RunAsync(agents, changes, Console.Out);
+                    return 0;
+                case "restore":
+                    var restoreMb = int.Parse(Get(options, "--size", "900"), CultureInfo.InvariantCulture);
+                    var restores = int.Parse(Get(options, "--rounds", "3"), CultureInfo.InvariantCulture);
+                    if (restoreMb < 1 || restores < 1)
+                    {
+                        throw new ArgumentException("--size and --rounds must be positive");
+                    }
+                    await RestoreBenchmark.RunAsync(restoreMb, restores, Console.Out);
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync($"unknown scenario \"{args[0]}\"\n\n{Usage}");
