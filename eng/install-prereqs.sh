@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # --run: only what ./run.sh needs (a local etcd); otherwise everything the tests need too.
 apt_packages=(etcd-server etcd-client)
 if [ "${1:-}" != "--run" ]; then
-  apt_packages+=(unzip awscli tinyproxy ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+  apt_packages+=(unzip awscli tinyproxy systemd ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
