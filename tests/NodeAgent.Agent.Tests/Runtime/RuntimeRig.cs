@@ -78,3 +78,9 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
 }
+
+/// <summary>Assertions on a step's outcome that show its message when they fail.</summary>
+internal static class AssertStep
+{
+    public static void Succeeded(StepOutcome outcome) => Assert.True(outcome.Succeeded, outcome.Message);
+}
