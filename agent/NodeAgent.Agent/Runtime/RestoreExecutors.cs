@@ -156,6 +156,10 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
     /// <summary>A download cut short by a restart leaves .part files; they would block the next one.</summary>
     private static void DeleteLeftoverParts(string local)
     {
+        if (!Directory.Exists(Path.GetDirectoryName(local)))
+        {
+            return;
+        }
         File.Delete(local + SnapshotNames.PartSuffix);
         if (local.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal))
         {

@@ -28,10 +28,13 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public IRuntimeDriver Driver => _services.GetRequiredService<IRuntimeDriver>();
 
+    public SnapshotTargets Targets => _services.GetRequiredService<SnapshotTargets>();
+
     public IInstructionExecutor Executor(Instruction.KindOneofCase kind) => _executors[kind];
 
     /// <param name="snapshotDir">The plan's snapshot dir (the steady state is applied as the plan server would send it).</param>
-    public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null)
+    /// <param name="s3">The plan's S3 target, if any.</param>
+    public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null, S3Settings? s3 = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -43,7 +46,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
         var provider = services.BuildServiceProvider();
         var runtime = options.Runtime switch { "k3s" => Contracts.V1.Runtime.K3S, "rke2" => Contracts.V1.Runtime.Rke2, _ => Contracts.V1.Runtime.Etcd };
         await provider.GetRequiredService<SnapshotTargets>().ApplyAsync(
-            new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false } },
+            new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false, S3 = s3 } },
             CancellationToken.None);
         return new RuntimeRig(provider);
     }
