@@ -17,7 +17,7 @@ public sealed class AgentDaemonTests : IAsyncLifetime
     {
         _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
         _clusters = new ClusterService.ClusterServiceClient(_server.CreateAdminChannel());
-        _bootstrapToken = (await _clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Etcd }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+        _bootstrapToken = (await _clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Contracts.V1.Runtime.Etcd }).ResponseAsync.DefaultTimeout()).BootstrapToken;
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();

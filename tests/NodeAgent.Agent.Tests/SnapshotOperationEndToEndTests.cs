@@ -53,7 +53,7 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         var token = (await clusters.CreateClusterAsync(new CreateClusterRequest
         {
             Name = "prod",
-            Runtime = Runtime.Etcd,
+            Runtime = Contracts.V1.Runtime.Etcd,
             KubernetesVersion = "v1.30.4+k3s1",
             SnapshotSettings = new SnapshotSettings
             {
@@ -135,7 +135,7 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         var token = (await clusters.CreateClusterAsync(new CreateClusterRequest
         {
             Name = "prod",
-            Runtime = Runtime.Etcd,
+            Runtime = Contracts.V1.Runtime.Etcd,
             SnapshotSettings = new SnapshotSettings { RecurringEnabled = false },
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
         await EtcdData.LoadAsync(_etcd.Members[0].ClientUrl, 300).WithTimeout(TestTimeouts.Slow);

@@ -71,6 +71,23 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_DestructiveStepOutlivesItsTimeout_NotRetryableAndSaysWhatItWasDoing()
+    {
+        var hang = new HangingExecutor(Instruction.KindOneofCase.RestoreSnapshot, safe: false, detail: "k3s server --cluster-reset was killed before it finished");
+        var restore = new Instruction { Id = "restore", MaxAttempts = 3, Timeout = Duration.FromTimeSpan(TimeSpan.FromMinutes(2)), RestoreSnapshot = new() };
+        var run = Runner(hang).RunAsync(Plan(restore), Report, CancellationToken.None);
+        await hang.Started.Task.DefaultTimeout();
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.False(await run.DefaultTimeout());
+        Assert.Equal(1, _reports[^1].Attempt);
+        Assert.False(_reports[^1].Retryable);
+        Assert.Equal("timed out after 00:02:00: k3s server --cluster-reset was killed before it finished", _reports[^1].Message);
+        Assert.Equal("last words", _reports[^1].StderrTail);
+    }
+
+    [Fact]
     public async Task RunAsync_AfterRestart_CompletedStepIsNotRunAgain()
     {
         var first = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved once"));
@@ -158,18 +175,26 @@ public sealed class StepRunnerTests : IDisposable
             => Task.FromResult(outcomes[Math.Min(Calls++, outcomes.Length - 1)]);
     }
 
-    private sealed class HangingExecutor : IInstructionExecutor
+    private sealed class HangingExecutor(Instruction.KindOneofCase kind = Instruction.KindOneofCase.SaveSnapshot, bool safe = true, string? detail = null)
+        : IInstructionExecutor
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.SaveSnapshot;
+        public Instruction.KindOneofCase Kind => kind;
 
-        public bool SafeToRerun => true;
+        public bool SafeToRerun => safe;
 
         public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
         {
             Started.SetResult();
-            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+            catch (OperationCanceledException) when (detail is not null)
+            {
+                throw new StepCancelledException(detail, cancellationToken, stderrTail: "last words");
+            }
             return StepOutcome.Success();
         }
     }

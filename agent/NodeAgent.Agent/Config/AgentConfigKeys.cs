@@ -19,6 +19,17 @@ internal static class AgentConfigKeys
         ("etcd-key", "etcd client key. Default: <data-dir>/server/tls/etcd/client.key.", false, false),
         ("state-dir", "The node's credential and step markers. Default: /var/lib/node-agent.", false, false),
         ("poll-wait", "How long the server may hold a plan request, e.g. 60s. Default: 60s.", false, false),
+        ("killall-script", "k3s/rke2: the killall script. Default: /usr/local/bin/<runtime>-killall.sh.", false, false),
+        ("runtime-binary", "k3s/rke2: the runtime's binary (runs the cluster-reset restore). Default: /usr/local/bin/<runtime>.", false, false),
+        ("service-stop-command", "k3s/rke2: shell command that stops the runtime. Default: systemctl stop k3s | rke2-server.", false, false),
+        ("service-start-command", "k3s/rke2: shell command that starts the runtime. Default: systemctl start k3s | rke2-server.", false, false),
+        ("etcd-stop-command", "etcd: shell command (/bin/sh -c) that stops the local etcd member and returns once it is down.", false, false),
+        ("etcd-start-command", "etcd: shell command (/bin/sh -c) that starts the local etcd member.", false, false),
+        ("etcd-data-dir", "etcd: the local member's data dir (restored into, moved aside as <dir>.old-<unix>).", false, false),
+        ("etcd-name", "etcd: the local member's name. Default: node-name.", false, false),
+        ("etcd-initial-cluster", "etcd: every member as name=peerURL,... (the same on every member; used by a restore).", false, false),
+        ("etcd-initial-advertise-peer-urls", "etcd: this member's peer URLs. Default: its entries in etcd-initial-cluster.", true, false),
+        ("etcdctl", "etcd: the etcdctl binary (v3 API) that restores snapshots. Default: /usr/bin/etcdctl.", false, false),
     ];
 
     public static string EnvironmentName(string key) => "NODEAGENT_" + key.Replace('-', '_').ToUpperInvariant();

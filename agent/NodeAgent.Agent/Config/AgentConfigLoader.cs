@@ -8,7 +8,7 @@ namespace NodeAgent.Agent.Config;
 /// Reads <c>node-agent run</c>'s settings: the config file (0600, flat keys = long flag names),
 /// then NODEAGENT_* environment variables, then flags; validates them; fills the defaults.
 /// </summary>
-internal static class AgentConfigLoader
+internal static partial class AgentConfigLoader
 {
     private static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
     private static readonly string[] RoleNames = ["etcd", "control-plane", "worker"];
@@ -159,6 +159,7 @@ internal static class AgentConfigLoader
             }
             options.PollWait = parsed;
         }
+        LoadRuntime(values, options);
         return options;
     }
 

@@ -51,6 +51,50 @@ internal sealed class AgentOptions
     /// <summary>poll-wait: how long the server may hold a GetPlan call. Default 60s.</summary>
     public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>killall-script (k3s/rke2): default /usr/local/bin/&lt;runtime&gt;-killall.sh.</summary>
+    public string KillallScript { get; set; } = "";
+
+    /// <summary>runtime-binary (k3s/rke2): default /usr/local/bin/&lt;runtime&gt;.</summary>
+    public string RuntimeBinary { get; set; } = "";
+
+    /// <summary>service-stop-command / service-start-command (k3s/rke2): default systemctl stop|start k3s or rke2-server.</summary>
+    public string ServiceStopCommand { get; set; } = "";
+
+    public string ServiceStartCommand { get; set; } = "";
+
+    /// <summary>etcd-stop-command / etcd-start-command (etcd): shell commands; no default.</summary>
+    public string EtcdStopCommand { get; set; } = "";
+
+    public string EtcdStartCommand { get; set; } = "";
+
+    /// <summary>etcd-data-dir (etcd): the local member's data dir; no default.</summary>
+    public string EtcdDataDir { get; set; } = "";
+
+    /// <summary>etcd-name (etcd): default the node name.</summary>
+    public string EtcdName { get; set; } = "";
+
+    /// <summary>etcd-initial-cluster (etcd): name=peerURL,... of every member.</summary>
+    public string EtcdInitialCluster { get; set; } = "";
+
+    /// <summary>etcd-initial-advertise-peer-urls (etcd): default this member's URLs in etcd-initial-cluster.</summary>
+    public IReadOnlyList<string> EtcdInitialAdvertisePeerUrls { get; set; } = [];
+
+    /// <summary>etcdctl (etcd): default /usr/bin/etcdctl.</summary>
+    public string Etcdctl { get; set; } = "/usr/bin/etcdctl";
+
+    public string EffectiveKillallScript => KillallScript.Length > 0 ? KillallScript : $"/usr/local/bin/{Runtime}-killall.sh";
+
+    public string EffectiveRuntimeBinary => RuntimeBinary.Length > 0 ? RuntimeBinary : $"/usr/local/bin/{Runtime}";
+
+    /// <summary>The systemd unit of a K3s or RKE2 server.</summary>
+    public string ServiceUnit => Runtime == "rke2" ? "rke2-server" : "k3s";
+
+    public string EffectiveServiceStopCommand => ServiceStopCommand.Length > 0 ? ServiceStopCommand : $"systemctl stop {ServiceUnit}";
+
+    public string EffectiveServiceStartCommand => ServiceStartCommand.Length > 0 ? ServiceStartCommand : $"systemctl start {ServiceUnit}";
+
+    public string EffectiveEtcdName => EtcdName.Length > 0 ? EtcdName : NodeName;
+
     public string EffectiveDataDir => DataDir.Length > 0 ? DataDir : $"/var/lib/rancher/{Runtime}";
 
     /// <summary>How to reach the local etcd member (the endpoints are checked when the config is loaded).</summary>

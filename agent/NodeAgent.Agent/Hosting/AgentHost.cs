@@ -7,6 +7,7 @@ using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Steps;
 
 namespace NodeAgent.Agent.Hosting;
@@ -48,6 +49,7 @@ internal static class AgentHost
         services.AddSingleton<StepRunner>();
         services.AddSingleton<PlanLoop>();
         AddSnapshots(services, options);
+        AddRuntime(services, options);
         services.AddHostedService<PlanLoopService>();
         services.AddHostedService<WatchdogService>();
         return services;
@@ -70,6 +72,26 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, SaveSnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, PruneSnapshotsExecutor>();
         services.AddSingleton<IInstructionExecutor, DeleteSnapshotExecutor>();
+    }
+
+    /// <summary>Restores: the runtime's driver (k3s, rke2 or etcd), the local member's health, the restore instructions' executors.</summary>
+    private static void AddRuntime(IServiceCollection services, AgentOptions options)
+    {
+        var etcd = options.EtcdConnection();
+        services.AddSingleton<ProcessRunner>();
+        services.AddSingleton<IRuntimeDriver>(sp => options.Runtime == "etcd"
+            ? new EtcdDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>())
+            : new DistributionDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new EtcdHealth(() => new GrpcEtcdMaintenance(etcd), etcd, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EtcdHealth>>()));
+        services.AddSingleton<SnapshotPreflight>();
+        services.AddSingleton<IInstructionExecutor, RunKillallExecutor>();
+        services.AddSingleton<IInstructionExecutor, StopRuntimeExecutor>();
+        services.AddSingleton<IInstructionExecutor, StartRuntimeExecutor>();
+        services.AddSingleton<IInstructionExecutor, RemoveEtcdDataExecutor>();
+        services.AddSingleton<IInstructionExecutor, RestoreSnapshotExecutor>();
+        services.AddSingleton<IInstructionExecutor, DownloadSnapshotExecutor>();
+        services.AddSingleton<IInstructionExecutor, VerifySnapshotExecutor>();
+        services.AddSingleton<IInstructionExecutor, WaitHealthyExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)

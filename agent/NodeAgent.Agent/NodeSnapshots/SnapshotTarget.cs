@@ -71,7 +71,7 @@ internal sealed record SnapshotTarget(
         }.Validated();
     }
 
-    private static string RuntimeName(Runtime runtime, AgentOptions options) => runtime switch
+    private static string RuntimeName(Contracts.V1.Runtime runtime, AgentOptions options) => runtime switch
     {
         Contracts.V1.Runtime.K3S => "k3s",
         Contracts.V1.Runtime.Rke2 => "rke2",

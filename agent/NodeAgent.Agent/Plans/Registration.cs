@@ -53,11 +53,11 @@ internal sealed partial class Registration(
         LogRegistered(logger, identity.Node, identity.Cluster, response.Node.InitNode);
     }
 
-    public static Runtime RuntimeOf(string runtime) => runtime switch
+    public static Contracts.V1.Runtime RuntimeOf(string runtime) => runtime switch
     {
-        "k3s" => Runtime.K3S,
-        "rke2" => Runtime.Rke2,
-        _ => Runtime.Etcd,
+        "k3s" => Contracts.V1.Runtime.K3S,
+        "rke2" => Contracts.V1.Runtime.Rke2,
+        _ => Contracts.V1.Runtime.Etcd,
     };
 
     private static NodeRole RoleOf(string role) => role switch

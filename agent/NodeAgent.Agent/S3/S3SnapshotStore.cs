@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Amazon.S3;
@@ -279,7 +278,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
             using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
             file = zipped
                 ? await CopyVerbatimAsync(response.ResponseStream, target, cancellationToken)
-                : await CopyVerifiedAsync(response.ResponseStream, target, cancellationToken);
+                : await SnapshotFileWriter.WriteVerifiedAsync(response.ResponseStream, target, cancellationToken);
         }
         catch (SnapshotStreamException ex)
         {
@@ -298,14 +297,9 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         {
             return file.Path;
         }
-        using var archive = await ZipFile.OpenReadAsync(file.Path, cancellationToken);
-        var entry = archive.Entries.Count == 1 ? archive.Entries[0] : throw new S3TargetException($"{name} holds {archive.Entries.Count} entries; a K3s snapshot zip holds one");
-        var inner = Path.Combine(directory, Path.GetFileName(entry.FullName));
-        SnapshotNames.ValidateFileName(Path.GetFileName(inner));
-        await using var entryStream = await entry.OpenAsync(cancellationToken);
         try
         {
-            var unpacked = await CopyVerifiedAsync(entryStream, inner, cancellationToken);
+            var unpacked = await SnapshotZip.ExtractAsync(file.Path, directory, cancellationToken);
             if (metadata is { SnapshotSha256.Length: > 0 } && metadata.SnapshotSha256 != unpacked.Sha256)
             {
                 File.Delete(unpacked.Path);
@@ -428,26 +422,6 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         {
             return null;
         }
-    }
-
-    /// <summary>An etcd snapshot stream into a file, its trailer checked (<see cref="SnapshotFileWriter"/>).</summary>
-    private static async Task<SnapshotFileInfo> CopyVerifiedAsync(Stream source, string target, CancellationToken cancellationToken)
-    {
-        await using var writer = SnapshotFileWriter.Create(target);
-        var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
-        try
-        {
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-        return await writer.CommitAsync(cancellationToken);
     }
 
     /// <summary>Any bytes into a file through a .part name, with their sha256.</summary>

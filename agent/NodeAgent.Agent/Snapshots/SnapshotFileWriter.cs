@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.Buffers;
 
 namespace NodeAgent.Agent.Snapshots;
 
@@ -6,18 +6,16 @@ namespace NodeAgent.Agent.Snapshots;
 /// Writes etcd's snapshot stream to <c>&lt;file&gt;.part</c> (mode 0600) and checks, as the bytes go by,
 /// the sha256 trailer etcd appends to the db. Only a whole, verified, fsynced stream is renamed to
 /// its final name; anything else deletes the part file, so nothing half-written ever looks valid.
-/// One pass over the bytes: the db's hash is taken just before the trailer is added to the same
-/// hash state, which then yields the whole file's sha256. The bytes go to disk through
+/// The check is <see cref="SnapshotTrailerCheck"/> (one pass gives the trailer check and the whole
+/// file's sha256). The bytes go to disk through
 /// <see cref="FileSinks"/> (O_DIRECT where the file system allows it).
 /// </summary>
 internal sealed class SnapshotFileWriter : IAsyncDisposable
 {
-    public const int TrailerLength = 32;
+    public const int TrailerLength = SnapshotTrailerCheck.TrailerLength;
     private readonly IFileSink _file;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly byte[] _tail = new byte[TrailerLength];
-    private int _tailLength;
-    private long _bytes;
+    private readonly SnapshotTrailerCheck _check = new();
+    private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> _emit;
     private bool _committed;
 
     private readonly ISnapshotTee? _tee;
@@ -27,6 +25,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         FinalPath = finalPath;
         _file = file;
         _tee = tee;
+        _emit = EmitAsync;
     }
 
     public string FinalPath { get; }
@@ -34,7 +33,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     public string PartPath => FinalPath + SnapshotNames.PartSuffix;
 
     /// <summary>Bytes received so far, trailer included.</summary>
-    public long BytesReceived => _bytes;
+    public long BytesReceived => _check.Bytes;
 
     /// <param name="tee">Gets every byte of the file too, in order (e.g. an upload that runs alongside).</param>
     public static SnapshotFileWriter Create(string finalPath, ISnapshotTee? tee = null)
@@ -61,59 +60,50 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+    /// <summary>A whole etcd snapshot from <paramref name="source"/> into <paramref name="target"/>, its trailer checked.</summary>
+    public static async Task<SnapshotFileInfo> WriteVerifiedAsync(Stream source, string target, CancellationToken cancellationToken)
     {
-        _bytes += chunk.Length;
-        if (chunk.Length >= TrailerLength)
+        await using var writer = Create(target);
+        var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
         {
-            // Everything held back is db content now; the chunk's last 32 bytes may be the trailer.
-            await EmitAsync(_tail.AsMemory(0, _tailLength), cancellationToken);
-            await EmitAsync(chunk[..^TrailerLength], cancellationToken);
-            chunk[^TrailerLength..].CopyTo(_tail);
-            _tailLength = TrailerLength;
-            return;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
         }
-        var total = _tailLength + chunk.Length;
-        var spill = Math.Max(0, total - TrailerLength);
-        var combined = new byte[total];
-        _tail.AsSpan(0, _tailLength).CopyTo(combined);
-        chunk.Span.CopyTo(combined.AsSpan(_tailLength));
-        await EmitAsync(combined.AsMemory(0, spill), cancellationToken);
-        combined.AsSpan(spill).CopyTo(_tail);
-        _tailLength = total - spill;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return await writer.CommitAsync(cancellationToken);
     }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+        => _check.AppendAsync(chunk, _emit, cancellationToken);
 
     /// <summary>Verifies the trailer, fsyncs, renames to the final name and fsyncs the directory.</summary>
     public async Task<SnapshotFileInfo> CommitAsync(CancellationToken cancellationToken)
     {
-        if (_tailLength < TrailerLength || _bytes <= TrailerLength)
-        {
-            throw new SnapshotStreamException($"etcd's snapshot stream ended after {_bytes} bytes, before its sha256 trailer");
-        }
-        var dbHash = _hash.GetCurrentHash();
-        if (!CryptographicOperations.FixedTimeEquals(dbHash, _tail))
-        {
-            throw new SnapshotStreamException(
-                $"etcd's snapshot stream is corrupt: the sha256 of its {_bytes - TrailerLength} db bytes is {Convert.ToHexStringLower(dbHash)}, its trailer says {Convert.ToHexStringLower(_tail)}");
-        }
-        _hash.AppendData(_tail);
-        await _file.WriteAsync(_tail, cancellationToken);
+        var (trailer, sha256, _) = _check.Finish().EnsureValid();
+        await _file.WriteAsync(trailer, cancellationToken);
         if (_tee is not null)
         {
-            await _tee.WriteAsync(_tail, cancellationToken);
+            await _tee.WriteAsync(trailer, cancellationToken);
         }
         await _file.CompleteAsync(cancellationToken);
         await _file.DisposeAsync();
         File.Move(PartPath, FinalPath, overwrite: false);
         _committed = true;
         LinuxFiles.FsyncDirectoryOf(FinalPath);
-        return new SnapshotFileInfo(FinalPath, _bytes, Convert.ToHexStringLower(_hash.GetHashAndReset()));
+        return new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _file.DisposeAsync();
-        _hash.Dispose();
+        _check.Dispose();
         if (!_committed)
         {
             File.Delete(PartPath);
@@ -122,11 +112,6 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
 
     private async ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
-        if (bytes.IsEmpty)
-        {
-            return;
-        }
-        _hash.AppendData(bytes.Span);
         await _file.WriteAsync(bytes, cancellationToken);
         if (_tee is not null)
         {

@@ -47,6 +47,26 @@ internal static class SnapshotZip
         return new SnapshotFileInfo(zipPath, new FileInfo(zipPath).Length, await Sha256Async(zipPath, cancellationToken));
     }
 
+    /// <summary>
+    /// Unpacks a K3s snapshot zip's one entry into <paramref name="directory"/> under the entry's
+    /// base name (never a path from the archive), its etcd trailer checked as it is written.
+    /// </summary>
+    /// <exception cref="SnapshotRequestException">The unpacked file exists already.</exception>
+    /// <exception cref="SnapshotStreamException">Not one entry, or the entry is not a whole etcd snapshot.</exception>
+    public static async Task<SnapshotFileInfo> ExtractAsync(string zipPath, string directory, CancellationToken cancellationToken)
+    {
+        using var archive = await ZipFile.OpenReadAsync(zipPath, cancellationToken);
+        if (archive.Entries.Count != 1)
+        {
+            throw new SnapshotStreamException($"{Path.GetFileName(zipPath)} holds {archive.Entries.Count} entries; a K3s snapshot zip holds one");
+        }
+        var entry = archive.Entries[0];
+        var name = Path.GetFileName(entry.FullName);
+        SnapshotNames.ValidateFileName(name);
+        await using var entryStream = await entry.OpenAsync(cancellationToken);
+        return await SnapshotFileWriter.WriteVerifiedAsync(entryStream, Path.Combine(directory, name), cancellationToken);
+    }
+
     public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024);

@@ -15,3 +15,15 @@ internal sealed record StepOutcome(bool Succeeded, string Message, bool Retryabl
 internal sealed record StepRecord(
     string OperationId, string InstructionId, bool Succeeded, bool Skipped, string Message, bool Retryable,
     int Attempt, int ExitCode, string StdoutTail, string StderrTail, DateTimeOffset StartedAt, TimeSpan Duration);
+
+/// <summary>
+/// An attempt cut short by its deadline (or a stop) that says what it had got to: the step's
+/// result then carries <see cref="OperationCanceledException.Message"/> and the command output so far.
+/// </summary>
+internal sealed class StepCancelledException(string detail, CancellationToken token, string stdoutTail = "", string stderrTail = "")
+    : OperationCanceledException(detail, token)
+{
+    public string StdoutTail { get; } = stdoutTail;
+
+    public string StderrTail { get; } = stderrTail;
+}

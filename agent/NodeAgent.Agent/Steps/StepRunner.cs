@@ -89,9 +89,13 @@ internal sealed partial class StepRunner(
         {
             return await executor.ExecuteAsync(instruction, context, linked.Token);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return StepOutcome.Failure($"timed out after {timeout}", retryable: true);
+            // A destructive step that ran out of time is not tried again: it may have done part of its work.
+            var timedOut = StepOutcome.Failure($"timed out after {timeout}", retryable: executor.SafeToRerun);
+            return ex is StepCancelledException detail
+                ? timedOut with { Message = $"{timedOut.Message}: {detail.Message}", StdoutTail = detail.StdoutTail, StderrTail = detail.StderrTail }
+                : timedOut;
         }
 #pragma warning disable CA1031 // An executor's unexpected failure becomes the step's reported result, not a dead loop.
         catch (Exception ex) when (ex is not OperationCanceledException)

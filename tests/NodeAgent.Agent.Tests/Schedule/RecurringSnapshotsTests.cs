@@ -159,7 +159,7 @@ public sealed class RecurringSnapshotsTests
         var identity = new AgentIdentity("c1", "n1", "test");
         var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(options.EtcdConnection()), time, NullLogger<SnapshotSaver>.Instance);
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
-        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir, Retention = 2 } }, CancellationToken.None);
+        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir, Retention = 2 } }, CancellationToken.None);
         using var client = new GrpcPlanServerClient(options, time);
         var inventory = new InventoryReporter(targets, new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance), identity, time, NullLogger<InventoryReporter>.Instance);
         var job = new ScheduledSnapshotJob(new NodeSnapshotService(targets, saver, inventory, identity, options, NullLogger<NodeSnapshotService>.Instance), targets);
@@ -198,7 +198,7 @@ public sealed class RecurringSnapshotsTests
         {
             foreach (var handler in handlers)
             {
-                await handler.ApplyAsync(new SteadyStatePlan { Runtime = Runtime.Etcd, SnapshotSettings = settings }, CancellationToken.None);
+                await handler.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = settings }, CancellationToken.None);
             }
         }
 

@@ -1,0 +1,121 @@
+using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Steps;
+
+namespace NodeAgent.Agent.Runtime;
+
+/// <summary>
+/// A plain etcd member that the agent stops and starts with the commands in its config
+/// (<c>etcd-stop-command</c>, <c>etcd-start-command</c>, each run by <c>/bin/sh -c</c>).
+/// <para>
+/// A restore follows etcd's documented disaster-recovery procedure for a multi-member cluster
+/// ("Restoring a cluster", etcd.io/docs/v3.4/op-guide/recovery): EVERY member restores the SAME
+/// snapshot file with <c>etcdctl snapshot restore</c>, each with its own <c>--name</c> and
+/// <c>--initial-advertise-peer-urls</c> and the full <c>--initial-cluster</c>. All members then start
+/// from the same revision as one new cluster with the old membership; none has to rejoin as a new
+/// member (K3s's way, which needs the runtime to add members while it runs). The plan server
+/// therefore sends the restore to every etcd node, with the same file, and starts them together
+/// (a member answers clients only once a quorum of them is up).
+/// </para>
+/// <para>
+/// etcdctl writes into a new dir next to the data dir; only a whole restore replaces the data dir
+/// (old one moved aside as <c>&lt;data-dir&gt;.old-&lt;unix&gt;</c>, newest three kept), and the new dir
+/// gets the old one's owner, since etcd usually runs as its own user while the agent is root.
+/// </para>
+/// </summary>
+internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, TimeProvider time) : IRuntimeDriver
+{
+    public string Name => "etcd";
+
+    public string EtcdDataDir => options.EtcdDataDir;
+
+    /// <summary>A plain etcd has no killall script: stopping the member is all there is to kill.</summary>
+    public Task<StepOutcome> KillallAsync(string? script, CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public async Task<StepOutcome> StopAsync(CancellationToken cancellationToken)
+        => Missing("etcd-stop-command", options.EtcdStopCommand)
+            ?? (await runner.RunAsync(CommandSpec.Shell(options.EtcdStopCommand), cancellationToken)).ToOutcome("stopped etcd", retryable: true);
+
+    public async Task<StepOutcome> StartAsync(CancellationToken cancellationToken)
+        => Missing("etcd-start-command", options.EtcdStartCommand)
+            ?? (await runner.RunAsync(CommandSpec.Shell(options.EtcdStartCommand), cancellationToken)).ToOutcome("started etcd", retryable: true);
+
+    public Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken)
+    {
+        var dataDir = options.EtcdDataDir;
+        if (Missing("etcd-data-dir", dataDir) is { } missing)
+        {
+            return Task.FromResult(missing);
+        }
+        return Task.FromResult(Directory.Exists(dataDir)
+            ? StepOutcome.Success($"moved {dataDir} aside to {MoveAside(dataDir)} (kept; etcd has no tombstone)")
+            : StepOutcome.Success($"no etcd data at {dataDir}: nothing to move aside"));
+    }
+
+    public async Task<StepOutcome> RestoreAsync(string snapshotPath, CancellationToken cancellationToken)
+    {
+        var dataDir = options.EtcdDataDir;
+        if ((Missing("etcd-data-dir", dataDir) ?? Missing("etcd-initial-cluster", options.EtcdInitialCluster)) is { } missing)
+        {
+            return missing;
+        }
+        if (!File.Exists(options.Etcdctl))
+        {
+            return StepOutcome.Failure($"etcdctl is not installed at {options.Etcdctl} (set etcdctl)", retryable: false);
+        }
+        var restoring = $"{dataDir}.restore-{time.GetUtcNow().ToUnixTimeSeconds()}";
+        if (Directory.Exists(restoring))
+        {
+            // Only an earlier attempt of ours makes this name; etcdctl refuses an existing dir.
+            Directory.Delete(restoring, recursive: true);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(dataDir)!);
+        var command = new CommandSpec(options.Etcdctl,
+        [
+            "snapshot", "restore", snapshotPath,
+            "--name", options.EffectiveEtcdName,
+            "--initial-cluster", options.EtcdInitialCluster,
+            "--initial-advertise-peer-urls", string.Join(',', options.EtcdInitialAdvertisePeerUrls),
+            "--data-dir", restoring,
+        ])
+        {
+            Environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["ETCDCTL_API"] = "3" },
+        };
+        var restored = await runner.RunAsync(command, cancellationToken);
+        if (!restored.Succeeded)
+        {
+            if (Directory.Exists(restoring))
+            {
+                Directory.Delete(restoring, recursive: true);
+            }
+            return restored.ToOutcome("", retryable: false);
+        }
+        string? kept = null;
+        if (Directory.Exists(dataDir))
+        {
+            var owner = await runner.RunAsync(new CommandSpec("/bin/chown", ["-R", $"--reference={dataDir}", restoring]), cancellationToken);
+            if (!owner.Succeeded)
+            {
+                Directory.Delete(restoring, recursive: true);
+                return StepOutcome.Failure($"the restore could not be given {dataDir}'s owner: {owner.ToOutcome("", retryable: false).Message}", retryable: false);
+            }
+            kept = MoveAside(dataDir);
+        }
+        Directory.Move(restoring, dataDir);
+        LinuxFiles.FsyncDirectoryOf(dataDir);
+        var message = $"restored {snapshotPath} into {dataDir} as member {options.EffectiveEtcdName} of {options.EtcdInitialCluster}"
+            + (kept is null ? "" : $"; the data from before the restore is kept at {kept}");
+        return new StepOutcome(true, message, StdoutTail: restored.StdoutTail, StderrTail: restored.StderrTail);
+    }
+
+    private string MoveAside(string dataDir)
+    {
+        var aside = DataDirs.MoveAside(dataDir, dataDir + ".old-", time.GetUtcNow());
+        DataDirs.PruneAside(dataDir + ".old-");
+        return aside;
+    }
+
+    private static StepOutcome? Missing(string key, string value) => value.Length > 0 ? null : StepOutcome.Failure(
+        $"runtime etcd: {key} is not set in the agent's config; this node takes snapshots, but the agent cannot stop, start or restore its etcd member without it",
+        retryable: false);
+}

@@ -1,0 +1,63 @@
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Steps;
+
+namespace NodeAgent.Agent.Runtime;
+
+/// <summary>
+/// Whether the local etcd member answers Status (and is a voter), asked once or polled with a
+/// short backoff on the injected clock until the step's deadline. A fresh client per ask: the
+/// runtime may be rewriting its certificates (K3s regenerates <c>server/tls</c> after a restore).
+/// </summary>
+internal sealed partial class EtcdHealth(Func<IEtcdMaintenance> connect, EtcdConnectionOptions connection, TimeProvider time, ILogger<EtcdHealth> logger)
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    public string Endpoints => string.Join(",", connection.Endpoints.Select(e => e.GetLeftPart(UriPartial.Authority)));
+
+    /// <summary>One Status call: the member's status, or why there is none.</summary>
+    public async Task<(EtcdMemberStatus? Status, string? Error)> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var etcd = connect();
+            return (await etcd.StatusAsync(cancellationToken), null);
+        }
+        catch (Exception ex) when (ex is EtcdUnavailableException or EtcdRequestException or IOException or System.Security.Cryptography.CryptographicException)
+        {
+            return (null, ex.Message);
+        }
+    }
+
+    /// <summary>Polls until the member answers and, with <paramref name="voter"/>, is no learner.</summary>
+    /// <exception cref="StepCancelledException">The deadline came first; the message names the endpoint and the last error.</exception>
+    public async Task<EtcdMemberStatus> WaitAsync(bool voter, CancellationToken cancellationToken)
+    {
+        var backoff = FirstBackoff;
+        string? last = null;
+        try
+        {
+            while (true)
+            {
+                var (status, error) = await ProbeAsync(cancellationToken);
+                if (status is not null && (!voter || !status.IsLearner))
+                {
+                    return status;
+                }
+                last = status is null ? error : $"member {status.MemberId:x} at {status.Endpoint.GetLeftPart(UriPartial.Authority)} is still a learner";
+                LogNotYet(logger, Endpoints, last!);
+                await Task.Delay(backoff, time, cancellationToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new StepCancelledException(
+                $"etcd at {Endpoints} did not become {(voter ? "healthy (answering Status as a voter)" : "reachable")}; last error: {last ?? "none (not asked yet)"}",
+                cancellationToken);
+        }
+    }
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Debug, Message = "etcd at {Endpoints} not ready yet: {Reason}")]
+    private static partial void LogNotYet(ILogger logger, string endpoints, string reason);
+}

@@ -1,0 +1,33 @@
+using NodeAgent.Agent.Steps;
+
+namespace NodeAgent.Agent.Runtime;
+
+/// <summary>
+/// What a restore needs from the runtime that owns the local etcd member: K3s and RKE2
+/// (<see cref="DistributionDriver"/>) or a plain etcd the agent drives with commands from its
+/// config (<see cref="EtcdDriver"/>). Each call is one step's work and says how it went; none
+/// takes a secret.
+/// </summary>
+internal interface IRuntimeDriver
+{
+    /// <summary>k3s, rke2 or etcd.</summary>
+    string Name { get; }
+
+    /// <summary>Where the local member's etcd data lives (restores need free space there).</summary>
+    string EtcdDataDir { get; }
+
+    /// <summary>Stops everything the runtime runs on this node. Tolerates a runtime that is not installed.</summary>
+    /// <param name="script">A killall script the instruction names instead of the configured one, or null.</param>
+    Task<StepOutcome> KillallAsync(string? script, CancellationToken cancellationToken);
+
+    Task<StepOutcome> StopAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs the start command; waiting until etcd answers is the caller's.</summary>
+    Task<StepOutcome> StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>Drops this member's etcd data so it rejoins a restored cluster; nothing is deleted for good.</summary>
+    Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken);
+
+    /// <summary>Restores a plain, verified snapshot file into the member's data dir (the runtime is stopped).</summary>
+    Task<StepOutcome> RestoreAsync(string snapshotPath, CancellationToken cancellationToken);
+}

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.S3;
+
+namespace NodeAgent.Agent.Tests.Runtime;
+
+/// <summary>DownloadSnapshot from a real S3 (s3rver) into the node's snapshot dir, checked against the plan's sha256.</summary>
+public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
+{
+    private readonly TempDir _root = new();
+    private S3rverServer _s3 = null!;
+    private string _bucket = "";
+
+    public async Task InitializeAsync()
+    {
+        _s3 = await S3rverServer.StartAsync().WithTimeout(TestTimeouts.Slow);
+        _bucket = $"restore-{Guid.NewGuid():N}"[..20];
+        await _s3.CreateBucketAsync(_bucket).WithTimeout(TestTimeouts.Slow);
+    }
+
+    public async Task DisposeAsync() => await _s3.DisposeAsync();
+
+    public void Dispose() => _root.Dispose();
+
+    private string SnapshotDir => _root.Combine("node", "server", "db", "snapshots");
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Download_FromS3_IsVerifiedAndThenPassesVerifySnapshot(bool compress)
+    {
+        await using var rig = await RigAsync();
+        var saved = await SaveAndUploadAsync(rig, compress);
+
+        var downloaded = await rig.RunAsync(RuntimeRig.Download(saved.Name, saved.Sha256));
+        var verified = await rig.RunAsync(RuntimeRig.Verify(saved.Name, saved.Sha256));
+        var again = await rig.RunAsync(RuntimeRig.Download(saved.Name, saved.Sha256));
+
+        AssertStep.Succeeded(downloaded);
+        Assert.Contains($"sha256 {saved.Sha256}", downloaded.Message, StringComparison.Ordinal);
+        Assert.Equal(saved.Sha256, StandIn.Sha256(Path.Combine(SnapshotDir, saved.Name)));
+        if (compress)
+        {
+            Assert.Equal(saved.SnapshotSha256, StandIn.Sha256(Path.Combine(SnapshotDir, saved.Name[..^4])));
+        }
+        AssertStep.Succeeded(verified);
+        AssertStep.Succeeded(again);
+        Assert.Contains("not downloaded again", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Download_PlanExpectsAnotherSha_FailsAndLeavesNothing()
+    {
+        await using var rig = await RigAsync();
+        var saved = await SaveAndUploadAsync(rig, compress: false);
+        var wrong = new string('a', 64);
+
+        var outcome = await rig.RunAsync(RuntimeRig.Download(saved.Name, wrong));
+
+        Assert.False(outcome.Succeeded);
+        Assert.False(outcome.Retryable);
+        Assert.Contains($"sha256 mismatch: s3://{_bucket}/{saved.Name} has sha256 {saved.Sha256}, the plan expects {wrong}", outcome.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(SnapshotDir, saved.Name)));
+    }
+
+    [Fact]
+    public async Task Download_NotInTheBucket_FailsRetryably()
+    {
+        await using var rig = await RigAsync();
+
+        var outcome = await rig.RunAsync(RuntimeRig.Download("on-demand-n9-1700000000"));
+
+        Assert.False(outcome.Succeeded);
+        Assert.True(outcome.Retryable);
+        Assert.Contains($"s3://{_bucket}/on-demand-n9-1700000000", outcome.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Download_NodeWithoutS3Target_FailsClearly()
+    {
+        await using var rig = await RigAsync(withS3: false);
+
+        var outcome = await rig.RunAsync(RuntimeRig.Download("on-demand-n1-1700000000"));
+
+        Assert.False(outcome.Succeeded);
+        Assert.False(outcome.Retryable);
+        Assert.Equal("this node has no S3 target in its plan's snapshot settings: cannot download on-demand-n1-1700000000", outcome.Message);
+    }
+
+    /// <summary>Another node's snapshot: saved from a real etcd elsewhere and uploaded by the agent's own store.</summary>
+    private async Task<SnapshotMetadata> SaveAndUploadAsync(RuntimeRig rig, bool compress)
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.PutAsync(etcd.ClientUrl, [new("/k1", "v1"), new("/k2", "v2")]).DefaultTimeout();
+        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
+            TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+        var result = await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("elsewhere"), "on-demand", "n2", compress) { Runtime = "k3s" }, null, CancellationToken.None)
+            .WithTimeout(TestTimeouts.Slow);
+        await rig.Targets.Uploads!.Store.UploadAsync(result.Path!, result.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        return result.Metadata!;
+    }
+
+    private Task<RuntimeRig> RigAsync(bool withS3 = true) => RuntimeRig.CreateAsync(new AgentOptions
+    {
+        Server = new Uri("https://127.0.0.1:9"),
+        Cluster = "c1",
+        NodeName = "n1",
+        Runtime = "k3s",
+        DataDir = _root.Combine("node"),
+        StateDir = _root.Combine("state"),
+        EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
+    }, SnapshotDir, s3: withS3 ? new S3Settings
+    {
+        Endpoint = _s3.HttpEndpoint.Authority,
+        Insecure = true,
+        Bucket = _bucket,
+        Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = _s3.AccessKey, SecretKey = _s3.SecretKey } },
+    } : null);
+}

@@ -1,0 +1,164 @@
+using dotnet_etcd;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Tools;
+
+namespace NodeAgent.Agent.Tests.Runtime;
+
+/// <summary>
+/// The etcd driver against real etcd members that the agent stops and starts through the shell
+/// commands in its config: a snapshot saved by the agent, keys changed afterwards, and the
+/// restore brings back exactly the snapshot's keys.
+/// </summary>
+public sealed class EtcdDriverTests : IDisposable
+{
+    private static readonly KeyValuePair<string, string>[] Before = [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task Restore_SingleMember_ServesExactlyTheSnapshotsKeys()
+    {
+        var members = ScriptedEtcdMember.Create(_root, 1);
+        await using var member = members[0];
+        await using var rig = await RuntimeRig.CreateAsync(member.Options(members), member.SnapshotDir);
+        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
+        await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
+        var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
+        var saved = await SaveAsync(member);
+        await ChangeKeysAsync(member.ClientUrl);
+        Assert.NotEqual(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
+
+        var refused = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
+        var stopped = await rig.RunAsync(RuntimeRig.Stop());
+        var restored = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
+        var started = await rig.RunAsync(RuntimeRig.Start());
+        var healthy = await rig.RunAsync(RuntimeRig.WaitHealthy());
+
+        Assert.False(refused.Succeeded);
+        Assert.Contains("stop etcd (RunKillall or StopRuntime) before restoring", refused.Message, StringComparison.Ordinal);
+        AssertStep.Succeeded(stopped);
+        AssertStep.Succeeded(restored);
+        Assert.Contains("etcd hash trailer verified", restored.Message, StringComparison.Ordinal);
+        AssertStep.Succeeded(started);
+        AssertStep.Succeeded(healthy);
+        Assert.Contains(member.ClientUrl, healthy.Message, StringComparison.Ordinal);
+        Assert.Equal(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
+        var aside = Assert.Single(Directory.GetDirectories(Path.GetDirectoryName(member.DataDir)!, "data.old-*"));
+        Assert.Contains(aside, restored.Message, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(member.DataDir));
+    }
+
+    [Fact]
+    public async Task Restore_ThreeMembers_EachRestoresTheSameFile_AndTheClusterServesTheSnapshotsKeys()
+    {
+        var members = ScriptedEtcdMember.Create(_root, 3);
+        await using var m0 = members[0];
+        await using var m1 = members[1];
+        await using var m2 = members[2];
+        var rigs = new List<RuntimeRig>();
+        try
+        {
+            foreach (var member in members)
+            {
+                rigs.Add(await RuntimeRig.CreateAsync(member.Options(members), members[0].SnapshotDir));
+            }
+            // A member answers clients only once a quorum runs: the starts go together, as in one phase.
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Start()))), AssertStep.Succeeded);
+            await EtcdData.PutAsync(m0.ClientUrl, Before).DefaultTimeout();
+            var expected = await EtcdData.ReadAllAsync(m0.ClientUrl).DefaultTimeout();
+            var saved = await SaveAsync(m0);
+            await ChangeKeysAsync(m1.ClientUrl);
+
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Killall()))), AssertStep.Succeeded);
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256)))), AssertStep.Succeeded);
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Start()))), AssertStep.Succeeded);
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.WaitHealthy()))), AssertStep.Succeeded);
+
+            foreach (var member in members)
+            {
+                Assert.Equal(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
+            }
+            var list = (await new Etcdctl(m0.ClientUrl).RunAsync(["member", "list"]).DefaultTimeout()).EnsureSuccess();
+            Assert.Equal(3, list.StandardOutput.Trim().Split('\n').Length);
+            Assert.All(members, m => Assert.Contains(m.PeerUrl, list.StandardOutput, StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var rig in rigs)
+            {
+                await rig.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RemoveEtcdData_MovesTheDataDirAsideAndKeepsTheNewestThree()
+    {
+        var members = ScriptedEtcdMember.Create(_root, 1);
+        var member = members[0];
+        var options = member.Options(members);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+        await using var rig = await RuntimeRig.CreateAsync(options, member.SnapshotDir, time);
+
+        for (var i = 0; i < 5; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(member.DataDir, "member"));
+            AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.RemoveEtcdData(tombstone: i % 2 == 0)));
+            time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.False(Directory.Exists(member.DataDir));
+        var start = new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        Assert.Equal([$"data.old-{start + 120}", $"data.old-{start + 180}", $"data.old-{start + 240}"],
+            Directory.GetDirectories(Path.GetDirectoryName(member.DataDir)!, "data.old-*").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Restore_NotConfigured_FailsNamingTheMissingKey()
+    {
+        var options = new Config.AgentOptions
+        {
+            Server = new Uri("https://127.0.0.1:9"),
+            Cluster = "c1",
+            NodeName = "n1",
+            Runtime = "etcd",
+            DataDir = _root.Path,
+            StateDir = _root.Combine("state"),
+            EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
+        };
+        var snapshot = StandIn.FramedSnapshot(_root.Combine("snapshots", "on-demand-n1-1700000000"));
+        await using var rig = await RuntimeRig.CreateAsync(options, Path.GetDirectoryName(snapshot)!);
+
+        var stop = await rig.RunAsync(RuntimeRig.Stop());
+        var restore = await rig.RunAsync(RuntimeRig.Restore("on-demand-n1-1700000000"));
+
+        Assert.Contains("etcd-stop-command is not set", stop.Message, StringComparison.Ordinal);
+        Assert.Contains("free space not checked", restore.Message, StringComparison.Ordinal);
+        Assert.Contains("etcd-data-dir is not set", restore.Message, StringComparison.Ordinal);
+        Assert.False(restore.Retryable);
+    }
+
+    private static async Task<SnapshotMetadata> SaveAsync(ScriptedEtcdMember member)
+    {
+        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(member.Root, member.ClientUrl, null, null, null)),
+            TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+        var result = await saver.SaveAsync(new SnapshotSaveRequest(member.SnapshotDir, "on-demand", member.Name, Compress: false) { Runtime = "etcd" },
+            null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        return Assert.IsType<SnapshotMetadata>(result.Metadata);
+    }
+
+    /// <summary>After the snapshot: one key changed, one deleted, one added.</summary>
+    private static async Task ChangeKeysAsync(string endpoint)
+    {
+        using var client = new EtcdClient(endpoint);
+        await client.PutAsync("/app/a", "changed").DefaultTimeout();
+        await client.DeleteAsync("/app/b").DefaultTimeout();
+        await client.PutAsync("/app/d", "new").DefaultTimeout();
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Hosting;
+using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Runtime;
+using NodeAgent.Agent.Steps;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+
+namespace NodeAgent.Agent.Tests.Runtime;
+
+/// <summary>
+/// One node's restore side, wired exactly as the daemon wires it (<c>AddAgentDaemon</c>, so
+/// <c>AddRuntime</c> is covered too) but not started: tests call the executors directly, each under
+/// a deadline like the step runner's.
+/// </summary>
+internal sealed class RuntimeRig : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly Dictionary<Instruction.KindOneofCase, IInstructionExecutor> _executors;
+
+    private RuntimeRig(ServiceProvider services)
+    {
+        _services = services;
+        _executors = services.GetServices<IInstructionExecutor>().ToDictionary(e => e.Kind);
+    }
+
+    public IRuntimeDriver Driver => _services.GetRequiredService<IRuntimeDriver>();
+
+    public SnapshotTargets Targets => _services.GetRequiredService<SnapshotTargets>();
+
+    public IInstructionExecutor Executor(Instruction.KindOneofCase kind) => _executors[kind];
+
+    /// <param name="snapshotDir">The plan's snapshot dir (the steady state is applied as the plan server would send it).</param>
+    /// <param name="s3">The plan's S3 target, if any.</param>
+    public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null, S3Settings? s3 = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddAgentDaemon(options, new WatchdogSettings(null));
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+        var provider = services.BuildServiceProvider();
+        var runtime = options.Runtime switch { "k3s" => Contracts.V1.Runtime.K3S, "rke2" => Contracts.V1.Runtime.Rke2, _ => Contracts.V1.Runtime.Etcd };
+        await provider.GetRequiredService<SnapshotTargets>().ApplyAsync(
+            new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false, S3 = s3 } },
+            CancellationToken.None);
+        return new RuntimeRig(provider);
+    }
+
+    /// <summary>Runs one instruction under <paramref name="deadline"/> (default: the slow test bound).</summary>
+    public async Task<StepOutcome> RunAsync(Instruction instruction, TimeSpan? deadline = null)
+    {
+        using var timeout = new CancellationTokenSource(deadline ?? TestTimeouts.Slow);
+        return await _executors[instruction.KindCase]
+            .ExecuteAsync(instruction, new StepContext(new Plan(), _ => { }), timeout.Token)
+            .WithTimeout(TestTimeouts.Slow + TimeSpan.FromSeconds(30));
+    }
+
+    public static Instruction Killall(string script = "") => new() { Id = "killall", RunKillall = new RunKillallInstruction { Script = script } };
+
+    public static Instruction Stop() => new() { Id = "stop", StopRuntime = new StopRuntimeInstruction() };
+
+    public static Instruction Start() => new() { Id = "start", StartRuntime = new StartRuntimeInstruction() };
+
+    public static Instruction RemoveEtcdData(bool tombstone) => new() { Id = "remove", RemoveEtcdData = new RemoveEtcdDataInstruction { Tombstone = tombstone } };
+
+    public static Instruction Restore(string snapshot, string sha256 = "")
+        => new() { Id = "restore", RestoreSnapshot = new RestoreSnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };
+
+    public static Instruction Verify(string snapshot, string sha256 = "")
+        => new() { Id = "verify", VerifySnapshot = new VerifySnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };
+
+    public static Instruction Download(string snapshot, string sha256 = "")
+        => new() { Id = "download", DownloadSnapshot = new DownloadSnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };
+
+    public static Instruction WaitHealthy() => new() { Id = "wait", WaitHealthy = new WaitHealthyInstruction() };
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+}
+
+/// <summary>Assertions on a step's outcome that show its message when they fail.</summary>
+internal static class AssertStep
+{
+    public static void Succeeded(StepOutcome outcome) => Assert.True(outcome.Succeeded, outcome.Message);
+}
