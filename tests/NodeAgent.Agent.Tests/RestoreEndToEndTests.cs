@@ -40,7 +40,7 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         var token = (await _clusters.CreateClusterAsync(new CreateClusterRequest
         {
             Name = "prod",
-            Runtime = Runtime.Etcd,
+            Runtime = Contracts.V1.Runtime.Etcd,
             KubernetesVersion = "v1.30.4+k3s1",
             SnapshotSettings = new SnapshotSettings
             {
