@@ -128,6 +128,57 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         }
     }
 
+    /// <summary>
+    /// The init node's agent is killed the moment the operation enters Restore and started again
+    /// on the same state: the operation ends (Finished when the step had completed, Failed naming
+    /// the interrupted destructive step otherwise) and the restore command ran at most once.
+    /// </summary>
+    [Fact]
+    public async Task AgentKilledDuringRestore_OperationEnds_AndTheRestoreRanAtMostOnce()
+    {
+        var snapshot = await SnapshotAsync();
+        await ChangeKeysAsync();
+        var op = (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = snapshot.Name, RestoreMode = RestoreMode.None, SafetySnapshot = false,
+        }).ResponseAsync.DefaultTimeout()).Operation;
+        using (var cts = new CancellationTokenSource(TestTimeouts.Slow))
+        {
+            using var watch = _operations.WatchOperation(new WatchOperationRequest { Id = op.Id }, cancellationToken: cts.Token);
+            while (await watch.ResponseStream.MoveNext(cts.Token) && watch.ResponseStream.Current.Operation.Phase is OperationPhase.Started or OperationPhase.Shutdown)
+            {
+            }
+        }
+        var killed = _agents[0];
+        var dir = killed.KillKeepingState();
+        var before = killed.Process.Output;
+        _agents.RemoveAt(0);
+        await killed.DisposeAsync();
+        _agents.Insert(0, AgentProcess.Start(AgentConfig("node-1", _etcd.Members[0], "", dir), dir));
+
+        var ended = await WaitForEndAsync(op.Id);
+
+        var output = before + _agents[0].Process.Output;
+        Assert.True(ended.Phase is OperationPhase.Finished or OperationPhase.Failed, $"ended {ended.Phase}");
+        if (ended.Phase == OperationPhase.Failed)
+        {
+            Assert.Equal("restore/restore-snapshot", ended.Failure.InstructionId);
+            Assert.Contains("interrupted by an agent restart", ended.Failure.Message, StringComparison.Ordinal);
+        }
+        Assert.True(CountOf(output, "restore/restore-snapshot attempt 1") <= 1, output);
+        Assert.Equal(0, CountOf(output, "restore/restore-snapshot attempt 2"));
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
+    }
+
     private async Task<Snapshot> SnapshotAsync()
     {
         var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
@@ -174,7 +225,13 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
     {
         var dir = new TempDir("nodeagent-node-");
         _dirs.Add(dir);
-        _agents.Add(AgentProcess.Start(new Dictionary<string, string>
+        _agents.Add(AgentProcess.Start(AgentConfig(node, member, token, dir), dir));
+    }
+
+    /// <summary>The agent's config; an empty token means "already registered" (a restart keeps its credential).</summary>
+    private Dictionary<string, string> AgentConfig(string node, ScriptedEtcdMember member, string token, TempDir dir)
+    {
+        var config = new Dictionary<string, string>
         {
             ["server"] = _server.Address.ToString(),
             ["server-ca"] = _server.CaFile!,
@@ -191,7 +248,12 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
             ["etcd-stop-command"] = member.StopCommand,
             ["etcd-start-command"] = member.StartCommand,
             ["poll-wait"] = "20s",
-        }, dir));
+        };
+        if (token.Length == 0)
+        {
+            config.Remove("token");
+        }
+        return config;
     }
 
     private static async Task WaitAsync(Func<CancellationToken, Task<bool>> condition)
