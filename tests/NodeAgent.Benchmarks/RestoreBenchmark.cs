@@ -11,7 +11,7 @@ using NodeAgent.Testing.Tools;
 namespace NodeAgent.Benchmarks;
 
 /// <summary>
-/// <c>restore</c>: a 3-member etcd (members started and stopped by scripts), a plan-server process,
+/// <c>restore</c> (every member restores from the S3 copy; no local copy is kept between rounds): a 3-member etcd (members started and stopped by scripts), a plan-server process,
 /// three node-agent processes and Ceph RGW. A one-time snapshot of a ~N MB db is taken, then, in
 /// turns: NodeAgent's restore of it (every member downloads the S3 copy, restores, starts; the
 /// time of each phase is printed), and the same done by hand on the same machine — `aws s3 cp`
@@ -88,6 +88,12 @@ internal static class RestoreBenchmark
             var floors = new List<double>();
             for (var round = 1; round <= rounds; round++)
             {
+                // Like the hand-run, every member downloads: no node keeps a copy from an earlier round
+                // (the one that took the snapshot would otherwise skip its download).
+                foreach (var dir in dirs)
+                {
+                    File.Delete(Path.Combine(dir.Path, "data", "server", "db", "snapshots", snapshot.Name));
+                }
                 var restore = (await snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
                 {
                     Cluster = "bench", Snapshot = snapshot.Name, RestoreMode = RestoreMode.None, SafetySnapshot = false,
