@@ -81,8 +81,9 @@ internal sealed partial class InventoryReporter(
                 await ReportAsync(stoppingToken);
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (stoppingToken.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {
+            // Stopping, possibly while a report was on the wire.
         }
         finally
         {
