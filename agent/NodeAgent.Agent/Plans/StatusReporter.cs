@@ -6,11 +6,16 @@ namespace NodeAgent.Agent.Plans;
 /// <summary>
 /// Sends ReportStatus: the checksums and the latest result of every step of the current
 /// operation. A report that could not be delivered stays pending and is sent again after the
-/// next successful plan request, so the server always learns how a step ended.
+/// next successful plan request, so the server always learns how a step ended. Reports go one at a
+/// time, in order.
 /// </summary>
-internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger)
+internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger) : IDisposable
 {
     private readonly Lock _gate = new();
+    // One report on the wire at a time, each built from the newest state when its turn comes: two
+    // reports racing could land out of order and leave an older state (say, no applied checksum
+    // yet) as the server's last word.
+    private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly Dictionary<string, StepResult> _steps = new(StringComparer.Ordinal);
     private string _operationId = "";
     private string _applied = "";
@@ -55,9 +60,24 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
         return SendAsync(cancellationToken);
     }
 
+    public void Dispose() => _sending.Dispose();
+
     public Task RetryPendingAsync(CancellationToken cancellationToken) => _pending ? SendAsync(cancellationToken) : Task.CompletedTask;
 
     private async Task SendAsync(CancellationToken cancellationToken)
+    {
+        await _sending.WaitAsync(cancellationToken);
+        try
+        {
+            await SendNowAsync(cancellationToken);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    private async Task SendNowAsync(CancellationToken cancellationToken)
     {
         ReportStatusRequest request;
         lock (_gate)
