@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, idempotently: Debian packages (etcd, awscli, tinyproxy,
-# Ceph for the RADOS Gateway S3 server, openssl) and the pinned npm tools (s3rver, buf) into
-# .tools/npm, which git ignores. Safe to run again: it only installs what is missing.
+# Ceph for the RADOS Gateway S3 server, openssl; for packaging/build.sh and its test the Native AOT
+# toolchain and the Debian packaging tools) and the pinned npm tools (s3rver, buf) into .tools/npm,
+# which git ignores. Safe to run again: it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -9,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 apt_packages=(etcd-server etcd-client)
 if [ "${1:-}" != "--run" ]; then
   apt_packages+=(unzip awscli tinyproxy systemd ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+  # Packaging: Native AOT (clang, zlib1g-dev), dpkg-deb/dpkg-shlibdeps, lintian, man pages, strip.
+  apt_packages+=(clang zlib1g-dev dpkg-dev lintian help2man binutils)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

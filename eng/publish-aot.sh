@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishes node-agent as a Native AOT binary into artifacts/aot/ (what packages ship: nodes have
 # no .NET runtime). Installs the native toolchain AOT needs (Debian clang, zlib1g-dev) if missing.
-#   eng/publish-aot.sh node-agent
+#   eng/publish-aot.sh node-agent [dotnet publish arguments, e.g. -p:Version=1.2.3]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 case "${1:-node-agent}" in
@@ -20,4 +20,4 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 arch="$(dpkg --print-architecture)"; [ "$arch" = amd64 ] && arch=x64
-dotnet publish "$project" -c Release -r "linux-$arch" -p:PublishAot=true -nologo -clp:ErrorsOnly -o "$root/artifacts/aot"
+dotnet publish "$project" -c Release -r "linux-$arch" -p:PublishAot=true -nologo -clp:ErrorsOnly -o "$root/artifacts/aot" "${@:2}"

@@ -33,14 +33,15 @@ public sealed class PlanServerProcess : IAsyncDisposable
     public IReadOnlyList<string> BufTlsArgs => CaFile is null ? [] : ["--cacert", CaFile];
 
     /// <summary>Starts plan-server; pass <paramref name="dataDir"/> to restart on an existing state.</summary>
-    public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null)
+    /// <param name="executable">Another plan-server than the build's (e.g. one unpacked from its .deb).</param>
+    public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null, string? executable = null)
     {
         var owned = dataDir is null ? new TempDir("nodeagent-planserver-") : null;
         var dir = dataDir ?? owned!.Path;
         var port = FreePorts.Next();
         var args = extraArgs?.ToList() ?? [];
         var process = ManagedProcess.Start(
-            RepoPaths.Executable("plan-server"),
+            executable ?? RepoPaths.Executable("plan-server"),
             ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", .. args],
             new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Development" });
         var plaintext = args.Contains("--plaintext");
