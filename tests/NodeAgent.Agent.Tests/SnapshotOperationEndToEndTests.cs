@@ -63,6 +63,8 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
                     Endpoint = servers.Ceph.HttpEndpoint.Authority,
                     Insecure = true,
                     Bucket = _bucket,
+                    // Per request: one that hangs on a loaded RGW is retried after 20 s, not waited on for 5 minutes.
+                    Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(20)),
                     Folder = "prod",
                     Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = servers.Ceph.AccessKey, SecretKey = servers.Ceph.SecretKey } },
                 },
