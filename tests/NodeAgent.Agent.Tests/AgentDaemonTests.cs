@@ -101,7 +101,7 @@ public sealed class AgentDaemonTests : IAsyncLifetime
         var admin = _server.CreateAdminChannel();
 
         var op = (await new SnapshotService.SnapshotServiceClient(admin).CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var ended = await WaitForEndAsync(new OperationService.OperationServiceClient(admin), op.Id);
+        var ended = await new OperationService.OperationServiceClient(admin).WaitForEndAsync(op.Id);
 
         Assert.Equal(OperationPhase.Failed, ended.Phase);
         Assert.Equal("node-1", ended.Failure.Node);
@@ -140,17 +140,5 @@ public sealed class AgentDaemonTests : IAsyncLifetime
             }
             await Task.Delay(TimeSpan.FromMilliseconds(100), cts.Token);
         }
-    }
-
-    private static async Task<Operation> WaitForEndAsync(OperationService.OperationServiceClient operations, string id)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
-        using var watch = operations.WatchOperation(new WatchOperationRequest { Id = id }, cancellationToken: cts.Token);
-        Operation last = null!;
-        while (await watch.ResponseStream.MoveNext(cts.Token))
-        {
-            last = watch.ResponseStream.Current.Operation;
-        }
-        return last;
     }
 }

@@ -60,7 +60,7 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         {
             StartAgent($"node-{i + 1}", _etcd.Members[i], token);
         }
-        await WaitAsync(async ct => (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
+        await OperationWaits.UntilAsync(async ct => (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
             .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
         await EtcdData.PutAsync(_etcd.Members[0].ClientUrl, Original).WithTimeout(TestTimeouts.Slow);
     }
@@ -158,7 +158,7 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         await killed.DisposeAsync();
         _agents.Insert(0, AgentProcess.Start(AgentConfig("node-1", _etcd.Members[0], "", dir), dir));
 
-        var ended = await WaitForEndAsync(op.Id);
+        var ended = await _operations.WaitForEndAsync(op.Id, () => AgentLogs);
 
         var output = before + _agents[0].Process.Output;
         Assert.True(ended.Phase is OperationPhase.Finished or OperationPhase.Failed, $"ended {ended.Phase}");
@@ -184,10 +184,10 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
     private async Task<Snapshot> SnapshotAsync()
     {
         var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var ended = await WaitForEndAsync(op.Id);
+        var ended = await _operations.WaitForEndAsync(op.Id, () => AgentLogs);
         Assert.True(ended.Phase == OperationPhase.Finished, $"snapshot ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
         Snapshot? snapshot = null;
-        await WaitAsync(async ct =>
+        await OperationWaits.UntilAsync(async ct =>
         {
             var catalog = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots;
             snapshot = catalog.FirstOrDefault(s => s.Node == "node-1" && s.Storage == StorageKind.Local);
@@ -205,7 +205,7 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         {
             Cluster = "prod", Snapshot = snapshot, RestoreMode = RestoreMode.None,
         }).ResponseAsync.DefaultTimeout()).Operation;
-        return await WaitForEndAsync(op.Id);
+        return await _operations.WaitForEndAsync(op.Id, () => AgentLogs);
     }
 
     private async Task AssertRestoredAsync()
@@ -256,33 +256,5 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
             config.Remove("token");
         }
         return config;
-    }
-
-    private static async Task WaitAsync(Func<CancellationToken, Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
-        while (!await condition(cts.Token))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cts.Token);
-        }
-    }
-
-    private async Task<Operation> WaitForEndAsync(string id)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
-        using var watch = _operations.WatchOperation(new WatchOperationRequest { Id = id }, cancellationToken: cts.Token);
-        Operation last = null!;
-        try
-        {
-            while (await watch.ResponseStream.MoveNext(cts.Token))
-            {
-                last = watch.ResponseStream.Current.Operation;
-            }
-        }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Cancelled)
-        {
-            throw new TimeoutException($"operation {id} did not end; last: {last}\n{AgentLogs}", ex);
-        }
-        return last;
     }
 }

@@ -74,24 +74,16 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         {
             StartAgent($"node-{i + 1}", _etcd.Members[i].ClientUrl, token);
         }
-        await WaitAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
+        await OperationWaits.UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
             .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
 
         var snapshots = new SnapshotService.SnapshotServiceClient(admin);
         var operation = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        Operation ended;
-        try
-        {
-            ended = await WaitForEndAsync(new OperationService.OperationServiceClient(admin), operation.Id).WithTimeout(TestTimeouts.Slow);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"{ex.Message}; the agents said:\n{AgentLogs}", ex);
-        }
+        var ended = await new OperationService.OperationServiceClient(admin).WaitForEndAsync(operation.Id, () => AgentLogs);
 
         Assert.True(ended.Phase == OperationPhase.Finished, $"operation ended {ended.Phase}: {ended.Failure}");
         IReadOnlyList<Snapshot> catalog = [];
-        await WaitAsync(async ct =>
+        await OperationWaits.UntilAsync(async ct =>
         {
             catalog = (await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots;
             return catalog.Count(s => s.Storage == StorageKind.Local) == 3 && catalog.Count(s => s.Storage == StorageKind.S3) == 3;
@@ -116,12 +108,12 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         // Delete through the plans: the node that took it removes its file, sidecar and S3 copy.
         var doomed = catalog.First(s => s.Storage == StorageKind.Local);
         var delete = (await snapshots.DeleteSnapshotAsync(new DeleteSnapshotRequest { Cluster = "prod", Snapshot = doomed.Name }).ResponseAsync.DefaultTimeout()).Operation;
-        var deleted = await WaitForEndAsync(new OperationService.OperationServiceClient(admin), delete.Id).WithTimeout(TestTimeouts.Slow);
+        var deleted = await new OperationService.OperationServiceClient(admin).WaitForEndAsync(delete.Id, () => AgentLogs);
 
         Assert.True(deleted.Phase == OperationPhase.Finished, $"delete ended {deleted.Phase}: {deleted.Failure}");
         Assert.False(File.Exists(new Uri(doomed.Location).LocalPath));
         Assert.DoesNotContain(doomed.Name, (await servers.Ceph.Aws().RunAsync(["s3", "ls", "--recursive", $"s3://{_bucket}/"])).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
-        await WaitAsync(async ct => !(await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots.Any(s => s.Name == doomed.Name));
+        await OperationWaits.UntilAsync(async ct => !(await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots.Any(s => s.Name == doomed.Name));
     }
 
     /// <summary>
@@ -142,7 +134,7 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
         await EtcdData.LoadAsync(_etcd.Members[0].ClientUrl, 300).WithTimeout(TestTimeouts.Slow);
         var agent = StartAgent("node-1", _etcd.Members[0].ClientUrl, token);
-        await WaitAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
+        await OperationWaits.UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
             .Any(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum));
         var operations = new OperationService.OperationServiceClient(admin);
 
@@ -160,7 +152,7 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         await agent.DisposeAsync();
         var restarted = AgentProcess.Start(AgentConfig("node-1", _etcd.Members[0].ClientUrl, token, DataDirOf(dir)), dir);
         _agents.Add(restarted);
-        var ended = await WaitForEndAsync(operations, operation.Id).WithTimeout(TestTimeouts.Slow);
+        var ended = await operations.WaitForEndAsync(operation.Id, () => AgentLogs);
 
         Assert.True(ended.Phase == OperationPhase.Finished, $"operation ended {ended.Phase}: {ended.Failure}");
         Assert.Contains("started/save-snapshot attempt 2 of 2", restarted.Process.Output, StringComparison.Ordinal);
@@ -196,27 +188,6 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
             ["etcd-endpoints"] = etcdEndpoint,
             ["poll-wait"] = "20s",
         };
-
-    private static async Task WaitAsync(Func<CancellationToken, Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Slow);
-        while (!await condition(cts.Token))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cts.Token);
-        }
-    }
-
-    private static async Task<Operation> WaitForEndAsync(OperationService.OperationServiceClient operations, string id)
-    {
-        using var cts = new CancellationTokenSource(TestTimeouts.Slow + TimeSpan.FromSeconds(10));
-        using var watch = operations.WatchOperation(new WatchOperationRequest { Id = id }, cancellationToken: cts.Token);
-        Operation last = null!;
-        while (await watch.ResponseStream.MoveNext(cts.Token))
-        {
-            last = watch.ResponseStream.Current.Operation;
-        }
-        return last;
-    }
 
     private static string Sha256(string path)
     {

@@ -24,9 +24,9 @@ public sealed class EtcdDriverTests : IDisposable
     [Fact]
     public async Task Restore_SingleMember_ServesExactlyTheSnapshotsKeys()
     {
-        var members = ScriptedEtcdMember.Create(_root, 1);
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
         await using var member = members[0];
-        await using var rig = await RuntimeRig.CreateAsync(member.Options(members), member.SnapshotDir);
+        await using var rig = await RuntimeRig.CreateAsync(member.Options(), member.SnapshotDir());
         AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
         await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
         var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
@@ -57,7 +57,7 @@ public sealed class EtcdDriverTests : IDisposable
     [Fact]
     public async Task Restore_ThreeMembers_EachRestoresTheSameFile_AndTheClusterServesTheSnapshotsKeys()
     {
-        var members = ScriptedEtcdMember.Create(_root, 3);
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 3);
         await using var m0 = members[0];
         await using var m1 = members[1];
         await using var m2 = members[2];
@@ -66,7 +66,7 @@ public sealed class EtcdDriverTests : IDisposable
         {
             foreach (var member in members)
             {
-                rigs.Add(await RuntimeRig.CreateAsync(member.Options(members), members[0].SnapshotDir));
+                rigs.Add(await RuntimeRig.CreateAsync(member.Options(), members[0].SnapshotDir()));
             }
             // A member answers clients only once a quorum runs: the starts go together, as in one phase.
             Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Start()))), AssertStep.Succeeded);
@@ -100,11 +100,11 @@ public sealed class EtcdDriverTests : IDisposable
     [Fact]
     public async Task RemoveEtcdData_MovesTheDataDirAsideAndKeepsTheNewestThree()
     {
-        var members = ScriptedEtcdMember.Create(_root, 1);
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
         var member = members[0];
-        var options = member.Options(members);
+        var options = member.Options();
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
-        await using var rig = await RuntimeRig.CreateAsync(options, member.SnapshotDir, time);
+        await using var rig = await RuntimeRig.CreateAsync(options, member.SnapshotDir(), time);
 
         for (var i = 0; i < 5; i++)
         {
@@ -146,9 +146,9 @@ public sealed class EtcdDriverTests : IDisposable
 
     private static async Task<SnapshotMetadata> SaveAsync(ScriptedEtcdMember member)
     {
-        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(member.Root, member.ClientUrl, null, null, null)),
+        var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(member.Directory, member.ClientUrl, null, null, null)),
             TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-        var result = await saver.SaveAsync(new SnapshotSaveRequest(member.SnapshotDir, "on-demand", member.Name, Compress: false) { Runtime = "etcd" },
+        var result = await saver.SaveAsync(new SnapshotSaveRequest(member.SnapshotDir(), "on-demand", member.Name, Compress: false) { Runtime = "etcd" },
             null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         return Assert.IsType<SnapshotMetadata>(result.Metadata);
     }

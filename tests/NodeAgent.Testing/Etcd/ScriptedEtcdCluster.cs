@@ -30,10 +30,8 @@ public sealed class ScriptedEtcdCluster : IAsyncDisposable
     public static async Task<ScriptedEtcdCluster> StartAsync(int size = 3)
     {
         var dir = new TempDir("nodeagent-etcd-scripted-");
-        var ports = Enumerable.Range(0, size).Select(_ => (Client: FreePorts.Next(), Peer: FreePorts.Next())).ToArray();
-        var initial = string.Join(',', ports.Select((p, i) => string.Create(CultureInfo.InvariantCulture, $"m{i}=http://127.0.0.1:{p.Peer}")));
-        var members = ports.Select((p, i) => ScriptedEtcdMember.Write(Path.Combine(dir.Path, $"m{i}"), $"m{i}", p.Client, p.Peer, initial)).ToList();
-        var cluster = new ScriptedEtcdCluster(dir, members);
+        var cluster = new ScriptedEtcdCluster(dir, ScriptedEtcdMember.CreateCluster(dir.Path, size));
+        var members = cluster.Members;
         try
         {
             await Task.WhenAll(members.Select(m => m.StartAsync()));
@@ -57,8 +55,8 @@ public sealed class ScriptedEtcdCluster : IAsyncDisposable
     }
 }
 
-/// <summary>One member of a <see cref="ScriptedEtcdCluster"/>: its ports, data dir and scripts.</summary>
-public sealed class ScriptedEtcdMember
+/// <summary>One member of a <see cref="ScriptedEtcdCluster"/>: its ports, data dir and scripts; disposing stops it.</summary>
+public sealed class ScriptedEtcdMember : IAsyncDisposable
 {
     private ScriptedEtcdMember(string dir, string name, int clientPort, int peerPort, string initialCluster)
     {
@@ -87,7 +85,15 @@ public sealed class ScriptedEtcdMember
 
     public string LogPath => Path.Combine(Directory, "etcd.log");
 
-    internal static ScriptedEtcdMember Write(string dir, string name, int clientPort, int peerPort, string initialCluster)
+    /// <summary>The members of one cluster under <paramref name="root"/> (<c>m0</c>, <c>m1</c>, ...), scripts written, nothing started.</summary>
+    public static IReadOnlyList<ScriptedEtcdMember> CreateCluster(string root, int size)
+    {
+        var ports = Enumerable.Range(0, size).Select(_ => (Client: FreePorts.Next(), Peer: FreePorts.Next())).ToArray();
+        var initial = string.Join(',', ports.Select((p, i) => string.Create(CultureInfo.InvariantCulture, $"m{i}=http://127.0.0.1:{p.Peer}")));
+        return ports.Select((p, i) => Write(Path.Combine(root, $"m{i}"), $"m{i}", p.Client, p.Peer, initial)).ToList();
+    }
+
+    private static ScriptedEtcdMember Write(string dir, string name, int clientPort, int peerPort, string initialCluster)
     {
         System.IO.Directory.CreateDirectory(dir);
         var member = new ScriptedEtcdMember(dir, name, clientPort, peerPort, initialCluster);
@@ -110,7 +116,7 @@ public sealed class ScriptedEtcdMember
             [ -f {pid} ] || exit 0
             p=$(cat {pid})
             if kill "$p" 2>/dev/null; then
-              if ! timeout 20 tail --pid="$p" -f /dev/null; then kill -9 "$p" 2>/dev/null; timeout 5 tail --pid="$p" -f /dev/null; fi
+              if ! timeout 20 tail --pid="$p" -s 0.1 -f /dev/null; then kill -9 "$p" 2>/dev/null; timeout 5 tail --pid="$p" -s 0.1 -f /dev/null; fi
             fi
             rm -f {pid}
             """.Replace("\r", "", StringComparison.Ordinal));
@@ -120,6 +126,8 @@ public sealed class ScriptedEtcdMember
     public async Task StartAsync() => (await CommandRunner.RunAsync("/bin/sh", [Path.Combine(Directory, "start.sh")], timeout: TestTimeouts.Slow)).EnsureSuccess();
 
     public async Task StopAsync() => (await CommandRunner.RunAsync("/bin/sh", [Path.Combine(Directory, "stop.sh")], timeout: TestTimeouts.Slow)).EnsureSuccess();
+
+    public async ValueTask DisposeAsync() => await StopAsync();
 
     /// <summary>Waits until the member answers a linearizable read (so it has a leader).</summary>
     public async Task WaitHealthyAsync()
