@@ -9,6 +9,7 @@ cd "$root"
 
 etcd_port="${NODEAGENT_RUN_ETCD_PORT:-2379}"
 server_listen="${NODEAGENT_RUN_LISTEN:-127.0.0.1:9180}"
+metrics_listen="${NODEAGENT_RUN_METRICS_LISTEN:-127.0.0.1:9181}"
 state="${NODEAGENT_RUN_STATE:-$root/.run}"
 
 # NODEAGENT_RUN_NO_BUILD=1: the caller has built and installed already (the test of this script does).
@@ -18,9 +19,9 @@ if [ "${NODEAGENT_RUN_NO_BUILD:-}" != "1" ]; then
 fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$etcd_port" "$((etcd_port + 1))" "${server_listen##*:}"; do
+for p in "$etcd_port" "$((etcd_port + 1))" "${server_listen##*:}" "${metrics_listen##*:}"; do
   if port_busy "$p"; then
-    echo "run.sh: port $p on 127.0.0.1 is in use; stop what uses it or set NODEAGENT_RUN_ETCD_PORT / NODEAGENT_RUN_LISTEN" >&2
+    echo "run.sh: port $p on 127.0.0.1 is in use; stop what uses it or set NODEAGENT_RUN_ETCD_PORT / NODEAGENT_RUN_LISTEN / NODEAGENT_RUN_METRICS_LISTEN" >&2
     exit 1
   fi
 done
@@ -66,7 +67,7 @@ rm -f "$state/etcd-ctl/etcd.pid"
 STOP
 sh "$state/etcd-ctl/start.sh"
 
-"$root/artifacts/bin/plan-server" --data-dir "$state/plan-server" --listen "$server_listen" > "$state/plan-server.log" 2>&1 &
+"$root/artifacts/bin/plan-server" --data-dir "$state/plan-server" --listen "$server_listen" --metrics-listen "$metrics_listen" > "$state/plan-server.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 100); do
@@ -125,6 +126,7 @@ cat <<MSG
 NodeAgent is running (Ctrl-C stops everything):
   etcd          http://127.0.0.1:$etcd_port   data: $state/etcd (run by $state/etcd-ctl/start.sh)
   plan server   https://$server_listen   data: $state/plan-server, log: $state/plan-server.log
+                metrics http://$metrics_listen/metrics, health http://$metrics_listen/healthz
   agent         node "local" of cluster "local"   config: $state/agent/config.yaml, log: $state/agent.log
 Try, in another shell:
   export NODEAGENT_SERVER=https://$server_listen NODEAGENT_CA_FILE=$state/plan-server/tls/ca.crt

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need, idempotently: Debian packages (etcd, awscli, tinyproxy,
+# Installs what the build and the tests need, idempotently: Debian packages (etcd, awscli, tinyproxy, prometheus (promtool and a real scraper for the metrics tests),
 # Ceph for the RADOS Gateway S3 server, openssl; for packaging/build.sh and its test the Native AOT
 # toolchain and the Debian packaging tools) and the pinned npm tools (s3rver, buf) into .tools/npm,
 # which git ignores. Safe to run again: it only installs what is missing.
@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # --run: only what ./run.sh needs (a local etcd); otherwise everything the tests need too.
 apt_packages=(etcd-server etcd-client)
 if [ "${1:-}" != "--run" ]; then
-  apt_packages+=(unzip awscli tinyproxy systemd ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+  apt_packages+=(unzip awscli tinyproxy systemd prometheus ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
   # Packaging: Native AOT (clang, zlib1g-dev), dpkg-deb/dpkg-shlibdeps, lintian, man pages, strip.
   apt_packages+=(clang zlib1g-dev dpkg-dev lintian help2man binutils)
 fi

@@ -29,6 +29,7 @@ public sealed class RunScriptTests : IDisposable
             ["NODEAGENT_RUN_NO_BUILD"] = "1",
             ["NODEAGENT_RUN_ETCD_PORT"] = etcdPort.ToString(CultureInfo.InvariantCulture),
             ["NODEAGENT_RUN_LISTEN"] = listen,
+            ["NODEAGENT_RUN_METRICS_LISTEN"] = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{FreePorts.Next()}"),
             ["NODEAGENT_RUN_STATE"] = _state.Path,
         }, RepoPaths.Root);
         run.LinePrinted += line =>

@@ -8,6 +8,8 @@ public sealed class ServerCommandLineTests
     [Theory]
     [InlineData(new[] { "--plaintext", "--listen", "0.0.0.0:9180" }, "--plaintext is allowed on a loopback address only")]
     [InlineData(new[] { "--listen", "localhost:9180" }, "is not HOST:PORT with a numeric IP address")]
+    [InlineData(new[] { "--listen", "127.0.0.1:9180", "--metrics-listen", "127.0.0.1:9180" }, "--metrics-listen '127.0.0.1:9180' is not HOST:PORT with a numeric IP address and a port other than --listen's")]
+    [InlineData(new[] { "--metrics-listen", "metrics:9181" }, "--metrics-listen 'metrics:9181' is not")]
     [InlineData(new[] { "--tls-cert-file", "/nonexistent.crt" }, "--tls-cert-file and --tls-key-file go together")]
     public async Task PlanServer_InvalidStartOptions_ExitsNonZeroWithOneClearLine(string[] args, string expected)
     {
@@ -25,7 +27,7 @@ public sealed class ServerCommandLineTests
     {
         var result = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--help"]).DefaultTimeout()).EnsureSuccess();
 
-        foreach (var option in new[] { "--data-dir", "--listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }

@@ -15,6 +15,10 @@ internal sealed class AgentConnections
         return new Lease(this, (cluster, node));
     }
 
+    /// <summary>Connected agents per cluster.</summary>
+    public Dictionary<string, int> CountByCluster()
+        => _open.Keys.GroupBy(k => k.Cluster, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
     public bool IsConnected(string cluster, string node) => _open.ContainsKey((cluster, node));
 
     private void Close((string, string) key)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Metrics;
 using NodeAgent.Server.Operations;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Store;
@@ -15,7 +16,7 @@ namespace NodeAgent.Server.Agents;
 /// active operation, its nodes) is read once for all of them: the reads are tied to the change
 /// signal they were made under, and any write completes that signal, so no waiter keeps stale inputs.
 /// </summary>
-internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, OperationTimeouts timeouts, TimeProvider time)
+internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, OperationTimeouts timeouts, ServerMetrics metrics, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, ClusterInputs> _inputs = new(StringComparer.Ordinal);
 
@@ -25,12 +26,17 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
     public async Task<GetPlanResponse> GetPlanAsync(string cluster, string node, string knownChecksum, TimeSpan? wait, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + Clamp(wait);
+        DateTimeOffset? wokenBy = null;
         while (true)
         {
             var change = notifier.NextChange(cluster);
             var plan = await PlanUnderAsync(change, cluster, node, cancellationToken);
             if (!string.Equals(plan.Checksum, knownChecksum, StringComparison.Ordinal))
             {
+                if (wokenBy is { } changedAt)
+                {
+                    metrics.PlanDelivered(time.GetUtcNow() - changedAt);
+                }
                 return new GetPlanResponse { Plan = plan };
             }
             var left = deadline - time.GetUtcNow();
@@ -47,6 +53,7 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
             {
                 return new GetPlanResponse { Unchanged = true };
             }
+            wokenBy = await change;
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NodeAgent.Server.Metrics;
 
 namespace NodeAgent.Server.Hosting;
 
@@ -21,6 +21,7 @@ internal static class PlanServerApp
         var clock = time ?? TimeProvider.System;
         var certificate = options.Plaintext ? null : LoadCertificate(options, clock);
         builder.WebHost.ConfigureKestrel(kestrel =>
+        {
             kestrel.Listen(options.ListenEndPoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -28,7 +29,12 @@ internal static class PlanServerApp
                 {
                     listen.UseHttps(certificate);
                 }
-            }));
+            });
+            if (options.MetricsEndPoint is { } metrics)
+            {
+                kestrel.Listen(metrics, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(clock);
         builder.Services.AddNodeAgentGrpc();
@@ -36,10 +42,7 @@ internal static class PlanServerApp
         builder.Services.AddTokenSecurity(options);
         builder.Services.AddClustersAndPlans();
         builder.Services.AddOperations(options.Timeouts);
-        // The gRPC health service answers from the registered checks at request time (no cache,
-        // so it is SERVING from the first request on, not after the publisher's first delay).
-        builder.Services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false)
-            .AddCheck("plan-server", () => HealthCheckResult.Healthy());
+        builder.Services.AddServerMetrics();
 
         var app = builder.Build();
         // Create (or check) the admin token and the store now, so a bad data dir stops the
@@ -49,6 +52,10 @@ internal static class PlanServerApp
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapNodeAgentApis();
+        if (options.MetricsEndPoint is { } endPoint)
+        {
+            app.MapMetricsAndHealth(endPoint.Port);
+        }
         return app;
     }
 

@@ -8,6 +8,7 @@ internal sealed class PlanServerOptions
 {
     public const string DefaultDataDir = "/var/lib/plan-server";
     public const string DefaultListen = "127.0.0.1:9180";
+    public const string DefaultMetricsListen = "127.0.0.1:9181";
 
     public string DataDir { get; set; } = DefaultDataDir;
 
@@ -17,6 +18,11 @@ internal sealed class PlanServerOptions
     public Operations.OperationTimeouts Timeouts { get; set; } = new();
 
     public IPEndPoint ListenEndPoint => IPEndPoint.Parse(Listen);
+
+    /// <summary>Where to serve <c>/metrics</c> and <c>/healthz</c> (plain HTTP); "none" turns them off.</summary>
+    public string MetricsListen { get; set; } = DefaultMetricsListen;
+
+    public IPEndPoint? MetricsEndPoint => MetricsListen == "none" ? null : IPEndPoint.Parse(MetricsListen);
 
     /// <summary>Serve HTTP/2 without TLS. Allowed on loopback addresses only.</summary>
     public bool Plaintext { get; set; }
@@ -40,6 +46,13 @@ internal sealed class PlanServerOptions
         {
             error = string.Create(CultureInfo.InvariantCulture,
                 $"--listen '{Listen}' is not HOST:PORT with a numeric IP address (e.g. 127.0.0.1:9180)");
+            return false;
+        }
+        if (MetricsListen != "none"
+            && (!IPEndPoint.TryParse(MetricsListen, out var metrics) || metrics.Port == 0 || metrics.Equals(endPoint)))
+        {
+            error = string.Create(CultureInfo.InvariantCulture,
+                $"--metrics-listen '{MetricsListen}' is not HOST:PORT with a numeric IP address and a port other than --listen's (e.g. 127.0.0.1:9181), nor 'none'");
             return false;
         }
         if (Plaintext && !IPAddress.IsLoopback(IPEndPoint.Parse(Listen).Address))

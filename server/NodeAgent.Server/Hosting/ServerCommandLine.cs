@@ -17,6 +17,11 @@ internal static class ServerCommandLine
             Description = "Address to serve gRPC (HTTP/2 over TLS) on, as IP:PORT.",
             DefaultValueFactory = _ => PlanServerOptions.DefaultListen,
         };
+        var metricsListen = new Option<string>("--metrics-listen")
+        {
+            Description = "Address to serve Prometheus /metrics and /healthz on (plain HTTP/1.1, no authentication), as IP:PORT, or 'none'.",
+            DefaultValueFactory = _ => PlanServerOptions.DefaultMetricsListen,
+        };
         var plaintext = new Option<bool>("--plaintext")
         {
             Description = "Serve HTTP/2 without TLS (loopback addresses only; for local tests).",
@@ -39,10 +44,11 @@ internal static class ServerCommandLine
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
             + "(agents: register with a cluster's bootstrap token, long-poll their plan, report status), "
             + "plus gRPC health and server reflection, over TLS with the server's own CA (DATA_DIR/tls/ca.crt: "
-            + "clients pin it). State is kept in DATA_DIR/plan-server.db (SQLite).")
+            + "clients pin it). Prometheus /metrics and /healthz are on --metrics-listen (plain HTTP). State is kept in DATA_DIR/plan-server.db (SQLite).")
         {
             dataDir,
             listen,
+            metricsListen,
             plaintext,
             tlsSan,
             tlsCert,
@@ -54,6 +60,7 @@ internal static class ServerCommandLine
             {
                 DataDir = parse.GetValue(dataDir)!,
                 Listen = parse.GetValue(listen)!,
+                MetricsListen = parse.GetValue(metricsListen)!,
                 Plaintext = parse.GetValue(plaintext),
                 TlsSans = parse.GetValue(tlsSan) ?? [],
                 TlsCertFile = parse.GetValue(tlsCert) ?? "",

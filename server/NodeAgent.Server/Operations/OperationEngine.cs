@@ -5,6 +5,7 @@ using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Metrics;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Store;
 
@@ -22,6 +23,7 @@ internal sealed partial class OperationEngine(
     PlanChangeNotifier planChanges,
     OperationChangeNotifier operationChanges,
     OperationTimeouts timeouts,
+    ServerMetrics metrics,
     TimeProvider time,
     ILogger<OperationEngine> logger)
 {
@@ -92,7 +94,7 @@ internal sealed partial class OperationEngine(
                     ? $"restore '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}, where etcd data is being replaced on '{operation.State.InitNode}'; stopping now would leave the cluster with no datastore. Wait for it to finish or fail (every phase has a deadline)"
                     : $"operation '{id}' can no longer be cancelled: it is in phase {operation.State.Phase}");
             }
-            return await SaveAsync(OperationMachine.Cancel(operation, time.GetUtcNow(), by), cancellationToken);
+            return await SaveAsync(OperationMachine.Cancel(operation, time.GetUtcNow(), by), operation.State.Phase, cancellationToken);
         }, cancellationToken);
     }
 
@@ -121,6 +123,12 @@ internal sealed partial class OperationEngine(
                 var instructions = OperationInstructions.ForNode(operation, clusterRecord, nodeRecord, timeouts) ?? [];
                 while (step.InstructionId.Length > 0 && results.Remove(step.InstructionId, out var result))
                 {
+                    if (result.State is StepState.Succeeded or StepState.Failed or StepState.Skipped
+                        && step.State is not (StepState.Succeeded or StepState.Failed or StepState.Skipped)
+                        && instructions.FirstOrDefault(i => i.Id == step.InstructionId) is { } ended)
+                    {
+                        metrics.StepEnded(cluster, ended, result);
+                    }
                     step.State = result.State;
                     step.Message = result.Message;
                     step.Progress = result.Progress;
@@ -210,6 +218,7 @@ internal sealed partial class OperationEngine(
             throw new DomainException(DomainErrorKind.FailedPrecondition,
                 $"cluster '{operation.Cluster}' already runs operation '{running?.Id}' ({running?.State.Type}, phase {running?.State.Phase}); wait for it or cancel it");
         }
+        metrics.PhaseEntered(operation.State);
     }
 
     /// <summary>Runs the phase machine and stores the result when it (or <paramref name="mustSave"/>) says so.</summary>
@@ -228,7 +237,7 @@ internal sealed partial class OperationEngine(
             // The checks passed and nodes are about to stop: the cluster now wants what the mode takes from the snapshot.
             await ReconcileClusterAsync(cluster, next, cancellationToken);
         }
-        return next == operation && !mustSave ? operation : await SaveAsync(next, cancellationToken);
+        return next == operation && !mustSave ? operation : await SaveAsync(next, operation.State.Phase, cancellationToken);
     }
 
     private async Task ReconcileClusterAsync(ClusterRecord cluster, OperationRecord restore, CancellationToken cancellationToken)
@@ -252,9 +261,13 @@ internal sealed partial class OperationEngine(
         }
     }
 
-    private async Task<OperationRecord> SaveAsync(OperationRecord operation, CancellationToken cancellationToken)
+    private async Task<OperationRecord> SaveAsync(OperationRecord operation, OperationPhase? before, CancellationToken cancellationToken)
     {
         await operations.UpdateAsync(operation, cancellationToken);
+        if (operation.State.Phase != before)
+        {
+            metrics.PhaseEntered(operation.State);
+        }
         if (operation.State.Failure is { } failure)
         {
             LogEnded(logger, operation.Id, operation.State.Phase, failure.Node, failure.InstructionId, failure.Message);

@@ -7,20 +7,20 @@ namespace NodeAgent.Server.Plans;
 /// an operation). Take the change task before reading state, so no change between the read and
 /// the wait is lost.
 /// </summary>
-internal class ChangeSignal<TKey>
+internal class ChangeSignal<TKey>(TimeProvider time)
     where TKey : notnull
 {
-    private readonly ConcurrentDictionary<TKey, TaskCompletionSource> _signals = new();
+    private readonly ConcurrentDictionary<TKey, TaskCompletionSource<DateTimeOffset>> _signals = new();
 
-    /// <summary>Completes at the next change of <paramref name="key"/>.</summary>
-    public Task NextChange(TKey key)
-        => _signals.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    /// <summary>Completes at the next change of <paramref name="key"/>, with the time of the change.</summary>
+    public Task<DateTimeOffset> NextChange(TKey key)
+        => _signals.GetOrAdd(key, static _ => new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     public void Changed(TKey key)
     {
         if (_signals.TryRemove(key, out var signal))
         {
-            signal.TrySetResult();
+            signal.TrySetResult(time.GetUtcNow());
         }
     }
 }

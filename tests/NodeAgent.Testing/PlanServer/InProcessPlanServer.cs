@@ -17,6 +17,9 @@ public sealed class InProcessPlanServer : IAsyncDisposable
     /// <summary>The server's CA certificate (PEM), or null when it serves plaintext.</summary>
     public string? CaFile { get; private set; }
 
+    /// <summary>Where it serves /metrics and /healthz (plain HTTP).</summary>
+    public Uri MetricsAddress { get; private set; } = null!;
+
     /// <param name="time">A fake clock for deadline tests; default: the system clock.</param>
     /// <param name="plaintext">Serve without TLS (as <c>--plaintext</c>); default: TLS with the server's own CA.</param>
     public static async Task<InProcessPlanServer> StartAsync(TimeProvider? time = null, bool plaintext = false, CancellationToken cancellationToken = default)
@@ -25,10 +28,18 @@ public sealed class InProcessPlanServer : IAsyncDisposable
         try
         {
             var port = FreePorts.Next();
-            var options = new PlanServerOptions { DataDir = server.DataDir, Listen = $"127.0.0.1:{port}", Plaintext = plaintext };
+            var metricsPort = FreePorts.Next();
+            var options = new PlanServerOptions
+            {
+                DataDir = server.DataDir,
+                Listen = $"127.0.0.1:{port}",
+                MetricsListen = $"127.0.0.1:{metricsPort}",
+                Plaintext = plaintext,
+            };
             server._app = PlanServerApp.Build(options, [], time);
             await server._app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
             server.Address = new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}");
+            server.MetricsAddress = new Uri($"http://127.0.0.1:{metricsPort}");
             server.CaFile = plaintext ? null : PlanServerChannels.CaFile(server.DataDir);
             return server;
         }

@@ -29,6 +29,9 @@ public sealed class PlanServerProcess : IAsyncDisposable
     /// <summary>The server's CA certificate (PEM), or null when it serves plaintext.</summary>
     public string? CaFile { get; private init; }
 
+    /// <summary>Where it serves /metrics and /healthz (plain HTTP).</summary>
+    public Uri MetricsAddress { get; private init; } = null!;
+
     /// <summary>buf curl arguments that trust the server's CA.</summary>
     public IReadOnlyList<string> BufTlsArgs => CaFile is null ? [] : ["--cacert", CaFile];
 
@@ -39,15 +42,17 @@ public sealed class PlanServerProcess : IAsyncDisposable
         var owned = dataDir is null ? new TempDir("nodeagent-planserver-") : null;
         var dir = dataDir ?? owned!.Path;
         var port = FreePorts.Next();
+        var metricsPort = FreePorts.Next();
         var args = extraArgs?.ToList() ?? [];
         var process = ManagedProcess.Start(
             executable ?? RepoPaths.Executable("plan-server"),
-            ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", .. args],
+            ["--data-dir", dir, "--listen", $"127.0.0.1:{port}", "--metrics-listen", $"127.0.0.1:{metricsPort}", .. args],
             new Dictionary<string, string?> { ["DOTNET_ENVIRONMENT"] = "Development" });
         var plaintext = args.Contains("--plaintext");
         var server = new PlanServerProcess(process, new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}"), dir, owned)
         {
             CaFile = plaintext ? null : PlanServerChannels.CaFile(dir),
+            MetricsAddress = new Uri($"http://127.0.0.1:{metricsPort}"),
         };
         try
         {

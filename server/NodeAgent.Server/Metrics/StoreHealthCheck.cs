@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NodeAgent.Server.Store;
+
+namespace NodeAgent.Server.Metrics;
+
+/// <summary>Healthy while the store answers a read; behind gRPC health and <c>/healthz</c>.</summary>
+internal sealed class StoreHealthCheck(IPlanStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await store.ListClustersAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy($"the store does not answer: {ex.Message}");
+        }
+    }
+}
