@@ -1,9 +1,11 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
+using NodeAgent.Testing.Metrics;
 
 namespace NodeAgent.Agent.Tests;
 
@@ -12,6 +14,7 @@ public sealed class StepRunnerTests : IDisposable
     private readonly TempDir _state = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
     private readonly List<StepResult> _reports = [];
+    private readonly AgentMetrics _metrics = new();
 
     public void Dispose() => _state.Dispose();
 
@@ -68,6 +71,11 @@ public sealed class StepRunnerTests : IDisposable
 
         Assert.False(await run.DefaultTimeout());
         Assert.Contains("timed out after 00:02:00", _reports[^1].Message, StringComparison.Ordinal);
+        using var scrape = new MemoryStream();
+        await _metrics.Registry.CollectAndExportAsTextAsync(scrape).DefaultTimeout();
+        var samples = PrometheusText.Parse(System.Text.Encoding.UTF8.GetString(scrape.ToArray()));
+        Assert.Equal(1, samples.One("nodeagent_agent_step_duration_seconds_count", ("step", "save_snapshot"), ("result", "failed")).Value);
+        Assert.Equal(120, samples.One("nodeagent_agent_step_duration_seconds_sum", ("step", "save_snapshot"), ("result", "failed")).Value);
     }
 
     [Fact]
@@ -138,7 +146,7 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     private StepRunner Runner(params IInstructionExecutor[] executors)
-        => new(executors, new StepMarkers(_state.Path), new StepRetrySettings(TimeSpan.Zero), _time, NullLogger<StepRunner>.Instance);
+        => new(executors, new StepMarkers(_state.Path), new StepRetrySettings(TimeSpan.Zero), _metrics, _time, NullLogger<StepRunner>.Instance);
 
     private Task Report(StepResult result, CancellationToken cancellationToken)
     {

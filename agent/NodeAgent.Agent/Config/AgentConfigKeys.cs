@@ -19,6 +19,7 @@ internal static class AgentConfigKeys
         ("etcd-key", "etcd client key. Default: <data-dir>/server/tls/etcd/client.key.", false, false),
         ("state-dir", "The node's credential and step markers. Default: /var/lib/node-agent.", false, false),
         ("poll-wait", "How long the server may hold a plan request, e.g. 60s. Default: 60s.", false, false),
+        ("metrics-listen", "Serve Prometheus /metrics and /healthz on this IP:PORT (plain HTTP, no authentication), e.g. 127.0.0.1:9182. Default: off.", false, false),
         ("killall-script", "k3s/rke2: the killall script. Default: /usr/local/bin/<runtime>-killall.sh.", false, false),
         ("runtime-binary", "k3s/rke2: the runtime's binary (runs the cluster-reset restore). Default: /usr/local/bin/<runtime>.", false, false),
         ("service-stop-command", "k3s/rke2: shell command that stops the runtime. Default: systemctl stop k3s | rke2-server.", false, false),

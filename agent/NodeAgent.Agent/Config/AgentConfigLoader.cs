@@ -159,6 +159,14 @@ internal static partial class AgentConfigLoader
             }
             options.PollWait = parsed;
         }
+        if (One("metrics-listen") is { Length: > 0 } metrics)
+        {
+            if (!IPEndPoint.TryParse(metrics, out var endPoint) || endPoint.Port == 0)
+            {
+                throw new ConfigException($"metrics-listen '{metrics}' is not IP:PORT with a numeric IP address and a port, e.g. 127.0.0.1:9182");
+            }
+            options.MetricsListen = endPoint;
+        }
         LoadRuntime(values, options);
         return options;
     }

@@ -51,6 +51,9 @@ internal sealed class AgentOptions
     /// <summary>poll-wait: how long the server may hold a GetPlan call. Default 60s.</summary>
     public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>metrics-listen: where to serve /metrics and /healthz; null (the default) serves nothing.</summary>
+    public System.Net.IPEndPoint? MetricsListen { get; set; }
+
     /// <summary>killall-script (k3s/rke2): default /usr/local/bin/&lt;runtime&gt;-killall.sh.</summary>
     public string KillallScript { get; set; } = "";
 

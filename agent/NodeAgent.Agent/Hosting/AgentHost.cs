@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Hosting.Systemd;
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Schedule;
@@ -48,6 +49,12 @@ internal static class AgentHost
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<StepRunner>();
         services.AddSingleton<PlanLoop>();
+        services.AddSingleton<PlanLoopLiveness>();
+        services.AddSingleton<AgentMetrics>();
+        if (options.MetricsListen is not null)
+        {
+            services.AddHostedService<MetricsListener>();
+        }
         AddSnapshots(services, options);
         AddRuntime(services, options);
         services.AddHostedService<PlanLoopService>();

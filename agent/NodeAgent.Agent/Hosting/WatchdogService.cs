@@ -8,10 +8,9 @@ namespace NodeAgent.Agent.Hosting;
 /// or retried recently enough; a wedged loop stops the pings and systemd restarts us.
 /// </summary>
 internal sealed class WatchdogService(
-    PlanLoop loop,
+    PlanLoopLiveness liveness,
     SystemdNotifications systemd,
     WatchdogSettings settings,
-    AgentOptions options,
     TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -20,14 +19,10 @@ internal sealed class WatchdogService(
         {
             return;
         }
-        var started = time.GetUtcNow();
-        // A poll lasts at most poll-wait plus its deadline margin, a retry waits at most 30 s.
-        var stale = 2 * (options.PollWait + TimeSpan.FromSeconds(45));
         using var timer = new PeriodicTimer(interval / 2, time);
         do
         {
-            var last = loop.LastActivity == DateTimeOffset.MinValue ? started : loop.LastActivity;
-            if (time.GetUtcNow() - last < stale)
+            if (liveness.IsAlive(out _))
             {
                 systemd.Watchdog();
             }

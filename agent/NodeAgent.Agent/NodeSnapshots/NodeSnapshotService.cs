@@ -1,4 +1,5 @@
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
@@ -19,6 +20,8 @@ internal sealed partial class NodeSnapshotService(
     InventoryReporter inventory,
     AgentIdentity identity,
     AgentOptions options,
+    AgentMetrics metrics,
+    TimeProvider time,
     ILogger<NodeSnapshotService> logger)
 {
     /// <exception cref="SnapshotRequestException">No usable snapshot settings yet, or a bad name.</exception>
@@ -39,15 +42,22 @@ internal sealed partial class NodeSnapshotService(
             TokenHash = TokenHash.FromDataDir(options.EffectiveDataDir),
         };
         var preflightFailure = uploads is null ? null : await uploads.PreflightAsync(cancellationToken);
+        var started = time.GetUtcNow();
         SnapshotSaveResult result;
         try
         {
             result = await saver.SaveAsync(request, onProgress, cancellationToken, uploads?.TeeFor(request, preflightFailure));
         }
+        catch
+        {
+            metrics.SaveEnded("failed", time.GetUtcNow() - started, 0, time.GetUtcNow());
+            throw;
+        }
         finally
         {
             inventory.Changed();
         }
+        metrics.SaveEnded(result.Skipped ? "skipped" : "succeeded", time.GetUtcNow() - started, result.Metadata?.SizeBytes ?? 0, time.GetUtcNow());
         if (result.Skipped)
         {
             return new DaemonSave(result, null);
@@ -58,6 +68,7 @@ internal sealed partial class NodeSnapshotService(
             return new DaemonSave(result, null);
         }
         var report = await uploads.FinishAsync(result, preflightFailure, cancellationToken);
+        metrics.UploadEnded(report.Succeeded, time.GetUtcNow() - started, time.GetUtcNow());
         if (report.Succeeded)
         {
             await UploadPendingAsync(uploads, cancellationToken);

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Steps;
@@ -12,6 +13,7 @@ internal sealed partial class StepRunner(
     IEnumerable<IInstructionExecutor> executors,
     StepMarkers markers,
     StepRetrySettings retry,
+    AgentMetrics metrics,
     TimeProvider time,
     ILogger<StepRunner> logger)
 {
@@ -138,6 +140,7 @@ internal sealed partial class StepRunner(
         var record = new StepRecord(operationId, instruction.Id, outcome.Succeeded, outcome.Skipped, outcome.Message, outcome.Retryable,
             attempt, outcome.ExitCode, outcome.StdoutTail, outcome.StderrTail, startedAt, time.GetUtcNow() - startedAt);
         markers.MarkCompleted(record);
+        metrics.StepEnded(instruction, outcome.Succeeded, outcome.Skipped, record.Duration);
         LogCompleted(logger, operationId, instruction.Id, outcome.Succeeded, outcome.Message);
         return record;
     }

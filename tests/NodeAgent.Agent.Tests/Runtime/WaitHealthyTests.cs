@@ -51,7 +51,7 @@ public sealed class WaitHealthyTests : IDisposable
         var time = new DelayWatchingTime(fake);
         await using var rig = await RuntimeRig.CreateAsync(Options(endpoint), _root.Combine("snapshots"), time);
         var runner = new StepRunner([rig.Executor(Instruction.KindOneofCase.WaitHealthy)], new StepMarkers(_root.Combine("markers")),
-            new StepRetrySettings(TimeSpan.Zero), time, NullLogger<StepRunner>.Instance);
+            new StepRetrySettings(TimeSpan.Zero), new NodeAgent.Agent.Metrics.AgentMetrics(), time, NullLogger<StepRunner>.Instance);
         var plan = new Plan
         {
             Operation = new OperationPlan

@@ -1,0 +1,67 @@
+using NodeAgent.Contracts.V1;
+using Prometheus;
+
+namespace NodeAgent.Agent.Metrics;
+
+/// <summary>
+/// The agent's Prometheus metrics: snapshot saves and uploads (duration, size, result, the last
+/// success) and every operation step it ran. Always counted; served only when
+/// <c>metrics-listen</c> is set (<see cref="MetricsListener"/>).
+/// </summary>
+internal sealed class AgentMetrics
+{
+    private static readonly double[] SecondsBuckets = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+    private readonly Histogram _save;
+    private readonly Histogram _upload;
+    private readonly Gauge _lastSize;
+    private readonly Gauge _lastSuccess;
+    private readonly Histogram _step;
+
+    public AgentMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        _save = factory.CreateHistogram("nodeagent_agent_snapshot_save_seconds",
+            "Snapshot saves on this node (scheduled and instructed), from the first byte asked of etcd to the verified file, by result (succeeded, failed, skipped).",
+            new HistogramConfiguration { LabelNames = ["result"], Buckets = SecondsBuckets });
+        _upload = factory.CreateHistogram("nodeagent_agent_snapshot_upload_seconds",
+            "S3 copies of this node's snapshots, from the start of the save they run alongside to the completed object, by result.",
+            new HistogramConfiguration { LabelNames = ["result"], Buckets = SecondsBuckets });
+        _lastSize = factory.CreateGauge("nodeagent_agent_snapshot_last_size_bytes", "Size of the last snapshot this node saved.");
+        _lastSuccess = factory.CreateGauge("nodeagent_agent_snapshot_last_success_timestamp_seconds",
+            "When (unix seconds) this node last saved a snapshot (storage=local) or completed its S3 copy (storage=s3).", "storage");
+        _step = factory.CreateHistogram("nodeagent_agent_step_duration_seconds",
+            "Operation steps this agent ran (save_snapshot, download_snapshot, restore_snapshot, run_killall, ...), by result.",
+            new HistogramConfiguration { LabelNames = ["step", "result"], Buckets = SecondsBuckets });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void SaveEnded(string result, TimeSpan duration, long sizeBytes, DateTimeOffset at)
+    {
+        _save.WithLabels(result).Observe(duration.TotalSeconds);
+        if (result == "succeeded")
+        {
+            _lastSize.Set(sizeBytes);
+            _lastSuccess.WithLabels("local").Set(at.ToUnixTimeSeconds());
+        }
+    }
+
+    public void UploadEnded(bool succeeded, TimeSpan duration, DateTimeOffset at)
+    {
+        _upload.WithLabels(succeeded ? "succeeded" : "failed").Observe(duration.TotalSeconds);
+        if (succeeded)
+        {
+            _lastSuccess.WithLabels("s3").Set(at.ToUnixTimeSeconds());
+        }
+    }
+
+    public void StepEnded(Instruction instruction, bool succeeded, bool skipped, TimeSpan duration)
+    {
+        var step = instruction.KindCase == Instruction.KindOneofCase.None
+            ? "unknown"
+            : Instruction.Descriptor.FindFieldByNumber((int)instruction.KindCase).Name;
+        _step.WithLabels(step, skipped ? "skipped" : succeeded ? "succeeded" : "failed").Observe(duration.TotalSeconds);
+    }
+}
