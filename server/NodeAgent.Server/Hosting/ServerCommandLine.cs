@@ -40,7 +40,7 @@ internal static class ServerCommandLine
             Description = "Private key (PEM) of --tls-cert-file.",
         };
         var root = new RootCommand(
-            "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService (operators: "
+            "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService, SnapshotService and OperationService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
             + "(agents: register with a cluster's bootstrap token, long-poll their plan, report status), "
             + "plus gRPC health and server reflection, over TLS with the server's own CA (DATA_DIR/tls/ca.crt: "
