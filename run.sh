@@ -133,9 +133,9 @@ Try, in another shell:
   export NODEAGENT_TOKEN=\$(cat $state/plan-server/admin-token)
   artifacts/bin/nodeagentctl snapshot ls --cluster local
   artifacts/bin/nodeagentctl restore <NAME from ls> --cluster local --restore-mode none --wait --yes
+  (umask 077; { printf 'Authorization: Bearer '; cat $state/plan-server/admin-token; } > $state/admin-header)
   .tools/npm/node_modules/.bin/buf curl --protocol grpc --reflect --cacert $state/plan-server/tls/ca.crt \\
-    -H @<(echo "Authorization: Bearer \$(cat $state/plan-server/admin-token)") \\
-    --data '{"cluster":"local"}' https://$server_listen/nodeagent.v1.SnapshotService/ListSnapshots
+    -H @$state/admin-header --data '{"cluster":"local"}' https://$server_listen/nodeagent.v1.SnapshotService/ListSnapshots
 MSG
 
 wait -n "${pids[@]}" || true

@@ -230,31 +230,6 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
         _agents.Add(AgentProcess.Start(AgentConfig(node, member, token, dir), dir));
     }
 
-    /// <summary>The agent's config; an empty token means "already registered" (a restart keeps its credential).</summary>
     private Dictionary<string, string> AgentConfig(string node, ScriptedEtcdMember member, string token, TempDir dir)
-    {
-        var config = new Dictionary<string, string>
-        {
-            ["server"] = _server.Address.ToString(),
-            ["server-ca"] = _server.CaFile!,
-            ["cluster"] = "prod",
-            ["token"] = token,
-            ["node-name"] = node,
-            ["runtime"] = "etcd",
-            ["data-dir"] = Path.Combine(dir.Path, "data"),
-            ["etcd-endpoints"] = member.ClientUrl,
-            ["etcd-data-dir"] = member.DataDir,
-            ["etcd-name"] = member.Name,
-            ["etcd-initial-cluster"] = member.InitialCluster,
-            ["etcd-initial-advertise-peer-urls"] = member.PeerUrl,
-            ["etcd-stop-command"] = member.StopCommand,
-            ["etcd-start-command"] = member.StartCommand,
-            ["poll-wait"] = "20s",
-        };
-        if (token.Length == 0)
-        {
-            config.Remove("token");
-        }
-        return config;
-    }
+        => AgentConfigs.ScriptedEtcd(_server, "prod", node, member, token, Path.Combine(dir.Path, "data"));
 }

@@ -57,15 +57,7 @@ internal static class RestoreBenchmark
             {
                 var dir = new TempDir("nodeagent-bench-node-");
                 dirs.Add(dir);
-                var member = etcd.Members[i];
-                agents.Add(AgentProcess.Start(new Dictionary<string, string>
-                {
-                    ["server"] = server.Address.ToString(), ["server-ca"] = server.CaFile!, ["cluster"] = "bench", ["token"] = token,
-                    ["node-name"] = $"node-{i + 1}", ["runtime"] = "etcd", ["data-dir"] = Path.Combine(dir.Path, "data"),
-                    ["etcd-endpoints"] = member.ClientUrl, ["etcd-data-dir"] = member.DataDir, ["etcd-name"] = member.Name,
-                    ["etcd-initial-cluster"] = member.InitialCluster, ["etcd-initial-advertise-peer-urls"] = member.PeerUrl,
-                    ["etcd-stop-command"] = member.StopCommand, ["etcd-start-command"] = member.StartCommand,
-                }, dir));
+                agents.Add(AgentProcess.Start(AgentConfigs.ScriptedEtcd(server, "bench", $"node-{i + 1}", etcd.Members[i], token, Path.Combine(dir.Path, "data")), dir));
             }
             await WaitAsync(async () => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "bench" })).Nodes
                 .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);

@@ -29,6 +29,23 @@ public static class Buf
         return RunAsync(args, RepoPaths.Root, cancellationToken);
     }
 
+    /// <summary>
+    /// Writes <c>Authorization: Bearer &lt;token&gt;</c> to a new file made 0600 from the start, for
+    /// <c>buf curl -H @&lt;path&gt;</c>: the token stays out of argv. Returns the <c>-H</c> arguments.
+    /// </summary>
+    public static IReadOnlyList<string> WriteBearerHeaderFile(string path, string token)
+    {
+        using (var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var writer = new StreamWriter(file))
+        {
+            writer.Write($"Authorization: Bearer {token}\n");
+        }
+        return ["-H", "@" + path];
+    }
+
     public static Task<CommandResult> RunAsync(IEnumerable<string> arguments, string workingDirectory, CancellationToken cancellationToken = default)
         => CommandRunner.RunAsync(RepoPaths.NpmTool("buf"), arguments,
             new Dictionary<string, string?> { ["BUF_CACHE_DIR"] = Path.Combine(RepoPaths.Root, ".tools", "buf-cache") },
