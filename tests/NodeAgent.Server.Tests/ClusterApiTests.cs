@@ -83,6 +83,24 @@ public sealed class ClusterApiTests : IAsyncLifetime
         Assert.Contains("bucket is required", ex.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/prod/")]
+    [InlineData("prod/")]
+    [InlineData("a//b")]
+    [InlineData("a/../b")]
+    public async Task CreateCluster_S3FolderTheAgentsWouldRefuse_InvalidArgument(string folder)
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "s3",
+            Runtime = Runtime.K3S,
+            SnapshotSettings = new SnapshotSettings { S3 = new S3Settings { Endpoint = "127.0.0.1:9000", Bucket = "b", Folder = folder } },
+        }).ResponseAsync).DefaultTimeout();
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains($"snapshot_settings.s3.folder '{folder}' must be a relative path", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CreateCluster_Twice_AlreadyExists()
     {

@@ -16,9 +16,12 @@ internal static class S3SettingsPolicy
         {
             throw DomainException.Invalid($"snapshot_settings.s3.endpoint '{s3.Endpoint}' must be host[:port] without a scheme or path (use insecure for plain http)");
         }
-        if (s3.Folder.Split('/').Any(part => part is ".." or "."))
+        // The agents' rule (S3Settings.Validate): a folder they would refuse is refused here, so a
+        // cluster can never hand its nodes settings that stop all their snapshots.
+        if (s3.Folder.Length > 0 && s3.Folder.Split('/').Any(part => part is "" or "." or ".."))
         {
-            throw DomainException.Invalid($"snapshot_settings.s3.folder '{s3.Folder}' must not contain '.' or '..' segments");
+            throw DomainException.Invalid(
+                $"snapshot_settings.s3.folder '{s3.Folder}' must be a relative path such as 'prod' or 'clusters/prod': no leading or trailing '/', no empty, '.' or '..' parts");
         }
         if (s3.Proxy.Length > 0 && s3.Proxy != "none"
             && (!Uri.TryCreate(s3.Proxy, UriKind.Absolute, out var proxy) || proxy.Host.Length == 0))
