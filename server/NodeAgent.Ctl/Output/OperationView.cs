@@ -7,6 +7,8 @@ namespace NodeAgent.Ctl.Output;
 /// <summary>How an operation reads to a person: phase, each node's step, bytes, rate, ETA.</summary>
 internal static class OperationView
 {
+    private const int BarWidth = 20;
+
     public static string Phase(OperationPhase phase) => phase switch
     {
         OperationPhase.Started => "Started",
@@ -22,13 +24,19 @@ internal static class OperationView
     public static string Headline(Operation op)
         => $"operation {op.Id} ({op.Type.ToString().ToLowerInvariant()}{(op.Snapshot.Length > 0 ? " " + op.Snapshot : "")}) on {op.Cluster}: {Phase(op.Phase)}";
 
-    public static IEnumerable<string> NodeLines(Operation op) => op.Nodes.Select(NodeLine);
+    public static IEnumerable<string> NodeLines(Operation op, bool bar = false) => op.Nodes.Select(n => NodeLine(n, bar));
 
-    public static string NodeLine(NodeStep step)
+    /// <param name="bar">Draw a bar of the bytes done (on a terminal).</param>
+    public static string NodeLine(NodeStep step, bool bar = false)
     {
         var sb = new StringBuilder($"  {step.Node}: {step.InstructionId} {step.State.ToString().ToUpperInvariant()}");
         if (step.Progress is { BytesDone: > 0 } p)
         {
+            if (bar && p.BytesTotal > 0)
+            {
+                var filled = (int)Math.Clamp(BarWidth * p.BytesDone / p.BytesTotal, 0, BarWidth);
+                sb.Append(" [").Append('#', filled).Append('.', BarWidth - filled).Append(']');
+            }
             sb.Append(CultureInfo.InvariantCulture, $" {Printer.Size(p.BytesDone)}");
             if (p.BytesTotal > 0)
             {

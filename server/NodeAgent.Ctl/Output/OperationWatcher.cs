@@ -28,10 +28,10 @@ internal sealed class OperationWatcher(TextWriter output, bool interactive)
         return last.Phase == OperationPhase.Finished ? 0 : 1;
     }
 
-    private void Draw(Operation op)
+    internal void Draw(Operation op)
     {
         var lines = new List<string> { OperationView.Headline(op) };
-        lines.AddRange(OperationView.NodeLines(op));
+        lines.AddRange(OperationView.NodeLines(op, bar: interactive));
         if (OperationView.FailureLine(op) is { } failure)
         {
             lines.Add(failure);

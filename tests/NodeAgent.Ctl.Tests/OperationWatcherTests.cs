@@ -1,0 +1,60 @@
+using NodeAgent.Contracts.V1;
+using NodeAgent.Ctl.Output;
+
+namespace NodeAgent.Ctl.Tests;
+
+/// <summary>How --wait and operation watch draw an operation: redrawn in place on a terminal, plain lines otherwise.</summary>
+public sealed class OperationWatcherTests
+{
+    [Fact]
+    public void Draw_Terminal_BarBytesRateAndEta_ThenRedrawsInPlace()
+    {
+        using var output = new StringWriter();
+        var watcher = new OperationWatcher(output, interactive: true);
+
+        watcher.Draw(Saving(bytesDone: 512L << 20));
+        var first = output.ToString();
+        watcher.Draw(Saving(bytesDone: 768L << 20));
+        var second = output.ToString()[first.Length..];
+
+        Assert.Contains("  node-1: started/save-snapshot RUNNING [##########..........] 512.0 MiB / 1.0 GiB (50%) 100.0 MB/s ETA 00:00:06", first, StringComparison.Ordinal);
+        // Two lines drawn (headline, node): the next draw moves up two lines and clears before drawing.
+        Assert.StartsWith("\u001b[2A\u001b[J", second, StringComparison.Ordinal);
+        Assert.Contains("[###############.....] 768.0 MiB / 1.0 GiB (75%)", second, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Draw_NotATerminal_PlainLinesOnlyWhenSomethingChanged()
+    {
+        using var output = new StringWriter();
+        var watcher = new OperationWatcher(output, interactive: false);
+
+        watcher.Draw(Saving(bytesDone: 512L << 20));
+        watcher.Draw(Saving(bytesDone: 512L << 20));
+        watcher.Draw(Saving(bytesDone: 768L << 20));
+
+        var text = output.ToString();
+        Assert.DoesNotContain('\u001b', text);
+        Assert.DoesNotContain("[#", text, StringComparison.Ordinal);
+        Assert.Equal(2, text.Split("started/save-snapshot RUNNING", StringSplitOptions.None).Length - 1);
+        Assert.Contains("768.0 MiB / 1.0 GiB (75%) 100.0 MB/s ETA 00:00:03", text, StringComparison.Ordinal);
+    }
+
+    private static Operation Saving(long bytesDone) => new()
+    {
+        Id = "op-1",
+        Cluster = "prod",
+        Type = OperationType.Snapshot,
+        Phase = OperationPhase.Started,
+        Nodes =
+        {
+            new NodeStep
+            {
+                Node = "node-1",
+                InstructionId = "started/save-snapshot",
+                State = StepState.Running,
+                Progress = new Progress { BytesDone = bytesDone, BytesTotal = 1L << 30, BytesPerSecond = 100e6 },
+            },
+        },
+    };
+}
