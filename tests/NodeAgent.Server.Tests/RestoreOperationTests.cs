@@ -24,6 +24,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
     private SimulatedAgent _a = null!;
     private SimulatedAgent _b = null!;
     private SimulatedAgent _c = null!;
+    private string _bootstrapToken = "";
 
     public async Task InitializeAsync()
     {
@@ -39,6 +40,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         _a = await SimulatedAgent.RegisterAsync(_server, "prod", "node-a", created.BootstrapToken);
         _b = await SimulatedAgent.RegisterAsync(_server, "prod", "node-b", created.BootstrapToken);
         _c = await SimulatedAgent.RegisterAsync(_server, "prod", "node-c", created.BootstrapToken);
+        _bootstrapToken = created.BootstrapToken;
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
@@ -99,6 +101,47 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         var finished = await GetAsync(op.Id);
         Assert.Equal(OperationPhase.Finished, finished.Phase);
         Assert.Null((await _a.GetPlanAsync()).Operation);
+    }
+
+    [Fact]
+    public async Task Restore_WorkerNode_StopsAndStartsWithoutWaitingForAnEtcdItDoesNotHave()
+    {
+        var worker = await SimulatedAgent.RegisterAsync(_server, "prod", "node-w", _bootstrapToken, NodeRole.Worker);
+        await ReportSnapshotAsync("v1.30.4+k3s1");
+        var op = await RestoreAsync(RestoreMode.None, safety: false);
+        Assert.Contains(op.Nodes, n => n.Node == "node-w");
+
+        var a = await _a.GetPlanAsync();
+        Assert.Null((await worker.GetPlanAsync()).Operation);
+        await ReportAsync(_a, a, ("started/verify-snapshot", StepState.Succeeded));
+        a = await _a.GetPlanAsync(a.Checksum);
+        var w = await worker.GetPlanAsync();
+        Assert.Equal(["shutdown/killall"], w.Operation.Instructions.Select(i => i.Id));
+        await ReportAsync(_a, a, ("shutdown/killall", StepState.Succeeded));
+        await ReportAsync(worker, w, ("shutdown/killall", StepState.Succeeded));
+        foreach (var other in new[] { _b, _c })
+        {
+            var plan = await other.GetPlanAsync();
+            await ReportAsync(other, plan, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
+        }
+        a = await _a.GetPlanAsync(a.Checksum);
+        Assert.Null((await worker.GetPlanAsync()).Operation);
+        await ReportAsync(_a, a, ("restore/restore-snapshot", StepState.Succeeded));
+        a = await _a.GetPlanAsync(a.Checksum);
+        Assert.False(a.Operation.Instructions[0].StartRuntime.SkipEtcdWait);
+        await ReportAsync(_a, a, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+
+        w = await worker.GetPlanAsync();
+        var start = Assert.Single(w.Operation.Instructions);
+        Assert.Equal("restart-cluster/start-runtime", start.Id);
+        Assert.True(start.StartRuntime.SkipEtcdWait);
+        await ReportAsync(worker, w, ("restart-cluster/start-runtime", StepState.Succeeded));
+        foreach (var other in new[] { _b, _c })
+        {
+            var plan = await other.GetPlanAsync();
+            await ReportAsync(other, plan, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        }
+        Assert.Equal(OperationPhase.Finished, (await GetAsync(op.Id)).Phase);
     }
 
     [Fact]

@@ -13,14 +13,15 @@ internal sealed class SimulatedAgent(AgentService.AgentServiceClient client, str
 {
     public string Node => node;
 
-    public static Task<SimulatedAgent> RegisterAsync(InProcessPlanServer server, string cluster, string node, string bootstrapToken)
-        => RegisterAsync(server.Address, server.CaFile, cluster, node, bootstrapToken);
+    /// <param name="roles">Default: etcd.</param>
+    public static Task<SimulatedAgent> RegisterAsync(InProcessPlanServer server, string cluster, string node, string bootstrapToken, params NodeRole[] roles)
+        => RegisterAsync(server.Address, server.CaFile, cluster, node, bootstrapToken, roles);
 
-    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, string cluster, string node, string bootstrapToken)
+    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, string cluster, string node, string bootstrapToken, params NodeRole[] roles)
     {
         var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(server, null, caFile)).RegisterAsync(new RegisterRequest
         {
-            Cluster = cluster, Node = node, BootstrapToken = bootstrapToken, Roles = { NodeRole.Etcd },
+            Cluster = cluster, Node = node, BootstrapToken = bootstrapToken, Roles = { roles.Length > 0 ? roles : [NodeRole.Etcd] },
         }).ResponseAsync.DefaultTimeout();
         return Connect(server, caFile, cluster, node, registered.NodeCredential);
     }

@@ -60,7 +60,7 @@ internal sealed class AgentOptions
     /// <summary>runtime-binary (k3s/rke2): default /usr/local/bin/&lt;runtime&gt;.</summary>
     public string RuntimeBinary { get; set; } = "";
 
-    /// <summary>service-stop-command / service-start-command (k3s/rke2): default systemctl stop|start k3s or rke2-server.</summary>
+    /// <summary>service-stop-command / service-start-command (k3s/rke2): default systemctl stop|start <see cref="ServiceUnit"/>.</summary>
     public string ServiceStopCommand { get; set; } = "";
 
     public string ServiceStartCommand { get; set; } = "";
@@ -90,7 +90,14 @@ internal sealed class AgentOptions
     public string EffectiveRuntimeBinary => RuntimeBinary.Length > 0 ? RuntimeBinary : $"/usr/local/bin/{Runtime}";
 
     /// <summary>The systemd unit of a K3s or RKE2 server.</summary>
-    public string ServiceUnit => Runtime == "rke2" ? "rke2-server" : "k3s";
+    /// <summary>The runtime's systemd unit as its installer names it: a server (etcd or control-plane role) runs k3s / rke2-server, a worker k3s-agent / rke2-agent.</summary>
+    public string ServiceUnit => (Runtime, Roles.Contains("etcd") || Roles.Contains("control-plane")) switch
+    {
+        ("rke2", true) => "rke2-server",
+        ("rke2", false) => "rke2-agent",
+        (_, true) => "k3s",
+        (_, false) => "k3s-agent",
+    };
 
     public string EffectiveServiceStopCommand => ServiceStopCommand.Length > 0 ? ServiceStopCommand : $"systemctl stop {ServiceUnit}";
 

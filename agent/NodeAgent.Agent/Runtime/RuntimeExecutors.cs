@@ -53,6 +53,7 @@ internal sealed class StopRuntimeExecutor(IRuntimeDriver driver) : IInstructionE
 /// <c>StartRuntime</c>: the start command, then until the deadline for the local etcd to answer
 /// Status (a learner answers too: a member that rejoins starts as one). A member of a plain etcd
 /// cluster answers only once a quorum of members runs, so the members start in the same phase.
+/// A node without the etcd role (<c>skip_etcd_wait</c>) has no local etcd to wait for.
 /// </summary>
 internal sealed class StartRuntimeExecutor(IRuntimeDriver driver, EtcdHealth health) : IInstructionExecutor
 {
@@ -63,7 +64,7 @@ internal sealed class StartRuntimeExecutor(IRuntimeDriver driver, EtcdHealth hea
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
         var started = await RuntimeSteps.GuardAsync(() => driver.StartAsync(cancellationToken));
-        if (!started.Succeeded)
+        if (!started.Succeeded || instruction.StartRuntime.SkipEtcdWait)
         {
             return started;
         }

@@ -108,7 +108,7 @@ internal static class OperationInstructions
                 }
                 if (init || etcd || cluster.Runtime != Runtime.Etcd)
                 {
-                    list.Add(Make(StartRuntime, timeouts.RestoreStep, 2, i => i.StartRuntime = new StartRuntimeInstruction()));
+                    list.Add(Make(StartRuntime, timeouts.RestoreStep, 2, i => i.StartRuntime = new StartRuntimeInstruction { SkipEtcdWait = !etcd }));
                 }
                 if (etcd)
                 {

@@ -118,6 +118,20 @@ public sealed class DistributionDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task StartRuntime_WorkerSkipsTheEtcdWait_SucceedsOnceTheUnitStarted()
+    {
+        var systemctl = new StandIn(_root.Combine("bin", "systemctl"));
+        await using var rig = await RigAsync("k3s", start: $"{systemctl.Path} start k3s-agent");
+
+        // No etcd answers at the rig's endpoint: with the wait, this step would run into its deadline.
+        var started = await rig.RunAsync(new Contracts.V1.Instruction { Id = "start", StartRuntime = new Contracts.V1.StartRuntimeInstruction { SkipEtcdWait = true } });
+
+        AssertStep.Succeeded(started);
+        Assert.DoesNotContain("etcd", started.Message, StringComparison.Ordinal);
+        Assert.Equal([["start", "k3s-agent"]], systemctl.Calls().Select(c => c.Arguments));
+    }
+
+    [Fact]
     public void Defaults_AreTheDistributionsOwnPathsAndUnits()
     {
         var k3s = new AgentOptions { Runtime = "k3s" };

@@ -62,6 +62,19 @@ public sealed class RuntimeConfigTests : IDisposable
     }
 
     [Theory]
+    [InlineData("runtime: k3s\n", "k3s")]
+    [InlineData("runtime: k3s\nroles: [control-plane]\n", "k3s")]
+    [InlineData("runtime: k3s\nroles: [worker]\n", "k3s-agent")]
+    [InlineData("runtime: rke2\nroles: [etcd, worker]\n", "rke2-server")]
+    [InlineData("runtime: rke2\nroles: [worker]\n", "rke2-agent")]
+    public void Load_ServiceUnit_FollowsTheNodesRoles(string yaml, string unit)
+    {
+        var options = Load(Base + yaml);
+
+        Assert.Equal(($"systemctl stop {unit}", $"systemctl start {unit}"), (options.EffectiveServiceStopCommand, options.EffectiveServiceStartCommand));
+    }
+
+    [Theory]
     [InlineData("runtime: etcd\netcd-stop-command: /bin/stop-etcd\n",
         "runtime etcd: etcd-start-command, etcd-data-dir, etcd-initial-cluster must be set along with etcd-stop-command")]
     [InlineData("runtime: k3s\netcd-data-dir: /var/lib/etcd\n", "etcd-data-dir applies to runtime etcd only; this node's runtime is k3s")]
