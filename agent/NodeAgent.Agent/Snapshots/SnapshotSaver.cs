@@ -33,6 +33,9 @@ internal sealed record SnapshotSaveResult(string? Path, SnapshotMetadata? Metada
 internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, TimeProvider time, ILogger<SnapshotSaver> logger)
 {
     public const string LockFileName = ".node-agent-save.lock";
+
+    /// <summary>How long a .part file must be untouched before a save removes it as abandoned.</summary>
+    public static readonly TimeSpan AbandonedPartAge = TimeSpan.FromHours(1);
     private const long ProgressEveryBytes = 8L * 1024 * 1024;
     private const long CollectEveryBytes = 32L * 1024 * 1024;
 
@@ -49,6 +52,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         var directory = Path.GetFullPath(request.Directory);
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         using var saveLock = AcquireLock(directory);
+        RemoveAbandonedParts(directory);
 
         using var etcd = connect();
         var status = await etcd.StatusAsync(cancellationToken);
@@ -151,6 +155,32 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         }
     }
 
+    /// <summary>
+    /// Removes <c>.part</c> files a save or download left when its process died (killed, host
+    /// crash), so they do not fill the disk. Under the save lock no save writes one, and a
+    /// download writes without pause, so a part file untouched for an hour is abandoned.
+    /// </summary>
+    private void RemoveAbandonedParts(string directory)
+    {
+        var cutoff = (time.GetUtcNow() - AbandonedPartAge).UtcDateTime;
+        foreach (var part in new DirectoryInfo(directory).EnumerateFiles("*" + SnapshotNames.PartSuffix))
+        {
+            if (part.LastWriteTimeUtc >= cutoff)
+            {
+                continue;
+            }
+            try
+            {
+                part.Delete();
+                LogRemovedPart(logger, part.Name, part.Length);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogPartNotRemoved(logger, part.Name, ex.Message);
+            }
+        }
+    }
+
     private static FileStream AcquireLock(string directory)
     {
         try
@@ -175,6 +205,12 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Saved etcd snapshot {Name}: {SizeBytes} bytes at revision {Revision} in {Duration}")]
     private static partial void LogSaved(ILogger logger, string name, long sizeBytes, long revision, TimeSpan duration);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removed {Name} ({Bytes} bytes), left by a save or download that did not finish")]
+    private static partial void LogRemovedPart(ILogger logger, string name, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove the abandoned {Name}: {Reason}")]
+    private static partial void LogPartNotRemoved(ILogger logger, string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "etcd member at {Endpoint} is a learner: no snapshot")]
     private static partial void LogLearnerSkips(ILogger logger, Uri endpoint);

@@ -116,6 +116,25 @@ public sealed class SnapshotSaverTests : IDisposable
     }
 
     [Fact]
+    public async Task Save_AbandonedPartFromADeadSave_IsRemoved_AFreshOneIsLeft()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        Directory.CreateDirectory(_dir);
+        var abandoned = Path.Combine(_dir, "on-demand-n1-1700000000.part");
+        var fresh = Path.Combine(_dir, "on-demand-n1-1700000001.part");
+        await File.WriteAllBytesAsync(abandoned, new byte[4096]);
+        await File.WriteAllBytesAsync(fresh, new byte[4096]);
+        var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+        File.SetLastWriteTimeUtc(abandoned, now - SnapshotSaver.AbandonedPartAge - TimeSpan.FromMinutes(1));
+        File.SetLastWriteTimeUtc(fresh, now - SnapshotSaver.AbandonedPartAge + TimeSpan.FromMinutes(5));
+
+        await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(fresh));
+    }
+
+    [Fact]
     public async Task Save_WhileAnotherSaveHoldsTheLock_IsRefused()
     {
         await using var etcd = await EtcdServer.StartAsync();
