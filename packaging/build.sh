@@ -138,6 +138,8 @@ stage_docs() {  # $1: package, $2: its tree
   install -d -m 0755 "$2/usr/share/doc/$1"
   install -m 0644 "$here/copyright" "$2/usr/share/doc/$1/copyright"
   install -m 0644 "$root/README.md" "$2/usr/share/doc/$1/README.md"
+  # The README links docs/operator.md: keep the link working where the README is installed.
+  install -D -m 0644 "$root/docs/operator.md" "$2/usr/share/doc/$1/docs/operator.md"
   changelog "$1" | gzip -9n > "$2/usr/share/doc/$1/changelog.gz"
   chmod 0644 "$2/usr/share/doc/$1/changelog.gz"
   if [ -f "$here/deb/$1/lintian-overrides" ]; then
@@ -248,6 +250,7 @@ for program in node-agent plan-server nodeagentctl; do
   install -D -m 0644 "$stage/$program/usr/share/man/man1/$program.1.gz" "$dir/man/$program.1.gz"
 done
 install -m 0644 "$root/README.md" "$dir/README.md"
+install -D -m 0644 "$root/docs/operator.md" "$dir/docs/operator.md"
 install -m 0644 "$here/README.md" "$dir/INSTALL.md"
 install -m 0644 "$here/copyright" "$dir/copyright"
 printf '%s\n' "$version" > "$dir/VERSION"

@@ -45,6 +45,7 @@ unit() {  # name: the unit with /usr paths rewritten to the prefix
 
 docs() {  # program
   put 0644 "$src/README.md" "$dest$prefix/share/doc/$1/README.md"
+  put 0644 "$src/docs/operator.md" "$dest$prefix/share/doc/$1/docs/operator.md"
   put 0644 "$src/copyright" "$dest$prefix/share/doc/$1/copyright"
   put 0644 "$src/man/$1.1.gz" "$dest$prefix/share/man/man1/$1.1.gz"
 }

@@ -70,8 +70,9 @@ public sealed class PlanServerRestartTests
         var clusters = new ClusterService.ClusterServiceClient(server.CreateAdminChannel());
         await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Rke2 }).ResponseAsync.DefaultTimeout();
 
+        using var headers = new TempDir("nodeagent-buf-");
         var listed = (await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}",
-            ["-H", $"Authorization: Bearer {server.AdminToken}", .. server.BufTlsArgs]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+            [.. Buf.WriteBearerHeaderFile(headers.Combine("admin-header"), server.AdminToken), .. server.BufTlsArgs]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
         var refused = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}", server.BufTlsArgs).WithTimeout(TestTimeouts.Slow);
         var untrusted = await Buf.CurlAsync($"{server.Address}nodeagent.v1.ClusterService/ListClusters", "{}").WithTimeout(TestTimeouts.Slow);
 

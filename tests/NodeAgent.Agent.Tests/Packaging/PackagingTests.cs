@@ -224,6 +224,7 @@ public sealed partial class PackagingTests(BuiltPackages packages) : IDisposable
         Assert.Contains("Documentation=file:///usr/local/share/doc/plan-server/README.md",
             File.ReadAllLines(At("etc/systemd/system/plan-server.service")));
         Assert.True(File.Exists(At("usr/local/share/man/man1/nodeagentctl.1.gz")));
+        Assert.True(File.Exists(At("usr/local/share/doc/node-agent/docs/operator.md")), "the README's link to docs/operator.md must resolve where it is installed");
         foreach (var program in Packages)
         {
             Assert.Equal(packages.Version, (await RunAsync(At($"usr/local/bin/{program}"), "--version")).Trim().Split('+')[0]);
@@ -272,7 +273,7 @@ public sealed partial class PackagingTests(BuiltPackages packages) : IDisposable
     /// <summary>Docs, man page, root ownership: what every package has.</summary>
     private static void AssertCommon(Dictionary<string, Entry> entries, string package)
     {
-        foreach (var doc in new[] { "copyright", "changelog.gz", "README.md" })
+        foreach (var doc in new[] { "copyright", "changelog.gz", "README.md", "docs/operator.md" })
         {
             AssertEntry(entries, $"usr/share/doc/{package}/{doc}", "-rw-r--r--");
         }
