@@ -3,6 +3,7 @@ using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Testing.Metrics;
 using NodeAgent.Testing.PlanServer;
 
 namespace NodeAgent.Benchmarks;
@@ -64,6 +65,13 @@ internal static class PlanFanoutBenchmark
             await Task.WhenAll(agents.Select(a => a.Waiting.Task));
         }
         var peakRss = Math.Max(connectedRss, Rss(server.Process.Id));
+        // The server's own view (its /metrics), read while the agents still poll: a cross-check of
+        // the client-side numbers, and a measure of what a scrape costs with this many agents.
+        using var http = new HttpClient();
+        var scrapeStarted = Stopwatch.GetTimestamp();
+        var scrape = PrometheusText.Parse(await http.GetStringAsync(new Uri(server.MetricsAddress, "/metrics")));
+        var scrapeMs = Stopwatch.GetElapsedTime(scrapeStarted).TotalMilliseconds;
+        var delivery = (Count: scrape.One("nodeagent_plan_delivery_seconds_count").Value, Sum: scrape.One("nodeagent_plan_delivery_seconds_sum").Value);
         await stop.CancelAsync();
         await Task.WhenAll(polls);
         var all = latencies.Order().ToArray();
@@ -74,6 +82,9 @@ internal static class PlanFanoutBenchmark
             $"  {agentCount} agents, {rounds} plan changes: delivery p50 {Percentile(all, 0.50):0} ms, p99 {p99:0} ms (goal <= 1000 ms), max {all[^1]:0} ms; "
             + $"server RSS idle {Measurement.Mib(idleRss)}, with the agents long-polling {Measurement.Mib(peakRss)}, "
             + $"{(peakRss - idleRss) / 1024.0 / agentCount:0.0} KiB per connected agent"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  server /metrics: {delivery.Count:0} deliveries after a change, mean {1000 * delivery.Sum / Math.Max(1, delivery.Count):0} ms (client-side mean {all.Average():0} ms); "
+            + $"agents connected {scrape.One("nodeagent_agents_connected", ("cluster", "fanout")).Value:0}; one scrape took {scrapeMs:0} ms"));
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];

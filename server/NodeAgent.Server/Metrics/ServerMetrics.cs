@@ -34,7 +34,7 @@ internal sealed class ServerMetrics
             "Duration of the steps agents ran for operations (save_snapshot, download_snapshot, restore_snapshot, ...), as the agent measured it, by result.",
             new HistogramConfiguration { LabelNames = ["cluster", "step", "result"], Buckets = SecondsBuckets });
         _planDelivery = factory.CreateHistogram("nodeagent_plan_delivery_seconds",
-            "Time from a change of a node's plan to the waiting agent's GetPlan answering with it.",
+            "Time from a change of a node's plan to the waiting agent's GetPlan answering with it (the answer's trip over the network not included).",
             new HistogramConfiguration { Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
     }
 
