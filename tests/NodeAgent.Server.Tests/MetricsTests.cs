@@ -17,50 +17,31 @@ public sealed class MetricsTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
     private static readonly HttpClient Http = new() { Timeout = TestTimeouts.Default };
-    private InProcessPlanServer _server = null!;
-    private SnapshotService.SnapshotServiceClient _snapshots = null!;
-    private OperationService.OperationServiceClient _operations = null!;
-    private SimulatedAgent _a = null!;
-    private SimulatedAgent _b = null!;
+    private TwoNodeCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await InProcessPlanServer.StartAsync(_time).WithTimeout(TestTimeouts.Slow);
-        var admin = _server.CreateAdminChannel();
-        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
-        _operations = new OperationService.OperationServiceClient(admin);
-        var created = await new ClusterService.ClusterServiceClient(admin).CreateClusterAsync(new CreateClusterRequest
-        {
-            Name = "prod", Runtime = Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1",
-        }).ResponseAsync.DefaultTimeout();
-        _a = await SimulatedAgent.RegisterAsync(_server, "prod", "node-a", created.BootstrapToken);
-        _b = await SimulatedAgent.RegisterAsync(_server, "prod", "node-b", created.BootstrapToken);
-    }
+    public async Task InitializeAsync() => _cluster = await TwoNodeCluster.StartAsync(_time);
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task Scrape_AfterASnapshotOperation_CountsPhasesStepsDeliveriesAgentsAndSnapshots()
     {
-        var steadyA = await _a.GetPlanAsync();
-        await _a.ReportAppliedAsync(steadyA);
+        var steadyA = await _cluster.A.GetPlanAsync();
+        await _cluster.A.ReportAppliedAsync(steadyA);
         // node-a long-polls: it is connected, and the operation's plan change wakes it.
-        var waiting = _a.GetPlanAsync(steadyA.Checksum, TimeSpan.FromMinutes(1));
+        var waiting = _cluster.A.GetPlanAsync(steadyA.Checksum, TimeSpan.FromMinutes(1));
         await OperationWaits.UntilAsync(async ct => (await ScrapeAsync(ct)).One("nodeagent_agents_connected", ("cluster", "prod")).Value == 1);
 
-        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var op = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
         var planA = await waiting;
         var during = await ScrapeAsync(default);
         Assert.Equal(1, during.One("nodeagent_operation_active", ("cluster", "prod"), ("operation", op.Id), ("type", "snapshot"), ("phase", "started")).Value);
         Assert.Equal(1, during.One("nodeagent_plan_delivery_seconds_count").Value);
 
-        var planB = await _b.GetPlanAsync();
-        await _a.ReportStepAsync(planA, StepState.Succeeded, inventory: Inventory("node-a", 1_700_000_000, 4096));
-        await _b.ReportStepAsync(planB, StepState.Failed, "etcd is not running");
-        Assert.Equal(OperationPhase.Failed, (await _operations.WaitForEndAsync(op.Id)).Phase);
+        var planB = await _cluster.B.GetPlanAsync();
+        await _cluster.A.ReportStepAsync(planA, StepState.Succeeded, inventory: Inventory("node-a", 1_700_000_000, 4096));
+        await _cluster.B.ReportStepAsync(planB, StepState.Failed, "etcd is not running");
+        Assert.Equal(OperationPhase.Failed, (await _cluster.Operations.WaitForEndAsync(op.Id)).Phase);
 
         var after = await ScrapeAsync(default);
         Assert.Equal(1, after.One("nodeagent_operations_ended_total", ("cluster", "prod"), ("type", "snapshot"), ("result", "failed")).Value);
@@ -78,13 +59,13 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task Scrape_PromtoolAcceptsTheFormat_AndARealPrometheusReadsIt()
     {
-        await _a.ReportAsync(new ReportStatusRequest { Inventory = Inventory("node-a", 1_700_000_000, 4096) });
+        await _cluster.A.ReportAsync(new ReportStatusRequest { Inventory = Inventory("node-a", 1_700_000_000, 4096) });
         var text = await ScrapeTextAsync(default);
 
         var check = await Promtool.CheckMetricsAsync(text).WithTimeout(TestTimeouts.Slow);
         Assert.True(check.ExitCode == 0, $"promtool check metrics: {check.StandardOutput}{check.StandardError}\n{text}");
 
-        var metrics = _server.MetricsAddress.Authority;
+        var metrics = _cluster.Server.MetricsAddress.Authority;
         await using var prometheus = await PrometheusServer.StartAsync(new Dictionary<string, string> { ["plan-server"] = metrics }).WithTimeout(TestTimeouts.Slow);
         await OperationWaits.UntilAsync(async ct =>
             (await prometheus.QueryAsync("nodeagent_snapshot_last_success_timestamp_seconds{node=\"node-a\"}", ct)) is [{ Value: 1_700_000_000 }]);
@@ -95,7 +76,7 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task Healthz_StoreAnswers_OkWithoutCredentials()
     {
-        using var reply = await Http.GetAsync(new Uri(_server.MetricsAddress, "/healthz")).WithTimeout(TestTimeouts.Default);
+        using var reply = await Http.GetAsync(new Uri(_cluster.Server.MetricsAddress, "/healthz")).WithTimeout(TestTimeouts.Default);
 
         Assert.Equal(200, (int)reply.StatusCode);
         Assert.Equal("ok\n", await reply.Content.ReadAsStringAsync());
@@ -104,7 +85,7 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task MetricsListener_ServesNothingElse()
     {
-        using var reply = await Http.GetAsync(new Uri(_server.MetricsAddress, "/nodeagent.v1.ClusterService/ListClusters")).WithTimeout(TestTimeouts.Default);
+        using var reply = await Http.GetAsync(new Uri(_cluster.Server.MetricsAddress, "/nodeagent.v1.ClusterService/ListClusters")).WithTimeout(TestTimeouts.Default);
 
         Assert.Equal(404, (int)reply.StatusCode);
     }
@@ -114,7 +95,7 @@ public sealed class MetricsTests : IAsyncLifetime
 
     private async Task<string> ScrapeTextAsync(CancellationToken cancellationToken)
     {
-        using var reply = await Http.GetAsync(new Uri(_server.MetricsAddress, "/metrics"), cancellationToken).WithTimeout(TestTimeouts.Default);
+        using var reply = await Http.GetAsync(new Uri(_cluster.Server.MetricsAddress, "/metrics"), cancellationToken).WithTimeout(TestTimeouts.Default);
         reply.EnsureSuccessStatusCode();
         Assert.StartsWith("text/plain", reply.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
         return await reply.Content.ReadAsStringAsync(cancellationToken);

@@ -10,53 +10,37 @@ namespace NodeAgent.Server.Tests;
 public sealed class SnapshotOperationTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
-    private InProcessPlanServer _server = null!;
-    private SnapshotService.SnapshotServiceClient _snapshots = null!;
-    private OperationService.OperationServiceClient _operations = null!;
-    private SimulatedAgent _a = null!;
-    private SimulatedAgent _b = null!;
+    private TwoNodeCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await InProcessPlanServer.StartAsync(_time).WithTimeout(TestTimeouts.Slow);
-        var admin = _server.CreateAdminChannel();
-        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
-        _operations = new OperationService.OperationServiceClient(admin);
-        var created = await new ClusterService.ClusterServiceClient(admin).CreateClusterAsync(new CreateClusterRequest
-        {
-            Name = "prod", Runtime = Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1",
-        }).ResponseAsync.DefaultTimeout();
-        _a = await SimulatedAgent.RegisterAsync(_server, "prod", "node-a", created.BootstrapToken);
-        _b = await SimulatedAgent.RegisterAsync(_server, "prod", "node-b", created.BootstrapToken);
-    }
+    public async Task InitializeAsync() => _cluster = await TwoNodeCluster.StartAsync(_time);
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task CreateSnapshot_AllNodesSave_GoesThroughPhasesToFinishedAndFillsCatalog()
     {
-        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        using var watch = _operations.WatchOperation(new WatchOperationRequest { Id = op.Id });
+        var op = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        using var watch = _cluster.Operations.WatchOperation(new WatchOperationRequest { Id = op.Id });
         var phases = CollectPhasesAsync(watch.ResponseStream);
 
-        var planA = await _a.GetPlanAsync();
-        var planB = await _b.GetPlanAsync();
+        var planA = await _cluster.A.GetPlanAsync();
+        var planB = await _cluster.B.GetPlanAsync();
         Assert.Equal(op.Id, planA.Operation.OperationId);
         Assert.Equal("on-demand", planA.Operation.Instructions.Single().SaveSnapshot.Name);
-        await _a.ReportStepAsync(planA, StepState.Succeeded, inventory: Inventory("node-a"));
-        await _b.ReportStepAsync(planB, StepState.Succeeded, inventory: Inventory("node-b"));
+        await _cluster.A.ReportStepAsync(planA, StepState.Succeeded, inventory: Inventory("node-a"));
+        await _cluster.B.ReportStepAsync(planB, StepState.Succeeded, inventory: Inventory("node-b"));
 
-        var steadyA = await _a.GetPlanAsync(planA.Checksum);
-        var steadyB = await _b.GetPlanAsync(planB.Checksum);
+        var steadyA = await _cluster.A.GetPlanAsync(planA.Checksum);
+        var steadyB = await _cluster.B.GetPlanAsync(planB.Checksum);
         Assert.Null(steadyA.Operation);
         Assert.Equal(OperationPhase.RestartCluster, (await GetAsync(op.Id)).Phase);
-        await _a.ReportAppliedAsync(steadyA);
-        await _b.ReportAppliedAsync(steadyB);
+        await _cluster.A.ReportAppliedAsync(steadyA);
+        await _cluster.B.ReportAppliedAsync(steadyB);
 
         var finished = await GetAsync(op.Id);
         Assert.Equal(OperationPhase.Finished, finished.Phase);
         Assert.Equal([OperationPhase.Started, OperationPhase.RestartCluster, OperationPhase.Finished], await phases.DefaultTimeout());
-        var catalog = await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout();
+        var catalog = await _cluster.Snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout();
         Assert.Equal(["node-a", "node-b"], catalog.Snapshots.Select(s => s.Node).Order());
         Assert.All(catalog.Snapshots, s => Assert.Equal("prod", s.Cluster));
     }
@@ -64,9 +48,9 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     [Fact]
     public async Task CreateSnapshot_WhileOneRuns_FailedPreconditionNamesIt()
     {
-        var first = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var first = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
         Assert.Contains(first.Id, ex.Status.Detail, StringComparison.Ordinal);
@@ -75,26 +59,26 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     [Fact]
     public async Task CreateSnapshot_NodeReportsFailure_FailedWithNodeAndMessageAndPlansBackToSteady()
     {
-        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var planB = await _b.GetPlanAsync();
+        var op = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var planB = await _cluster.B.GetPlanAsync();
 
-        await _b.ReportStepAsync(planB, StepState.Failed, "etcd at https://127.0.0.1:2379 is unreachable");
+        await _cluster.B.ReportStepAsync(planB, StepState.Failed, "etcd at https://127.0.0.1:2379 is unreachable");
 
         var failed = await GetAsync(op.Id);
         Assert.Equal(OperationPhase.Failed, failed.Phase);
         Assert.Equal("node-b", failed.Failure.Node);
         Assert.Equal("started/save-snapshot", failed.Failure.InstructionId);
         Assert.Contains("unreachable", failed.Failure.Message, StringComparison.Ordinal);
-        Assert.Null((await _a.GetPlanAsync()).Operation);
+        Assert.Null((await _cluster.A.GetPlanAsync()).Operation);
     }
 
     [Fact]
     public async Task CreateSnapshot_NodeNeverAnswers_FailsAtPhaseDeadline()
     {
-        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var planA = await _a.GetPlanAsync();
-        await _a.ReportStepAsync(planA, StepState.Succeeded);
-        using var watch = _operations.WatchOperation(new WatchOperationRequest { Id = op.Id });
+        var op = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var planA = await _cluster.A.GetPlanAsync();
+        await _cluster.A.ReportStepAsync(planA, StepState.Succeeded);
+        using var watch = _cluster.Operations.WatchOperation(new WatchOperationRequest { Id = op.Id });
         var phases = CollectPhasesAsync(watch.ResponseStream);
 
         _time.Advance(TimeSpan.FromMinutes(31));
@@ -108,14 +92,14 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     [Fact]
     public async Task CancelOperation_Running_CancelledAndSecondCancelRefused()
     {
-        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var op = (await _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
 
-        var cancelled = (await _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync.DefaultTimeout()).Operation;
-        var again = await Assert.ThrowsAsync<RpcException>(() => _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync).DefaultTimeout();
+        var cancelled = (await _cluster.Operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync.DefaultTimeout()).Operation;
+        var again = await Assert.ThrowsAsync<RpcException>(() => _cluster.Operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(OperationPhase.Cancelled, cancelled.Phase);
         Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
-        Assert.Null((await _a.GetPlanAsync()).Operation);
+        Assert.Null((await _cluster.A.GetPlanAsync()).Operation);
     }
 
     [Theory]
@@ -123,7 +107,7 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     [InlineData("prod", "../../etc/passwd", StatusCode.InvalidArgument)]
     public async Task CreateSnapshot_BadRequest_ClearStatus(string cluster, string name, StatusCode expected)
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = cluster, Name = name }).ResponseAsync).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _cluster.Snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = cluster, Name = name }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(expected, ex.StatusCode);
     }
@@ -131,7 +115,7 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     [Fact]
     public async Task ReportStatus_InventoryNameWithPath_InvalidArgument()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(() => _a.ReportAsync(new ReportStatusRequest
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _cluster.A.ReportAsync(new ReportStatusRequest
         {
             Inventory = new SnapshotInventory { Snapshots = { new Snapshot { Name = "../x", Storage = StorageKind.Local, Location = "file:///x" } } },
         })).DefaultTimeout();
@@ -140,7 +124,7 @@ public sealed class SnapshotOperationTests : IAsyncLifetime
     }
 
     private async Task<Operation> GetAsync(string id)
-        => (await _operations.GetOperationAsync(new GetOperationRequest { Id = id }).ResponseAsync.DefaultTimeout()).Operation;
+        => (await _cluster.Operations.GetOperationAsync(new GetOperationRequest { Id = id }).ResponseAsync.DefaultTimeout()).Operation;
 
     private static async Task<List<OperationPhase>> CollectPhasesAsync(IAsyncStreamReader<WatchOperationResponse> stream)
     {

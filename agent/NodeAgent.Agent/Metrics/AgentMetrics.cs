@@ -59,9 +59,7 @@ internal sealed class AgentMetrics
 
     public void StepEnded(Instruction instruction, bool succeeded, bool skipped, TimeSpan duration)
     {
-        var step = instruction.KindCase == Instruction.KindOneofCase.None
-            ? "unknown"
-            : Instruction.Descriptor.FindFieldByNumber((int)instruction.KindCase).Name;
+        var step = instruction.KindName();
         _step.WithLabels(step, skipped ? "skipped" : succeeded ? "succeeded" : "failed").Observe(duration.TotalSeconds);
     }
 }

@@ -58,9 +58,7 @@ internal sealed class ServerMetrics
     /// <summary>A step reached its end on a node (reported once per step).</summary>
     public void StepEnded(string cluster, Instruction instruction, StepResult result)
     {
-        var step = instruction.KindCase == Instruction.KindOneofCase.None
-            ? "unknown"
-            : Instruction.Descriptor.FindFieldByNumber((int)instruction.KindCase).Name;
+        var step = instruction.KindName();
         _stepDuration.WithLabels(cluster, step, Label(result.State)).Observe(result.Duration?.ToTimeSpan().TotalSeconds ?? 0);
     }
 
