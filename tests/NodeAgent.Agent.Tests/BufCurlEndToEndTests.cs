@@ -56,8 +56,7 @@ public sealed class BufCurlEndToEndTests
     {
         using var channel = server.CreateAdminChannel();
         var clusters = new ClusterService.ClusterServiceClient(channel);
-        await OperationWaits.UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "local" }, cancellationToken: ct)).Nodes
-            .Any(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum));
+        await clusters.UntilPlansAppliedAsync("local", 1);
     }
 
     private static string OperationId(JsonElement response) => response.GetProperty("operation").GetProperty("id").GetString()!;

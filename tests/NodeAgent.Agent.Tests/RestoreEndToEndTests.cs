@@ -45,23 +45,14 @@ public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifet
             SnapshotSettings = new SnapshotSettings
             {
                 RecurringEnabled = false,
-                S3 = new S3Settings
-                {
-                    Endpoint = servers.Ceph.HttpEndpoint.Authority,
-                    Insecure = true,
-                    Bucket = _bucket,
-                    // Per request: one that hangs on a loaded RGW is retried after 20 s, not waited on for 5 minutes.
-                    Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(20)),
-                    Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = servers.Ceph.AccessKey, SecretKey = servers.Ceph.SecretKey } },
-                },
+                S3 = servers.Ceph.PlanS3Target(_bucket, requestTimeout: TimeSpan.FromSeconds(20)),
             },
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
         for (var i = 0; i < 3; i++)
         {
             StartAgent($"node-{i + 1}", _etcd.Members[i], token);
         }
-        await OperationWaits.UntilAsync(async ct => (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
-            .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
+        await _clusters.UntilPlansAppliedAsync("prod", 3);
         await EtcdData.PutAsync(_etcd.Members[0].ClientUrl, Original).WithTimeout(TestTimeouts.Slow);
     }
 

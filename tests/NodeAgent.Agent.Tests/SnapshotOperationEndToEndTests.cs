@@ -58,24 +58,14 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
             SnapshotSettings = new SnapshotSettings
             {
                 RecurringEnabled = false,
-                S3 = new S3Settings
-                {
-                    Endpoint = servers.Ceph.HttpEndpoint.Authority,
-                    Insecure = true,
-                    Bucket = _bucket,
-                    // Per request: one that hangs on a loaded RGW is retried after 20 s, not waited on for 5 minutes.
-                    Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(20)),
-                    Folder = "prod",
-                    Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = servers.Ceph.AccessKey, SecretKey = servers.Ceph.SecretKey } },
-                },
+                S3 = servers.Ceph.PlanS3Target(_bucket, folder: "prod", requestTimeout: TimeSpan.FromSeconds(20)),
             },
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
         for (var i = 0; i < 3; i++)
         {
             StartAgent($"node-{i + 1}", _etcd.Members[i].ClientUrl, token);
         }
-        await OperationWaits.UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
-            .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
+        await clusters.UntilPlansAppliedAsync("prod", 3);
 
         var snapshots = new SnapshotService.SnapshotServiceClient(admin);
         var operation = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
@@ -134,8 +124,7 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
         await EtcdData.LoadAsync(_etcd.Members[0].ClientUrl, 300).WithTimeout(TestTimeouts.Slow);
         var agent = StartAgent("node-1", _etcd.Members[0].ClientUrl, token);
-        await OperationWaits.UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }, cancellationToken: ct)).Nodes
-            .Any(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum));
+        await clusters.UntilPlansAppliedAsync("prod", 1);
         var operations = new OperationService.OperationServiceClient(admin);
 
         var operation = (await new SnapshotService.SnapshotServiceClient(admin).CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;

@@ -42,11 +42,7 @@ internal static class RestoreBenchmark
             SnapshotSettings = new SnapshotSettings
             {
                 RecurringEnabled = false,
-                S3 = new S3Settings
-                {
-                    Endpoint = ceph.HttpEndpoint.Authority, Insecure = true, Bucket = bucket,
-                    Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = ceph.AccessKey, SecretKey = ceph.SecretKey } },
-                },
+                S3 = ceph.PlanS3Target(bucket),
             },
         })).BootstrapToken;
         var dirs = new List<TempDir>();
@@ -59,8 +55,7 @@ internal static class RestoreBenchmark
                 dirs.Add(dir);
                 agents.Add(AgentProcess.Start(AgentConfigs.ScriptedEtcd(server, "bench", $"node-{i + 1}", etcd.Members[i], token, Path.Combine(dir.Path, "data")), dir));
             }
-            await WaitAsync(async () => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = "bench" })).Nodes
-                .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) == 3);
+            await clusters.UntilPlansAppliedAsync("bench", 3);
             var op = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "bench" })).Operation;
             var saved = await WatchAsync(operations, op.Id);
             if (saved.Operation.Phase != OperationPhase.Finished)
@@ -68,9 +63,9 @@ internal static class RestoreBenchmark
                 throw new InvalidOperationException($"the snapshot ended {saved.Operation.Phase}: {saved.Operation.Failure}");
             }
             Snapshot? snapshot = null;
-            await WaitAsync(async () =>
+            await OperationWaits.UntilAsync(async ct =>
             {
-                var catalog = (await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "bench" })).Snapshots;
+                var catalog = (await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "bench" }, cancellationToken: ct)).Snapshots;
                 snapshot = catalog.FirstOrDefault(s => s.Node == "node-1" && s.Storage == StorageKind.S3);
                 return snapshot is not null;
             });
@@ -183,14 +178,5 @@ internal static class RestoreBenchmark
             }
         }
         return (last, clock.Elapsed, phases);
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        while (!await condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cts.Token);
-        }
     }
 }

@@ -38,22 +38,24 @@ internal sealed class AgentMetrics
 
     public CollectorRegistry Registry { get; }
 
-    public void SaveEnded(string result, TimeSpan duration, long sizeBytes, DateTimeOffset at)
+    /// <param name="result">succeeded, failed or skipped.</param>
+    public void SaveEnded(string result, DateTimeOffset started, DateTimeOffset ended, long sizeBytes)
     {
-        _save.WithLabels(result).Observe(duration.TotalSeconds);
+        _save.WithLabels(result).Observe((ended - started).TotalSeconds);
         if (result == "succeeded")
         {
             _lastSize.Set(sizeBytes);
-            _lastSuccess.WithLabels("local").Set(at.ToUnixTimeSeconds());
+            _lastSuccess.WithLabels("local").Set(ended.ToUnixTimeSeconds());
         }
     }
 
-    public void UploadEnded(bool succeeded, TimeSpan duration, DateTimeOffset at)
+    /// <param name="started">When the save it runs alongside started.</param>
+    public void UploadEnded(bool succeeded, DateTimeOffset started, DateTimeOffset ended)
     {
-        _upload.WithLabels(succeeded ? "succeeded" : "failed").Observe(duration.TotalSeconds);
+        _upload.WithLabels(succeeded ? "succeeded" : "failed").Observe((ended - started).TotalSeconds);
         if (succeeded)
         {
-            _lastSuccess.WithLabels("s3").Set(at.ToUnixTimeSeconds());
+            _lastSuccess.WithLabels("s3").Set(ended.ToUnixTimeSeconds());
         }
     }
 

@@ -151,7 +151,7 @@ internal sealed partial class InventoryReporter(
         }
         snapshot.EtcdRevision = m.EtcdRevision;
         snapshot.EtcdVersion = m.EtcdVersion;
-        snapshot.Runtime = m.Runtime switch { "k3s" => Contracts.V1.Runtime.K3S, "rke2" => Contracts.V1.Runtime.Rke2, "etcd" => Contracts.V1.Runtime.Etcd, _ => Contracts.V1.Runtime.Unspecified };
+        snapshot.Runtime = RuntimeNames.Parse(m.Runtime);
         snapshot.KubernetesVersion = m.KubernetesVersion;
         snapshot.ClusterConfiguration = m.ClusterConfig;
         snapshot.TokenHash = m.TokenHash;

@@ -50,14 +50,14 @@ internal sealed partial class NodeSnapshotService(
         }
         catch
         {
-            metrics.SaveEnded("failed", time.GetUtcNow() - started, 0, time.GetUtcNow());
+            metrics.SaveEnded("failed", started, time.GetUtcNow(), 0);
             throw;
         }
         finally
         {
             inventory.Changed();
         }
-        metrics.SaveEnded(result.Skipped ? "skipped" : "succeeded", time.GetUtcNow() - started, result.Metadata?.SizeBytes ?? 0, time.GetUtcNow());
+        metrics.SaveEnded(result.Skipped ? "skipped" : "succeeded", started, time.GetUtcNow(), result.Metadata?.SizeBytes ?? 0);
         if (result.Skipped)
         {
             return new DaemonSave(result, null);
@@ -68,7 +68,7 @@ internal sealed partial class NodeSnapshotService(
             return new DaemonSave(result, null);
         }
         var report = await uploads.FinishAsync(result, preflightFailure, cancellationToken);
-        metrics.UploadEnded(report.Succeeded, time.GetUtcNow() - started, time.GetUtcNow());
+        metrics.UploadEnded(report.Succeeded, started, time.GetUtcNow());
         if (report.Succeeded)
         {
             await UploadPendingAsync(uploads, cancellationToken);

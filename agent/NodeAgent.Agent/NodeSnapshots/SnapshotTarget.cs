@@ -39,7 +39,7 @@ internal sealed record SnapshotTarget(
             ? ScheduleSettings.Create(settings.Cron, settings.TimeZone, retention, settings.Name.Length > 0 ? settings.Name : SnapshotNames.RecurringPrefix, settings.Compress)
             : null;
         return new SnapshotTarget(directory, schedule, retention, settings.S3 is { } s3 ? ToS3(s3) : null,
-            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, RuntimeName(steadyState.Runtime, options),
+            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, steadyState.Runtime.Name() ?? options.Runtime,
             steadyState.KubernetesVersion, steadyState.ClusterConfiguration);
     }
 
@@ -70,12 +70,4 @@ internal sealed record SnapshotTarget(
             SessionToken = keys?.SessionToken ?? "",
         }.Validated();
     }
-
-    private static string RuntimeName(Contracts.V1.Runtime runtime, AgentOptions options) => runtime switch
-    {
-        Contracts.V1.Runtime.K3S => "k3s",
-        Contracts.V1.Runtime.Rke2 => "rke2",
-        Contracts.V1.Runtime.Etcd => "etcd",
-        _ => options.Runtime,
-    };
 }

@@ -36,7 +36,7 @@ internal sealed partial class Registration(
             Node = identity.Node,
             BootstrapToken = options.Token,
             AgentVersion = identity.AgentVersion,
-            Runtime = RuntimeOf(options.Runtime),
+            Runtime = RuntimeNames.Parse(options.Runtime),
         };
         request.Roles.AddRange(options.Roles.Select(RoleOf));
         RegisterResponse response;
@@ -52,13 +52,6 @@ internal sealed partial class Registration(
         client.UseCredential(response.NodeCredential);
         LogRegistered(logger, identity.Node, identity.Cluster, response.Node.InitNode);
     }
-
-    public static Contracts.V1.Runtime RuntimeOf(string runtime) => runtime switch
-    {
-        "k3s" => Contracts.V1.Runtime.K3S,
-        "rke2" => Contracts.V1.Runtime.Rke2,
-        _ => Contracts.V1.Runtime.Etcd,
-    };
 
     private static NodeRole RoleOf(string role) => role switch
     {

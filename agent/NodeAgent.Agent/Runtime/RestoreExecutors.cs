@@ -15,13 +15,7 @@ internal sealed class VerifySnapshotExecutor(SnapshotPreflight preflight) : IIns
 
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
-        var verify = instruction.VerifySnapshot;
-        var (path, missing) = preflight.Locate(verify.Snapshot);
-        if (missing is not null)
-        {
-            return missing;
-        }
-        var (snapshot, failure) = await preflight.VerifyAsync(path!, verify.Sha256, cancellationToken);
+        var (snapshot, failure) = await preflight.CheckAsync(instruction.VerifySnapshot.Snapshot, instruction.VerifySnapshot.Sha256, cancellationToken);
         return failure ?? StepOutcome.Success(snapshot!.Describe());
     }
 }
@@ -39,13 +33,7 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
 
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
-        var restore = instruction.RestoreSnapshot;
-        var (path, missing) = preflight.Locate(restore.Snapshot);
-        if (missing is not null)
-        {
-            return missing;
-        }
-        var (snapshot, failure) = await preflight.VerifyAsync(path!, restore.Sha256, cancellationToken);
+        var (snapshot, failure) = await preflight.CheckAsync(instruction.RestoreSnapshot.Snapshot, instruction.RestoreSnapshot.Sha256, cancellationToken);
         if (failure is not null)
         {
             return failure;
@@ -54,13 +42,13 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
         {
             return StepOutcome.Failure($"{RuntimeSteps.Describe(running)}: stop {driver.Name} (RunKillall or StopRuntime) before restoring", retryable: false);
         }
-        var (plain, unpackFailure) = await PlainSnapshotAsync(path!, cancellationToken);
+        var (plain, unpackFailure) = await PlainSnapshotAsync(snapshot!.Check.Path, cancellationToken);
         if (unpackFailure is not null)
         {
             return unpackFailure;
         }
         var outcome = await RuntimeSteps.GuardAsync(() => driver.RestoreAsync(plain!, cancellationToken));
-        return outcome with { Message = $"verified {snapshot!.Describe()}; {outcome.Message}" };
+        return outcome with { Message = $"verified {snapshot.Describe()}; {outcome.Message}" };
     }
 
     /// <summary>The snapshot itself, or for a zip its entry unpacked into the same dir (an earlier unpack is reused when it verifies).</summary>
@@ -121,15 +109,14 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
                 return await AlreadyHereAsync(local, download.Sha256, cancellationToken);
             }
             DeleteLeftoverParts(local);
-            var restorable = await store.DownloadAsync(name, target.Directory, cancellationToken);
-            var sha256 = await SnapshotZip.Sha256Async(local, cancellationToken);
-            if (download.Sha256.Length > 0 && !string.Equals(sha256, download.Sha256, StringComparison.OrdinalIgnoreCase))
+            var (file, restorable) = await store.DownloadAsync(name, target.Directory, cancellationToken);
+            if (download.Sha256.Length > 0 && !string.Equals(file.Sha256, download.Sha256, StringComparison.OrdinalIgnoreCase))
             {
-                File.Delete(local);
+                File.Delete(file.Path);
                 File.Delete(restorable);
-                return StepOutcome.Failure($"sha256 mismatch: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} has sha256 {sha256}, the plan expects {download.Sha256.ToLowerInvariant()}; the download was deleted", retryable: false);
+                return StepOutcome.Failure($"sha256 mismatch: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} has sha256 {file.Sha256}, the plan expects {download.Sha256.ToLowerInvariant()}; the download was deleted", retryable: false);
             }
-            return StepOutcome.Success($"downloaded s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} to {local} ({new FileInfo(local).Length} bytes, sha256 {sha256}, etcd hash trailer verified)");
+            return StepOutcome.Success($"downloaded s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} to {file.Path} ({file.SizeBytes} bytes, sha256 {file.Sha256}, etcd hash trailer verified)");
         }
         catch (SnapshotRequestException ex)
         {

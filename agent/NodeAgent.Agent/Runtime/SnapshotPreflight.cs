@@ -22,8 +22,15 @@ internal sealed class SnapshotPreflight(SnapshotTargets targets, IRuntimeDriver 
 {
     public const int SpaceFactor = 2;
 
+    /// <summary>Every check for the snapshot <paramref name="name"/> in the snapshot dir: the verified snapshot (its path in <c>Check.Path</c>), or the first failure.</summary>
+    public async Task<(VerifiedSnapshot? Snapshot, StepOutcome? Failure)> CheckAsync(string name, string expectedSha256, CancellationToken cancellationToken)
+    {
+        var (path, missing) = Locate(name);
+        return missing is null ? await VerifyAsync(path!, expectedSha256, cancellationToken) : (null, missing);
+    }
+
     /// <summary>The snapshot's path in the snapshot dir, or why there is none.</summary>
-    public (string? Path, StepOutcome? Failure) Locate(string name)
+    private (string? Path, StepOutcome? Failure) Locate(string name)
     {
         if (targets.Target is not { } target)
         {
@@ -43,7 +50,7 @@ internal sealed class SnapshotPreflight(SnapshotTargets targets, IRuntimeDriver 
             : (null, StepOutcome.Failure($"snapshot {name} is not in {target.Directory} on this node (download it first)", retryable: false));
     }
 
-    public async Task<(VerifiedSnapshot? Snapshot, StepOutcome? Failure)> VerifyAsync(string path, string expectedSha256, CancellationToken cancellationToken)
+    private async Task<(VerifiedSnapshot? Snapshot, StepOutcome? Failure)> VerifyAsync(string path, string expectedSha256, CancellationToken cancellationToken)
     {
         var check = await SnapshotVerifier.CheckAsync(path, cancellationToken);
         if (expectedSha256.Length > 0 && !string.Equals(check.Sha256, expectedSha256, StringComparison.OrdinalIgnoreCase))

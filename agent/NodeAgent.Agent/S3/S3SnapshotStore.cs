@@ -263,9 +263,10 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a .part file,
     /// checked against the sha256 in its metadata object and, for a plain snapshot, against etcd's own
     /// sha256 trailer; only then renamed. A <c>.zip</c> is also unpacked (entry base name only) and the
-    /// unpacked snapshot checked the same way. Returns the path of the snapshot a restore can use.
+    /// unpacked snapshot checked the same way. Returns the file as downloaded (size and sha256, hashed
+    /// as it was written) and the path of the snapshot a restore can use.
     /// </summary>
-    public async Task<string> DownloadAsync(string name, string directory, CancellationToken cancellationToken)
+    public async Task<SnapshotDownload> DownloadAsync(string name, string directory, CancellationToken cancellationToken)
     {
         SnapshotNames.ValidateFileName(name);
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -295,7 +296,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
         if (!zipped)
         {
-            return file.Path;
+            return new SnapshotDownload(file, file.Path);
         }
         try
         {
@@ -305,7 +306,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
                 File.Delete(unpacked.Path);
                 throw new S3TargetException($"the snapshot in {name} has sha256 {unpacked.Sha256}, its metadata says {metadata.SnapshotSha256}");
             }
-            return unpacked.Path;
+            return new SnapshotDownload(file, unpacked.Path);
         }
         catch (SnapshotStreamException ex)
         {

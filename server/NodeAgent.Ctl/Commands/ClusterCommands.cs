@@ -12,7 +12,7 @@ internal static class ClusterCommands
     private static readonly (string, Func<Cluster, string>)[] Columns =
     [
         ("NAME", c => c.Name),
-        ("RUNTIME", c => RuntimeName(c.Runtime)),
+        ("RUNTIME", c => c.Runtime.Name() ?? "?"),
         ("KUBERNETES", c => c.KubernetesVersion),
         ("NODES", c => c.NodeCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ("SCHEDULE", c => c.SnapshotSettings.RecurringEnabled ? c.SnapshotSettings.Cron : "off"),
@@ -69,7 +69,7 @@ internal static class ClusterCommands
             var request = new CreateClusterRequest
             {
                 Name = parse.GetValue(name)!,
-                Runtime = RuntimeOf(parse.GetValue(runtime)!),
+                Runtime = RuntimeNames.Parse(parse.GetValue(runtime)!),
                 KubernetesVersion = parse.GetValue(version) ?? "",
                 ClusterConfiguration = ReadConfiguration(parse.GetValue(configFile)),
                 SnapshotSettings = settings.Apply(parse, null, Environment()),
@@ -147,10 +147,6 @@ internal static class ClusterCommands
 
     private static string ReadConfiguration(string? path)
         => path is null ? "" : File.Exists(path) ? File.ReadAllText(path) : throw new CtlException($"--cluster-configuration-file {path} does not exist");
-
-    private static Runtime RuntimeOf(string name) => name switch { "k3s" => Runtime.K3S, "rke2" => Runtime.Rke2, _ => Runtime.Etcd };
-
-    private static string RuntimeName(Runtime runtime) => runtime switch { Runtime.K3S => "k3s", Runtime.Rke2 => "rke2", Runtime.Etcd => "etcd", _ => "?" };
 
     private static Dictionary<string, string> Environment()
         => System.Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);

@@ -121,20 +121,19 @@ internal sealed partial class OperationEngine(
                 && await plans.GetNodeAsync(cluster, node, cancellationToken) is { } nodeRecord)
             {
                 var instructions = OperationInstructions.ForNode(operation, clusterRecord, nodeRecord, timeouts) ?? [];
+                var ids = instructions.Select(i => i.Id).ToList();
                 while (step.InstructionId.Length > 0 && results.Remove(step.InstructionId, out var result))
                 {
-                    if (result.State is StepState.Succeeded or StepState.Failed or StepState.Skipped
-                        && step.State is not (StepState.Succeeded or StepState.Failed or StepState.Skipped)
-                        && instructions.FirstOrDefault(i => i.Id == step.InstructionId) is { } ended)
+                    var index = ids.IndexOf(step.InstructionId);
+                    if (index >= 0 && Ended(result.State) && !Ended(step.State))
                     {
-                        metrics.StepEnded(cluster, ended, result);
+                        metrics.StepEnded(cluster, instructions[index], result);
                     }
                     step.State = result.State;
                     step.Message = result.Message;
                     step.Progress = result.Progress;
                     step.UpdatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
                     changed = true;
-                    var index = instructions.Select(i => i.Id).ToList().IndexOf(step.InstructionId);
                     if (result.State is not (StepState.Succeeded or StepState.Skipped) || index < 0 || index == instructions.Count - 1)
                     {
                         break;
@@ -148,6 +147,8 @@ internal sealed partial class OperationEngine(
             return 0;
         }, cancellationToken);
     }
+
+    private static bool Ended(StepState state) => state is StepState.Succeeded or StepState.Failed or StepState.Skipped;
 
     /// <summary>Re-evaluates the cluster's active operation (node liveness, deadlines).</summary>
     public Task AdvanceAsync(string cluster, CancellationToken cancellationToken)

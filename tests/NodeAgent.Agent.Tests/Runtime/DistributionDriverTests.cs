@@ -275,22 +275,13 @@ public sealed class DistributionDriverTests : IDisposable
     private Task<RuntimeRig> RigAsync(string runtime, string? killall = null, string? binary = null, string? stop = null, string? start = null)
     {
         Directory.CreateDirectory(DataDir);
-        var options = new AgentOptions
-        {
-            Server = new Uri("https://127.0.0.1:9"),
-            Cluster = "c1",
-            NodeName = "node1",
-            Runtime = runtime,
-            DataDir = DataDir,
-            Token = Token,
-            StateDir = _root.Combine("state"),
-            // Nobody listens here: the restore's "is etcd still running?" check gets a refusal.
-            EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
-            KillallScript = killall ?? _root.Combine("bin", $"{runtime}-killall.sh"),
-            RuntimeBinary = binary ?? _root.Combine("bin", runtime),
-            ServiceStopCommand = stop ?? "",
-            ServiceStartCommand = start ?? "",
-        };
+        // Nobody listens at the rig's etcd endpoint: the restore's "is etcd still running?" check gets a refusal.
+        var options = RuntimeRig.Options(runtime, DataDir, _root.Combine("state"), nodeName: "node1");
+        options.Token = Token;
+        options.KillallScript = killall ?? _root.Combine("bin", $"{runtime}-killall.sh");
+        options.RuntimeBinary = binary ?? _root.Combine("bin", runtime);
+        options.ServiceStopCommand = stop ?? "";
+        options.ServiceStartCommand = start ?? "";
         return RuntimeRig.CreateAsync(options, SnapshotDir, _time);
     }
 }

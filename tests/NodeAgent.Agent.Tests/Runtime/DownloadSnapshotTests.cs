@@ -105,20 +105,5 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
         return result.Metadata!;
     }
 
-    private Task<RuntimeRig> RigAsync(bool withS3 = true) => RuntimeRig.CreateAsync(new AgentOptions
-    {
-        Server = new Uri("https://127.0.0.1:9"),
-        Cluster = "c1",
-        NodeName = "n1",
-        Runtime = "k3s",
-        DataDir = _root.Combine("node"),
-        StateDir = _root.Combine("state"),
-        EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
-    }, SnapshotDir, s3: withS3 ? new S3Settings
-    {
-        Endpoint = _s3.HttpEndpoint.Authority,
-        Insecure = true,
-        Bucket = _bucket,
-        Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = _s3.AccessKey, SecretKey = _s3.SecretKey } },
-    } : null);
+    private Task<RuntimeRig> RigAsync(bool withS3 = true) => RuntimeRig.CreateAsync(RuntimeRig.Options("k3s", _root.Combine("node"), _root.Combine("state")), SnapshotDir, s3: withS3 ? _s3.PlanS3Target(_bucket) : null);
 }

@@ -122,16 +122,7 @@ public sealed class EtcdDriverTests : IDisposable
     [Fact]
     public async Task Restore_NotConfigured_FailsNamingTheMissingKey()
     {
-        var options = new Config.AgentOptions
-        {
-            Server = new Uri("https://127.0.0.1:9"),
-            Cluster = "c1",
-            NodeName = "n1",
-            Runtime = "etcd",
-            DataDir = _root.Path,
-            StateDir = _root.Combine("state"),
-            EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
-        };
+        var options = RuntimeRig.Options("etcd", _root.Path, _root.Combine("state"));
         var snapshot = StandIn.FramedSnapshot(_root.Combine("snapshots", "on-demand-n1-1700000000"));
         await using var rig = await RuntimeRig.CreateAsync(options, Path.GetDirectoryName(snapshot)!);
 

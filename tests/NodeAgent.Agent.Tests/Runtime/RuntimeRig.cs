@@ -32,6 +32,21 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public IInstructionExecutor Executor(Instruction.KindOneofCase kind) => _executors[kind];
 
+    /// <summary>
+    /// A node's options for a rig: node n1 (unless named) of cluster c1 and, unless given, an etcd
+    /// endpoint nobody listens on (a probe gets a refusal at once).
+    /// </summary>
+    public static AgentOptions Options(string runtime, string dataDir, string stateDir, string? etcdEndpoint = null, string nodeName = "n1") => new()
+    {
+        Server = new Uri("https://127.0.0.1:9"),
+        Cluster = "c1",
+        NodeName = nodeName,
+        Runtime = runtime,
+        DataDir = dataDir,
+        StateDir = stateDir,
+        EtcdEndpoints = [etcdEndpoint ?? $"http://127.0.0.1:{FreePorts.Next()}"],
+    };
+
     /// <param name="snapshotDir">The plan's snapshot dir (the steady state is applied as the plan server would send it).</param>
     /// <param name="s3">The plan's S3 target, if any.</param>
     public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null, S3Settings? s3 = null)
@@ -44,7 +59,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
             services.AddSingleton(time);
         }
         var provider = services.BuildServiceProvider();
-        var runtime = options.Runtime switch { "k3s" => Contracts.V1.Runtime.K3S, "rke2" => Contracts.V1.Runtime.Rke2, _ => Contracts.V1.Runtime.Etcd };
+        var runtime = RuntimeNames.Parse(options.Runtime);
         await provider.GetRequiredService<SnapshotTargets>().ApplyAsync(
             new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false, S3 = s3 } },
             CancellationToken.None);

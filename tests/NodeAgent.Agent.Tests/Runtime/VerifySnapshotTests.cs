@@ -135,14 +135,5 @@ public sealed class VerifySnapshotTests : IDisposable
         return Assert.IsType<SnapshotMetadata>(result.Metadata);
     }
 
-    private Task<RuntimeRig> RigAsync() => RuntimeRig.CreateAsync(new AgentOptions
-    {
-        Server = new Uri("https://127.0.0.1:9"),
-        Cluster = "c1",
-        NodeName = "n1",
-        Runtime = "k3s",
-        DataDir = _root.Path,
-        StateDir = _root.Combine("state"),
-        EtcdEndpoints = [$"http://127.0.0.1:{FreePorts.Next()}"],
-    }, SnapshotDir);
+    private Task<RuntimeRig> RigAsync() => RuntimeRig.CreateAsync(RuntimeRig.Options("k3s", _root.Path, _root.Combine("state")), SnapshotDir);
 }

@@ -82,16 +82,7 @@ public sealed class WaitHealthyTests : IDisposable
         Assert.InRange(delays, 5, 7);
     }
 
-    private AgentOptions Options(string endpoint) => new()
-    {
-        Server = new Uri("https://127.0.0.1:9"),
-        Cluster = "c1",
-        NodeName = "n1",
-        Runtime = "etcd",
-        DataDir = _root.Path,
-        StateDir = _root.Combine("state"),
-        EtcdEndpoints = [endpoint],
-    };
+    private AgentOptions Options(string endpoint) => RuntimeRig.Options("etcd", _root.Path, _root.Combine("state"), endpoint);
 
     /// <summary>A fake clock that tells when a one-shot delay of at most 5 s (a poll's backoff) was set.</summary>
     private sealed class DelayWatchingTime(FakeTimeProvider fake) : TimeProvider

@@ -287,8 +287,8 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         await store.UploadAsync(zipped.Path!, zipped.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         var restoreDir = _root.Combine("restore");
 
-        var plainPath = await store.DownloadAsync(plain.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
-        var unzippedPath = await store.DownloadAsync(zipped.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        var plainPath = (await store.DownloadAsync(plain.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow)).RestorablePath;
+        var unzippedPath = (await store.DownloadAsync(zipped.Metadata!.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow)).RestorablePath;
 
         Assert.Equal(plain.Metadata.Sha256, Sha256(plainPath));
         Assert.Equal(Path.Combine(restoreDir, zipped.Metadata.Name[..^4]), unzippedPath);

@@ -27,6 +27,11 @@ public static class OperationWaits
         return last;
     }
 
+    /// <summary>Until at least <paramref name="nodes"/> nodes of <paramref name="cluster"/> report the plan they were given as applied.</summary>
+    public static Task UntilPlansAppliedAsync(this ClusterService.ClusterServiceClient clusters, string cluster, int nodes)
+        => UntilAsync(async ct => (await clusters.ListNodesAsync(new ListNodesRequest { Cluster = cluster }, cancellationToken: ct)).Nodes
+            .Count(n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum) >= nodes);
+
     /// <summary>Polls <paramref name="condition"/> every 200 ms until it holds, for at most <see cref="TestTimeouts.Slow"/>.</summary>
     public static async Task UntilAsync(Func<CancellationToken, Task<bool>> condition)
     {
