@@ -49,7 +49,11 @@ internal static class ServerFeatures
 
     public static IServiceCollection AddNodeAgentGrpc(this IServiceCollection services)
     {
-        services.AddGrpc(o => o.Interceptors.Add<DomainErrorInterceptor>());
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<EnumValidationInterceptor>();
+            o.Interceptors.Add<DomainErrorInterceptor>();
+        });
         services.AddGrpcReflection();
         return services;
     }
