@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.PlanServer;
@@ -100,6 +101,25 @@ public sealed class CtlCommandTests : IAsyncLifetime
         Assert.Equal(code, result.ExitCode);
         Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
         Assert.Single(result.StandardError.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task NodeReset_Yes_RevokesTheCredentialAndTheNameCanBeClaimed()
+    {
+        var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "etcd", "-o", "json")).EnsureSuccess().StandardOutput);
+        var register = new RegisterRequest { Cluster = "prod", Node = "node-1", BootstrapToken = created.RootElement.GetProperty("bootstrapToken").GetString()! };
+        using var anonymous = _server.CreateChannel();
+        var agents = new AgentService.AgentServiceClient(anonymous);
+        await agents.RegisterAsync(register).ResponseAsync.DefaultTimeout();
+
+        var refused = await Ctl("node", "reset", "node-1", "--cluster", "prod");
+        var result = (await Ctl("node", "reset", "node-1", "--cluster", "prod", "--yes")).EnsureSuccess();
+        var claimed = await agents.RegisterAsync(register).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("Revoke the credential of node node-1 in cluster prod?", refused.StandardError, StringComparison.Ordinal);
+        Assert.Equal("node node-1 of cluster prod: credential revoked; the next agent to register the name with the bootstrap token takes it\n", result.StandardOutput);
+        Assert.StartsWith("na-node-", claimed.NodeCredential, StringComparison.Ordinal);
     }
 
     [Fact]

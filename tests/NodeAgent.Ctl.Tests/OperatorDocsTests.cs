@@ -18,6 +18,7 @@ public sealed class OperatorDocsTests
     [InlineData("cluster create")]
     [InlineData("cluster set-snapshot-config")]
     [InlineData("restore")]
+    [InlineData("node reset")]
     public void OperatorDocs_CtlFlags_AreAllNamed(string path)
     {
         Command command = CtlCommandLine.Create();

@@ -157,6 +157,73 @@ public sealed class AgentApiTests : IAsyncLifetime
         Assert.NotNull(node.LastSeen);
     }
 
+    [Fact]
+    public async Task Register_TakenNameWithoutProof_AlreadyExistsAndRealAgentKeepsWorking()
+    {
+        var (agent, _) = await RegisterAsync("node-1");
+        var intruder = new AgentService.AgentServiceClient(_server.CreateChannel());
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => intruder.RegisterAsync(new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = _bootstrapToken, Runtime = Runtime.K3S,
+        }).ResponseAsync).DefaultTimeout();
+        var plan = await agent.GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(StatusCode.AlreadyExists, ex.StatusCode);
+        Assert.Equal(
+            "node 'node-1' is already registered in cluster 'prod' with its own credential; to give the name to a new agent run 'nodeagentctl node reset node-1 --cluster prod' first",
+            ex.Status.Detail);
+        Assert.Equal(64, plan.Plan.Checksum.Length);
+    }
+
+    [Fact]
+    public async Task Register_TakenNameWithItsOwnCredential_RotatesTheCredential()
+    {
+        var (agent, credential) = await RegisterAsync("node-1");
+        var self = new AgentService.AgentServiceClient(_server.CreateChannel(credential));
+
+        var again = await self.RegisterAsync(new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = _bootstrapToken, Runtime = Runtime.K3S,
+        }).ResponseAsync.DefaultTimeout();
+        var rotated = new AgentService.AgentServiceClient(_server.CreateChannel(again.NodeCredential));
+        var old = await Assert.ThrowsAsync<RpcException>(() => agent.GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync).DefaultTimeout();
+        var plan = await rotated.GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync.DefaultTimeout();
+
+        Assert.NotEqual(credential, again.NodeCredential);
+        Assert.Equal(StatusCode.Unauthenticated, old.StatusCode);
+        Assert.Equal(64, plan.Plan.Checksum.Length);
+    }
+
+    [Fact]
+    public async Task ResetNode_ThenRegister_NewAgentTakesTheNameAndOldCredentialIsRefused()
+    {
+        var (oldAgent, _) = await RegisterAsync("node-1");
+
+        var reset = await _clusters.ResetNodeAsync(new ResetNodeRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync.DefaultTimeout();
+        var refused = await Assert.ThrowsAsync<RpcException>(() => oldAgent.GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync).DefaultTimeout();
+        var (newAgent, _) = await RegisterAsync("node-1");
+        var plan = await newAgent.GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync.DefaultTimeout();
+        var node = (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Nodes.Single();
+        var intruder = await Assert.ThrowsAsync<RpcException>(() => RegisterAsync("node-1")).DefaultTimeout();
+
+        Assert.True(reset.Node.CredentialReset);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Equal(64, plan.Plan.Checksum.Length);
+        Assert.False(node.CredentialReset);
+        Assert.True(node.InitNode);
+        Assert.Equal(StatusCode.AlreadyExists, intruder.StatusCode);
+    }
+
+    [Fact]
+    public async Task ResetNode_UnknownNode_NotFound()
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => _clusters.ResetNodeAsync(new ResetNodeRequest { Cluster = "prod", Node = "ghost" }).ResponseAsync).DefaultTimeout();
+
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+        Assert.Equal("node 'ghost' is not registered in cluster 'prod'", ex.Status.Detail);
+    }
+
     private async Task<(AgentService.AgentServiceClient Client, string Credential)> RegisterAsync(string node)
     {
         var anonymous = new AgentService.AgentServiceClient(_server.CreateChannel());

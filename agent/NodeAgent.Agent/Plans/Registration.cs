@@ -44,7 +44,10 @@ internal sealed partial class Registration(
         {
             response = await retry.ExecuteAsync(async ct => await client.RegisterAsync(request, ct), cancellationToken);
         }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.PermissionDenied or StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
+        // AlreadyExists: the name is bound to another credential (an operator frees it with
+        // 'nodeagentctl node reset'); retrying cannot change that.
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.PermissionDenied or StatusCode.FailedPrecondition
+            or StatusCode.InvalidArgument or StatusCode.AlreadyExists)
         {
             throw new AgentFatalException($"the plan server refused to register node '{identity.Node}' in cluster '{identity.Cluster}': {ex.Status.Detail}");
         }

@@ -50,7 +50,7 @@ internal static class ClusterCommands
             ]);
             return 0;
         }));
-        var node = new Command("node", "Nodes of a cluster.") { ls };
+        var node = new Command("node", "Nodes of a cluster.") { ls, NodeResetCommand.Create(ctx) };
         return node;
     }
 

@@ -28,7 +28,9 @@ internal sealed class AgentApi(
     [AllowAnonymous]
     public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
     {
-        var (node, credential) = await registry.RegisterAsync(request, context.CancellationToken);
+        // An agent that sends its current credential proves the name is its own (a re-registration).
+        var provesNode = Caller.IsNode(context.GetHttpContext().User, request.Cluster, request.Node);
+        var (node, credential) = await registry.RegisterAsync(request, provesNode, context.CancellationToken);
         var plan = await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken);
         return new RegisterResponse { NodeCredential = credential, Node = node.ToProto(plan.Checksum, connected: false) };
     }

@@ -76,4 +76,11 @@ internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery
         var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
         return new UpdateNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
     }
+
+    public override async Task<ResetNodeResponse> ResetNode(ResetNodeRequest request, ServerCallContext context)
+    {
+        var node = await registry.ResetNodeAsync(request.Cluster, request.Node, context.CancellationToken);
+        var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
+        return new ResetNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
+    }
 }

@@ -66,8 +66,12 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
         notifier.Changed(name);
     }
 
-    /// <summary>Checks the bootstrap token and gives the node a new credential (returned once, stored hashed).</summary>
-    public async Task<(NodeRecord Node, string Credential)> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the bootstrap token and gives the node a new credential (returned once, stored hashed).
+    /// A name already registered stays bound to its credential: only a caller holding it
+    /// (<paramref name="provesNode"/>) or the first caller after an operator's reset gets a new one.
+    /// </summary>
+    public async Task<(NodeRecord Node, string Credential)> RegisterAsync(RegisterRequest request, bool provesNode, CancellationToken cancellationToken)
     {
         Names.RequireNodeName(request.Node);
         var cluster = await store.GetClusterAsync(request.Cluster, cancellationToken);
@@ -85,6 +89,12 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
         var roles = request.Roles.Count > 0 ? request.Roles.Distinct().ToArray() : [NodeRole.Etcd];
         var existing = await store.ListNodesAsync(cluster.Name, cancellationToken);
         var previous = existing.FirstOrDefault(n => n.Name == request.Node);
+        if (previous is { CredentialReset: false } && !provesNode)
+        {
+            throw new DomainException(DomainErrorKind.AlreadyExists,
+                $"node '{request.Node}' is already registered in cluster '{cluster.Name}' with its own credential; "
+                + $"to give the name to a new agent run 'nodeagentctl node reset {request.Node} --cluster {cluster.Name}' first");
+        }
         var initNode = previous?.InitNode
             ?? (roles.Contains(NodeRole.Etcd) && !existing.Any(n => n.InitNode));
         var credential = Secrets.NewToken("na-node-");
@@ -93,6 +103,17 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
         await store.UpsertNodeAsync(node, cancellationToken);
         notifier.Changed(cluster.Name);
         return (node, credential);
+    }
+
+    /// <summary>Revokes the node's credential (its agent is refused from now on) so the next registration of the name claims it.</summary>
+    public async Task<NodeRecord> ResetNodeAsync(string cluster, string name, CancellationToken cancellationToken)
+    {
+        var node = await GetNodeAsync(cluster, name, cancellationToken);
+        // The hash of a credential nobody was given: the column stays unique and nothing matches it.
+        node = node with { CredentialHash = Secrets.Sha256Hex(Secrets.NewToken("na-reset-")), CredentialReset = true };
+        await store.UpdateNodeAsync(node, cancellationToken);
+        notifier.Changed(cluster);
+        return node;
     }
 
     public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)

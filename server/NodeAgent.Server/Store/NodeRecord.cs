@@ -2,7 +2,11 @@ using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Server.Store;
 
-/// <summary>A registered node. Only the sha256 of its credential is kept.</summary>
+/// <summary>
+/// A registered node. Only the sha256 of its credential is kept. The name is bound to that
+/// credential until an operator resets it (<paramref name="CredentialReset"/>: the hash is then of
+/// a credential nobody holds, and the next registration with the bootstrap token claims the name).
+/// </summary>
 internal sealed record NodeRecord(
     string Cluster,
     string Name,
@@ -12,4 +16,5 @@ internal sealed record NodeRecord(
     DateTimeOffset RegisteredAt,
     DateTimeOffset? LastSeen,
     string AppliedChecksum,
-    string AgentVersion);
+    string AgentVersion,
+    bool CredentialReset = false);

@@ -54,6 +54,7 @@ internal static class SqliteSchema
     public static readonly (string Table, string Column, string Definition)[] AddedColumns =
     [
         ("operations", "restore", "TEXT"),
+        ("nodes", "credential_reset", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)
