@@ -1,10 +1,15 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Data.Sqlite;
 
 namespace NodeAgent.Server.Errors;
 
-/// <summary>The gRPC edge: turns domain failures into statuses with their message.</summary>
-internal sealed class DomainErrorInterceptor : Interceptor
+/// <summary>
+/// The gRPC edge: turns domain failures into statuses with their message, and a failing store
+/// (locked, damaged, full disk) into UNAVAILABLE with SQLite's reason instead of "Exception was
+/// thrown by handler".
+/// </summary>
+internal sealed partial class DomainErrorInterceptor(ILogger<DomainErrorInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -16,6 +21,10 @@ internal sealed class DomainErrorInterceptor : Interceptor
         catch (DomainException ex)
         {
             throw ToRpc(ex);
+        }
+        catch (SqliteException ex)
+        {
+            throw StoreFailed(context, ex);
         }
     }
 
@@ -31,6 +40,16 @@ internal sealed class DomainErrorInterceptor : Interceptor
         {
             throw ToRpc(ex);
         }
+        catch (SqliteException ex)
+        {
+            throw StoreFailed(context, ex);
+        }
+    }
+
+    private RpcException StoreFailed(ServerCallContext context, SqliteException ex)
+    {
+        LogStoreFailed(logger, context.Method, ex.Message);
+        return new RpcException(new Status(StatusCode.Unavailable, $"the plan server's database failed: {ex.Message}"));
     }
 
     private static RpcException ToRpc(DomainException ex) => new(new Status(ex.Kind switch
@@ -42,4 +61,7 @@ internal sealed class DomainErrorInterceptor : Interceptor
         DomainErrorKind.PermissionDenied => StatusCode.PermissionDenied,
         _ => StatusCode.Internal,
     }, ex.Message));
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "{Method} failed: the database failed: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, string method, string reason);
 }

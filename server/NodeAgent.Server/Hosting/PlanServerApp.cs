@@ -8,9 +8,28 @@ namespace NodeAgent.Server.Hosting;
 internal static class PlanServerApp
 {
     /// <param name="time">The clock; tests pass a fake one. Default: the system clock.</param>
+    /// <exception cref="Errors.StartupRefusedException">The data dir is in use, or its state is lost, damaged or locked.</exception>
     public static WebApplication Build(PlanServerOptions options, string[] args, TimeProvider? time = null)
     {
         PrepareDataDir(options.DataDir);
+        var dataDirLock = DataDirLock.Acquire(options.DataDir);
+        try
+        {
+            return Build(options, args, time ?? TimeProvider.System, dataDirLock);
+        }
+        catch
+        {
+            dataDirLock.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(PlanServerOptions options, string[] args, TimeProvider clock, DataDirLock dataDirLock)
+    {
+        // The database first, while the data dir still shows whether a server lived here: a lost
+        // database beside an admin token must stop the server, not become a silent fresh start.
+        var database = new Store.SqliteDatabase(Path.Combine(options.DataDir, ServerFeatures.DatabaseFileName), DataDirHistory.Evidence(options.DataDir));
+        var adminToken = Security.AdminToken.LoadOrCreate(options.DataDir);
 
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSystemd();
@@ -18,7 +37,6 @@ internal static class PlanServerApp
         // most of the work of answering a poll. The server's own events stay at Information.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
-        var clock = time ?? TimeProvider.System;
         var certificate = options.Plaintext ? null : LoadCertificate(options, clock);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -36,19 +54,18 @@ internal static class PlanServerApp
             }
         });
         builder.Services.AddSingleton(options);
+        // Registered through a factory so the container disposes it (releasing the lock) with the app.
+        builder.Services.AddSingleton(_ => dataDirLock);
         builder.Services.AddSingleton(clock);
         builder.Services.AddNodeAgentGrpc();
-        builder.Services.AddPlanStore(options);
-        builder.Services.AddTokenSecurity(options);
+        builder.Services.AddPlanStore(database);
+        builder.Services.AddTokenSecurity(adminToken);
         builder.Services.AddClustersAndPlans();
         builder.Services.AddOperations(options.Timeouts);
         builder.Services.AddServerMetrics();
 
         var app = builder.Build();
-        // Create (or check) the admin token and the store now, so a bad data dir stops the
-        // server at start with a clear message instead of failing the first call.
-        _ = app.Services.GetRequiredService<Security.AdminToken>();
-        _ = app.Services.GetRequiredService<Store.IPlanStore>();
+        _ = app.Services.GetRequiredService<DataDirLock>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapNodeAgentApis();

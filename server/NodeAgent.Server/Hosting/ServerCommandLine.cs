@@ -71,8 +71,20 @@ internal static class ServerCommandLine
                 await Console.Error.WriteLineAsync($"plan-server: {error}");
                 return 2;
             }
-            await using var app = PlanServerApp.Build(options, []);
-            await app.RunAsync(ct);
+            WebApplication app;
+            try
+            {
+                app = PlanServerApp.Build(options, []);
+            }
+            catch (Errors.StartupRefusedException ex)
+            {
+                await Console.Error.WriteLineAsync($"plan-server: {ex.Message}");
+                return 1;
+            }
+            await using (app)
+            {
+                await app.RunAsync(ct);
+            }
             return 0;
         });
         return root;

@@ -16,16 +16,17 @@ internal static class ServerFeatures
 {
     public const string DatabaseFileName = "plan-server.db";
 
-    public static IServiceCollection AddPlanStore(this IServiceCollection services, PlanServerOptions options)
+    /// <summary>The store on <paramref name="database"/>, opened (and checked) before anything else is made in the data dir.</summary>
+    public static IServiceCollection AddPlanStore(this IServiceCollection services, SqliteDatabase database)
         => services
-            .AddSingleton(_ => new SqliteDatabase(Path.Combine(options.DataDir, DatabaseFileName)))
+            .AddSingleton(database)
             .AddSingleton<IPlanStore, SqlitePlanStore>()
             .AddSingleton<IOperationStore, SqliteOperationStore>()
             .AddSingleton<ISnapshotCatalogStore, SqliteCatalogStore>();
 
-    public static IServiceCollection AddTokenSecurity(this IServiceCollection services, PlanServerOptions options)
+    public static IServiceCollection AddTokenSecurity(this IServiceCollection services, AdminToken adminToken)
     {
-        services.AddSingleton(_ => AdminToken.LoadOrCreate(options.DataDir));
+        services.AddSingleton(adminToken);
         services.AddAuthentication(Caller.Scheme)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(Caller.Scheme, _ => { });
         services.AddAuthorization();

@@ -3,14 +3,14 @@ using NodeAgent.Server.Store;
 
 namespace NodeAgent.Server.Metrics;
 
-/// <summary>Healthy while the store answers a read; behind gRPC health and <c>/healthz</c>.</summary>
+/// <summary>Healthy while the store can be read and written (a locked database fails); behind gRPC health and <c>/healthz</c>.</summary>
 internal sealed class StoreHealthCheck(IPlanStore store) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await store.ListClustersAsync(cancellationToken);
+            await store.CheckWritableAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -27,4 +27,7 @@ internal interface IPlanStore
     Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken);
 
     Task UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken);
+
+    /// <summary>Proves the store can be read and written now (for health checks); throws with the store's reason otherwise.</summary>
+    Task CheckWritableAsync(CancellationToken cancellationToken);
 }

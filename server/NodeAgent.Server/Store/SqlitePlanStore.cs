@@ -99,6 +99,8 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
     public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
         => QueryNodesAsync("WHERE cluster = $cluster ORDER BY name", [("$cluster", cluster)], cancellationToken);
 
+    public Task CheckWritableAsync(CancellationToken cancellationToken) => database.CheckWritableAsync(cancellationToken);
+
     private SqliteConnection Open() => database.Open();
 
     private async Task<IReadOnlyList<ClusterRecord>> QueryClustersAsync(string where, (string Name, object Value)? parameter, CancellationToken cancellationToken)
