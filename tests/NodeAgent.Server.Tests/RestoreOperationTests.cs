@@ -205,7 +205,37 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         Assert.Empty((await _operations.ListOperationsAsync(new ListOperationsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operations);
     }
 
-    private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "")
+    [Fact]
+    public async Task RestoreSnapshot_SnapshotOfAnotherCluster_FailedPreconditionNamesBoth_UnlessAllowed()
+    {
+        await ReportSnapshotAsync("v1.30.4+k3s1", cluster: "prod-other");
+        var listed = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots;
+        Assert.Equal("prod-other", Assert.Single(listed).Cluster);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => RestoreAsync(RestoreMode.None)).DefaultTimeout();
+
+        Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
+        Assert.Contains($"snapshot '{Snapshot}' belongs to cluster 'prod-other', not 'prod'", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("--allow-other-cluster", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty((await _operations.ListOperationsAsync(new ListOperationsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operations);
+
+        var allowed = (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = Snapshot, RestoreMode = RestoreMode.None, AllowOtherCluster = true,
+        }).ResponseAsync.DefaultTimeout()).Operation;
+        Assert.Equal(OperationPhase.Started, allowed.Phase);
+    }
+
+    [Fact]
+    public async Task ListSnapshots_SnapshotNamesNoCluster_ListedAsThisClustersAndRestorable()
+    {
+        await ReportSnapshotAsync("v1.30.4+k3s1");
+
+        Assert.Equal("prod", Assert.Single((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots).Cluster);
+        Assert.Equal(OperationPhase.Started, (await RestoreAsync(RestoreMode.None)).Phase);
+    }
+
+    private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "", string cluster = "")
     {
         var plan = await _a.GetPlanAsync();
         await _a.ReportAsync(new ReportStatusRequest
@@ -228,6 +258,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
                         KubernetesVersion = kubernetesVersion,
                         ClusterConfiguration = configuration,
                         TokenHash = tokenHash,
+                        Cluster = cluster,
                     },
                 },
             },

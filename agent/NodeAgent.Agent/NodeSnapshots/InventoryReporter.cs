@@ -149,6 +149,7 @@ internal sealed partial class InventoryReporter(
         {
             return snapshot;
         }
+        snapshot.Cluster = m.Cluster;
         snapshot.EtcdRevision = m.EtcdRevision;
         snapshot.EtcdVersion = m.EtcdVersion;
         snapshot.Runtime = RuntimeNames.Parse(m.Runtime);

@@ -17,7 +17,12 @@ internal sealed class SnapshotCatalog(ISnapshotCatalogStore store, IPlanStore pl
             {
                 throw DomainException.Invalid($"inventory snapshot '{snapshot.Name}' needs a storage kind and a location");
             }
-            snapshot.Cluster = cluster;
+            // The cluster the snapshot says it belongs to (its sidecar or S3 metadata) is kept: a
+            // folder two clusters share holds both's. Unknown (K3s's own, no sidecar): this cluster's.
+            if (snapshot.Cluster.Length == 0)
+            {
+                snapshot.Cluster = cluster;
+            }
             if (snapshot.Storage == StorageKind.Local)
             {
                 // A node speaks only for its own disk.
