@@ -235,6 +235,21 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         Assert.Equal(OperationPhase.Started, (await RestoreAsync(RestoreMode.None)).Phase);
     }
 
+    [Fact]
+    public async Task ListSnapshots_LargeConfiguration_ListsItsSha256Only_AndModeAllStillRestoresTheText()
+    {
+        var configuration = "{\"data\":\"" + new string('x', 700 * 1024) + "\"}";
+        await ReportSnapshotAsync("v1.29.2+k3s1", configuration: configuration);
+
+        var listed = Assert.Single((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots);
+        Assert.Equal("", listed.ClusterConfiguration);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(configuration))), listed.ClusterConfigurationSha256);
+
+        await RestoreAsync(RestoreMode.All, safety: false);
+        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+        Assert.Equal(configuration, (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.ClusterConfiguration);
+    }
+
     private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "", string cluster = "")
     {
         var plan = await _a.GetPlanAsync();

@@ -33,6 +33,7 @@ internal static class ProtoMapping
             AppliedChecksum = node.AppliedChecksum,
             AgentVersion = node.AgentVersion,
             Connected = connected,
+            LastReportError = node.LastReportError,
         };
         proto.Roles.AddRange(node.Roles);
         if (node.LastSeen is { } seen)

@@ -50,7 +50,7 @@ internal sealed partial class OperationEngine(
             ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
         var nodes = await plans.ListNodesAsync(cluster, cancellationToken);
         mode = mode == RestoreMode.Unspecified ? RestoreMode.None : mode;
-        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListAsync(cluster, cancellationToken), snapshot, mode, safetySnapshot, allowOtherCluster);
+        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListForRestoreAsync(cluster, snapshot, cancellationToken), snapshot, mode, safetySnapshot, allowOtherCluster);
         var now = time.GetUtcNow();
         var state = NewState(cluster, OperationType.Restore, snapshot, requestedBy, now);
         state.RestoreMode = mode;

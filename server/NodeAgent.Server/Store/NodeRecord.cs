@@ -12,4 +12,8 @@ internal sealed record NodeRecord(
     DateTimeOffset RegisteredAt,
     DateTimeOffset? LastSeen,
     string AppliedChecksum,
-    string AgentVersion);
+    string AgentVersion)
+{
+    /// <summary>Why the agent's last report was refused (the agent says so in a small report); empty once one gets through.</summary>
+    public string LastReportError { get; init; } = "";
+}

@@ -69,12 +69,12 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
-                               applied_checksum, agent_version)
-            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version)
+                               applied_checksum, agent_version, last_report_error)
+            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reportError)
             ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
                 credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
                 last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
-                agent_version = excluded.agent_version
+                agent_version = excluded.agent_version, last_report_error = excluded.last_report_error
             """;
         BindNode(command, node);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -137,7 +137,8 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version
+            SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
+                   last_report_error
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -157,7 +158,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
                 reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
                 reader.GetString(7),
-                reader.GetString(8)));
+                reader.GetString(8)) { LastReportError = reader.GetString(9) });
         }
         return result;
     }
@@ -186,5 +187,6 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.Parameters.AddWithValue("$lastSeen", node.LastSeen is { } seen ? seen.ToUnixTimeMilliseconds() : DBNull.Value);
         command.Parameters.AddWithValue("$applied", node.AppliedChecksum);
         command.Parameters.AddWithValue("$version", node.AgentVersion);
+        command.Parameters.AddWithValue("$reportError", node.LastReportError);
     }
 }
