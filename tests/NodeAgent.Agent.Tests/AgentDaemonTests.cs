@@ -110,6 +110,45 @@ public sealed class AgentDaemonTests : IAsyncLifetime
         Assert.Contains("/var/lib/rancher/etcd/server/tls/etcd/server-ca.crt", ended.Failure.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The state dir cannot hold step markers (a file stands where the markers dir goes, as a full
+    /// or broken disk would refuse it): the step is reported FAILED with the reason and logged, and
+    /// once the fault is gone the next operation runs its step, without an agent restart.
+    /// </summary>
+    [Fact]
+    public async Task Run_StateDirUnwritable_ReportsTheStepFailedLogsItAndRecoversWhenFixed()
+    {
+        await using var agent = AgentProcess.Start(Config("node-1"));
+        await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+        var admin = _server.CreateAdminChannel();
+        var snapshots = new SnapshotService.SnapshotServiceClient(admin);
+        var operations = new OperationService.OperationServiceClient(admin);
+        var markers = Path.Combine(agent.StateDir, "steps");
+        if (Directory.Exists(markers))
+        {
+            Directory.Delete(markers, recursive: true);
+        }
+        File.WriteAllText(markers, "not a directory");
+
+        var op = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var ended = await operations.WaitForEndAsync(op.Id);
+
+        Assert.Equal(OperationPhase.Failed, ended.Phase);
+        Assert.Equal("started/save-snapshot", ended.Failure.InstructionId);
+        Assert.Contains("could not record the step in its state dir", ended.Failure.Message, StringComparison.Ordinal);
+        Assert.Contains(markers, ended.Failure.Message, StringComparison.Ordinal);
+        Assert.Contains("could not record the step in its state dir", agent.Process.Output, StringComparison.Ordinal);
+
+        File.Delete(markers);
+        var again = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var second = await operations.WaitForEndAsync(again.Id);
+
+        // The step ran this time: it fails only because this node has no etcd.
+        Assert.Equal(OperationPhase.Failed, second.Phase);
+        Assert.Contains("/var/lib/rancher/etcd/server/tls/etcd/server-ca.crt", second.Failure.Message, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(markers));
+    }
+
     private Dictionary<string, string> Config(string node, string? token = "")
     {
         var config = new Dictionary<string, string>

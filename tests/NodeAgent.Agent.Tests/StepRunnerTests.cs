@@ -145,6 +145,22 @@ public sealed class StepRunnerTests : IDisposable
         Assert.Contains("cannot run instructions of kind SaveSnapshot", _reports[^1].Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunAsync_MarkersCannotBeWritten_ReportsTheStepFailedWithTheReasonAndThrows()
+    {
+        var markers = Path.Combine(_state.Path, "steps");
+        await File.WriteAllTextAsync(markers, "a file where the markers dir goes");
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success());
+
+        await Assert.ThrowsAnyAsync<IOException>(() => Runner(save).RunAsync(Plan(Save("s1")), Report, CancellationToken.None)).DefaultTimeout();
+
+        Assert.Equal(0, save.Calls);
+        var failed = Assert.Single(_reports);
+        Assert.Equal(("s1", StepState.Failed, true), (failed.InstructionId, failed.State, failed.Retryable));
+        Assert.StartsWith("the agent could not record the step in its state dir (DirectoryNotFoundException: ", failed.Message, StringComparison.Ordinal);
+        Assert.Contains(markers, failed.Message, StringComparison.Ordinal);
+    }
+
     private StepRunner Runner(params IInstructionExecutor[] executors)
         => new(executors, new StepMarkers(_state.Path), new StepRetrySettings(TimeSpan.Zero), _metrics, _time, NullLogger<StepRunner>.Instance);
 

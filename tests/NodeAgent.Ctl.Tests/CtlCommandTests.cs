@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
@@ -87,6 +88,47 @@ public sealed class CtlCommandTests : IAsyncLifetime
         Assert.Contains("pass --yes", result.StandardError, StringComparison.Ordinal);
         var ops = (await Ctl("operation", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Trim().Split('\n');
         Assert.Single(ops);
+    }
+
+    [Fact]
+    public async Task Restore_SnapshotOfAnotherCluster_RefusedWithoutTheFlag_ConfirmationNamesTheClusterWithIt()
+    {
+        const string name = "on-demand-node-1-1700000000";
+        var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "k3s", "-o", "json")).EnsureSuccess().StandardOutput);
+        var registered = await new AgentService.AgentServiceClient(_server.CreateChannel()).RegisterAsync(new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = created.RootElement.GetProperty("bootstrapToken").GetString()!, Roles = { NodeRole.Etcd },
+        }).ResponseAsync.DefaultTimeout();
+        // The sidecar of a snapshot in this node's dir says it is another cluster's (a shared S3 folder).
+        await new AgentService.AgentServiceClient(_server.CreateChannel(registered.NodeCredential)).ReportStatusAsync(new ReportStatusRequest
+        {
+            Cluster = "prod", Node = "node-1",
+            Inventory = new SnapshotInventory
+            {
+                Snapshots =
+                {
+                    new Snapshot
+                    {
+                        Name = name, Cluster = "prod-other", Storage = StorageKind.Local, Location = "file:///var/lib/rancher/k3s/server/db/snapshots/" + name,
+                        Sha256 = new string('a', 64), Status = SnapshotStatus.Successful, CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)),
+                    },
+                },
+            },
+        }).ResponseAsync.DefaultTimeout();
+
+        var table = (await Ctl("snapshot", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var refused = await Ctl("restore", name, "--cluster", "prod", "--yes");
+        var unconfirmed = await Ctl("restore", name, "--cluster", "prod", "--allow-other-cluster");
+
+        Assert.Equal(["NAME", "NODE", "CLUSTER"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..3]);
+        Assert.Matches($@"^{name}\s+node-1\s+prod-other\s", table[1]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"FailedPrecondition: snapshot '{name}' belongs to cluster 'prod-other', not 'prod'", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--allow-other-cluster", refused.StandardError, StringComparison.Ordinal);
+        Assert.Equal(1, unconfirmed.ExitCode);
+        Assert.Contains($"restore its etcd from {name}, a snapshot of another cluster, prod-other?", unconfirmed.StandardError, StringComparison.Ordinal);
+        Assert.Contains("pass --yes", unconfirmed.StandardError, StringComparison.Ordinal);
+        Assert.Single((await Ctl("operation", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Trim().Split('\n'));
     }
 
     [Theory]

@@ -205,7 +205,52 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         Assert.Empty((await _operations.ListOperationsAsync(new ListOperationsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operations);
     }
 
-    private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "")
+    [Fact]
+    public async Task RestoreSnapshot_SnapshotOfAnotherCluster_FailedPreconditionNamesBoth_UnlessAllowed()
+    {
+        await ReportSnapshotAsync("v1.30.4+k3s1", cluster: "prod-other");
+        var listed = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots;
+        Assert.Equal("prod-other", Assert.Single(listed).Cluster);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => RestoreAsync(RestoreMode.None)).DefaultTimeout();
+
+        Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
+        Assert.Contains($"snapshot '{Snapshot}' belongs to cluster 'prod-other', not 'prod'", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("--allow-other-cluster", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty((await _operations.ListOperationsAsync(new ListOperationsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operations);
+
+        var allowed = (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = Snapshot, RestoreMode = RestoreMode.None, AllowOtherCluster = true,
+        }).ResponseAsync.DefaultTimeout()).Operation;
+        Assert.Equal(OperationPhase.Started, allowed.Phase);
+    }
+
+    [Fact]
+    public async Task ListSnapshots_SnapshotNamesNoCluster_ListedAsThisClustersAndRestorable()
+    {
+        await ReportSnapshotAsync("v1.30.4+k3s1");
+
+        Assert.Equal("prod", Assert.Single((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots).Cluster);
+        Assert.Equal(OperationPhase.Started, (await RestoreAsync(RestoreMode.None)).Phase);
+    }
+
+    [Fact]
+    public async Task ListSnapshots_LargeConfiguration_ListsItsSha256Only_AndModeAllStillRestoresTheText()
+    {
+        var configuration = "{\"data\":\"" + new string('x', 700 * 1024) + "\"}";
+        await ReportSnapshotAsync("v1.29.2+k3s1", configuration: configuration);
+
+        var listed = Assert.Single((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots);
+        Assert.Equal("", listed.ClusterConfiguration);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(configuration))), listed.ClusterConfigurationSha256);
+
+        await RestoreAsync(RestoreMode.All, safety: false);
+        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+        Assert.Equal(configuration, (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.ClusterConfiguration);
+    }
+
+    private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "", string cluster = "")
     {
         var plan = await _a.GetPlanAsync();
         await _a.ReportAsync(new ReportStatusRequest
@@ -228,6 +273,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
                         KubernetesVersion = kubernetesVersion,
                         ClusterConfiguration = configuration,
                         TokenHash = tokenHash,
+                        Cluster = cluster,
                     },
                 },
             },

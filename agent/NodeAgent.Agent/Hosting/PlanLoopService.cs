@@ -28,7 +28,18 @@ internal sealed partial class PlanLoopService(
             Environment.ExitCode = 1;
             lifetime.StopApplication();
         }
+#pragma warning disable CA1031 // The loop must not die unseen: a bug stops the agent with the reason, and systemd restarts it.
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            LogCrashed(logger, ex);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
     }
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Critical, Message = "The plan loop failed unexpectedly; node-agent stops (systemd restarts it)")]
+    private static partial void LogCrashed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Critical, Message = "node-agent cannot go on: {Reason}")]
     private static partial void LogFatal(ILogger logger, string reason);

@@ -22,6 +22,9 @@ internal sealed partial class InventoryReporter(
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
 
+    /// <summary>The most snapshot copies one inventory reports (the newest), so a report stays bounded.</summary>
+    public const int MaxSnapshots = 1000;
+
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Something changed: report soon.</summary>
@@ -53,6 +56,14 @@ internal sealed partial class InventoryReporter(
                 // The local copies are still worth reporting; the catalog keeps its S3 copies.
                 LogS3ListFailed(logger, ex.Message);
             }
+        }
+        if (inventory.Snapshots.Count > MaxSnapshots)
+        {
+            var newest = inventory.Snapshots.OrderByDescending(s => s.CreatedAt).Take(MaxSnapshots).ToList();
+            inventory.OmittedSnapshots = (uint)(inventory.Snapshots.Count - MaxSnapshots);
+            LogInventoryCapped(logger, inventory.Snapshots.Count, MaxSnapshots);
+            inventory.Snapshots.Clear();
+            inventory.Snapshots.AddRange(newest);
         }
         return inventory;
     }
@@ -149,6 +160,7 @@ internal sealed partial class InventoryReporter(
         {
             return snapshot;
         }
+        snapshot.Cluster = m.Cluster;
         snapshot.EtcdRevision = m.EtcdRevision;
         snapshot.EtcdVersion = m.EtcdVersion;
         snapshot.Runtime = RuntimeNames.Parse(m.Runtime);
@@ -160,6 +172,9 @@ internal sealed partial class InventoryReporter(
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Could not list S3 for the snapshot inventory: {Reason}; reporting the local snapshots only")]
     private static partial void LogS3ListFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "This node has {Count} snapshot copies; the inventory reports the newest {Max} (prune the rest)")]
+    private static partial void LogInventoryCapped(ILogger logger, int count, int max);
 
     [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Could not build the snapshot inventory: {Reason}")]
     private static partial void LogBuildFailed(ILogger logger, string reason);

@@ -25,6 +25,7 @@ internal sealed partial class PlanLoop(
     ILogger<PlanLoop> logger)
 {
     private ResiliencePipeline? _retry;
+    private int _steadyStateFailures;
 
     /// <summary>When the loop last made progress: an answer, or a retry while the server is away (the watchdog checks it).</summary>
     public DateTimeOffset LastActivity { get; private set; } = DateTimeOffset.MinValue;
@@ -68,12 +69,13 @@ internal sealed partial class PlanLoop(
                 {
                     continue;
                 }
-                known = response.Plan.Checksum;
-                LogNewPlan(logger, known, response.Plan.Operation?.OperationId ?? "none");
-                foreach (var handler in steadyStateHandlers)
+                LogNewPlan(logger, response.Plan.Checksum, response.Plan.Operation?.OperationId ?? "none");
+                if (!await ApplySteadyStateAsync(response.Plan, cancellationToken))
                 {
-                    await handler.ApplyAsync(response.Plan.SteadyState, cancellationToken);
+                    // Not taken as known: the next poll answers with the same plan, and it is applied again.
+                    continue;
                 }
+                known = response.Plan.Checksum;
                 active = await SwitchAsync(active, response.Plan, cancellationToken);
             }
         }
@@ -85,6 +87,33 @@ internal sealed partial class PlanLoop(
             }
         }
     }
+
+    /// <summary>Applies the steady state; on a failure logs it, waits a backoff and returns false.</summary>
+    private async Task<bool> ApplySteadyStateAsync(Plan plan, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var handler in steadyStateHandlers)
+            {
+                await handler.ApplyAsync(plan.SteadyState, cancellationToken);
+            }
+            _steadyStateFailures = 0;
+            return true;
+        }
+#pragma warning disable CA1031 // Whatever the failure, the loop must live on: it is logged and the plan applied again.
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            var delay = ApplyBackoff(++_steadyStateFailures);
+            LogSteadyStateFailed(logger, plan.Checksum, delay, ex);
+            await Task.Delay(delay, time, cancellationToken);
+            return false;
+        }
+    }
+
+    /// <summary>Wait before applying a plan again after its n-th failure in a row: 2^(n-1) s, at most 5 minutes.</summary>
+    internal static TimeSpan ApplyBackoff(int failures)
+        => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Clamp(failures - 1, 0, 16))));
 
     private async Task<ActiveOperation?> SwitchAsync(ActiveOperation? active, Plan plan, CancellationToken cancellationToken)
     {
@@ -111,18 +140,39 @@ internal sealed partial class PlanLoop(
     private async Task ApplyAsync(Plan plan, ActiveOperation active)
     {
         var ct = active.Cancellation.Token;
-        try
+        for (var failures = 1; ; failures++)
         {
-            await reporter.ChecksumsAsync("", plan.Checksum, ct);
-            if (await runner.RunAsync(plan, reporter.StepAsync, ct))
+            try
             {
-                await reporter.ChecksumsAsync(active.LatestChecksum, active.LatestChecksum, ct);
+                await reporter.ChecksumsAsync("", plan.Checksum, ct);
+                if (await runner.RunAsync(plan, reporter.StepAsync, ct))
+                {
+                    await reporter.ChecksumsAsync(active.LatestChecksum, active.LatestChecksum, ct);
+                }
+                return;
             }
-        }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
-        {
-            // A newer plan ended this one, possibly while a report was on the wire.
-            LogOperationStopped(logger, plan.Operation.OperationId);
+            catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+            {
+                // A newer plan ended this one, possibly while a report was on the wire.
+                LogOperationStopped(logger, plan.Operation.OperationId);
+                return;
+            }
+#pragma warning disable CA1031 // Nothing may end the apply task unseen: the failure is logged and the plan applied again.
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                var delay = ApplyBackoff(failures);
+                LogApplyFailed(logger, plan.Operation.OperationId, delay, ex);
+                try
+                {
+                    await Task.Delay(delay, time, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    LogOperationStopped(logger, plan.Operation.OperationId);
+                    return;
+                }
+            }
         }
     }
 
@@ -134,6 +184,12 @@ internal sealed partial class PlanLoop(
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "The plan server no longer accepts the credential of node {Node}; registering again")]
     private static partial void LogCredentialRejected(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Error, Message = "Applying operation {OperationId} failed; applying it again in {Delay}")]
+    private static partial void LogApplyFailed(ILogger logger, string operationId, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "Applying the steady state of plan {Checksum} failed; applying it again in {Delay}")]
+    private static partial void LogSteadyStateFailed(ILogger logger, string checksum, TimeSpan delay, Exception exception);
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Operation {OperationId} no longer in the plan; its steps were stopped")]
     private static partial void LogOperationStopped(ILogger logger, string operationId);

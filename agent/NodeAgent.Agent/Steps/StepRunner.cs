@@ -25,7 +25,19 @@ internal sealed partial class StepRunner(
         var operation = plan.Operation;
         foreach (var instruction in operation.Instructions)
         {
-            var record = await RunOneAsync(plan, instruction, report, cancellationToken);
+            StepRecord record;
+            try
+            {
+                record = await RunOneAsync(plan, instruction, report, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The markers could not be written (a full, read-only or broken state dir): the server
+                // learns why at once, and the plan loop applies the plan again after a backoff.
+                LogMarkersFailed(logger, operation.OperationId, instruction.Id, ex);
+                await report(Faulted(operation.OperationId, instruction.Id, time.GetUtcNow(), ex), cancellationToken);
+                throw;
+            }
             await report(ToResult(record), cancellationToken);
             if (!record.Succeeded)
             {
@@ -154,6 +166,17 @@ internal sealed partial class StepRunner(
         StartedAt = Timestamp.FromDateTimeOffset(startedAt),
     };
 
+    private static StepResult Faulted(string operationId, string instructionId, DateTimeOffset at, Exception ex) => new()
+    {
+        OperationId = operationId,
+        InstructionId = instructionId,
+        State = StepState.Failed,
+        StartedAt = Timestamp.FromDateTimeOffset(at),
+        Duration = Duration.FromTimeSpan(TimeSpan.Zero),
+        Message = $"the agent could not record the step in its state dir ({ex.GetType().Name}: {ex.Message}); it tries again",
+        Retryable = true,
+    };
+
     public static StepResult ToResult(StepRecord record) => new()
     {
         OperationId = record.OperationId,
@@ -180,6 +203,9 @@ internal sealed partial class StepRunner(
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Operation {OperationId}: {InstructionId} already completed (succeeded={Succeeded}); not run again")]
     private static partial void LogAlreadyDone(ILogger logger, string operationId, string instructionId, bool succeeded);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Operation {OperationId}: {InstructionId} failed: the agent could not record the step in its state dir")]
+    private static partial void LogMarkersFailed(ILogger logger, string operationId, string instructionId, Exception exception);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Instruction {InstructionId} failed unexpectedly")]
     private static partial void LogExecutorFailed(ILogger logger, string instructionId, Exception exception);

@@ -47,6 +47,7 @@ internal static class ClusterCommands
                 ("CONNECTED", n => n.Connected ? "yes" : "no"),
                 ("LAST SEEN", n => Printer.Time(n.LastSeen)),
                 ("VERSION", n => n.AgentVersion),
+                ("REPORT ERROR", n => n.LastReportError),
             ]);
             return 0;
         }));

@@ -58,6 +58,7 @@ internal static class SnapshotCommands
             [
                 ("NAME", s => s.Name),
                 ("NODE", s => s.Node),
+                ("CLUSTER", s => s.Cluster),
                 ("LOCATION", s => s.Location),
                 ("SIZE", s => Printer.Size(s.Size)),
                 ("CREATED", s => Printer.Time(s.CreatedAt)),

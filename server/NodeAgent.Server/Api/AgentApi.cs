@@ -38,7 +38,7 @@ internal sealed class AgentApi(
     public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, context.CancellationToken);
         using var _ = connections.Open(request.Cluster, request.Node);
         return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
             request.Wait?.ToTimeSpan(), context.CancellationToken);
@@ -48,7 +48,7 @@ internal sealed class AgentApi(
     public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, context.CancellationToken);
         if (request.Inventory is { } inventory)
         {
             await catalog.ReportInventoryAsync(request.Cluster, request.Node, inventory, context.CancellationToken);
@@ -67,12 +67,13 @@ internal sealed class AgentApi(
         }
     }
 
-    private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, CancellationToken cancellationToken)
+    private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, string? lastReportError,
+        CancellationToken cancellationToken)
     {
         var record = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
         var now = time.GetUtcNow();
-        if (appliedChecksum is null && agentVersion is null && now - record.LastSeen < LivenessWriteInterval)
+        if (appliedChecksum is null && agentVersion is null && lastReportError is null && now - record.LastSeen < LivenessWriteInterval)
         {
             // A poll only says the node is alive: when a plan change wakes every agent at once, a
             // durable write per poll would queue them all behind the disk. Live connections are
@@ -84,6 +85,7 @@ internal sealed class AgentApi(
             LastSeen = now,
             AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
             AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
+            LastReportError = lastReportError ?? record.LastReportError,
         }, cancellationToken);
     }
 }

@@ -34,6 +34,7 @@ internal static class ProtoMapping
             AgentVersion = node.AgentVersion,
             Connected = connected,
             CredentialReset = node.CredentialReset,
+            LastReportError = node.LastReportError,
         };
         proto.Roles.AddRange(node.Roles);
         if (node.LastSeen is { } seen)

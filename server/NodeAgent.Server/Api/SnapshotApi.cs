@@ -30,7 +30,7 @@ internal sealed class SnapshotApi(OperationEngine engine, SnapshotCatalog catalo
     public override async Task<RestoreSnapshotResponse> RestoreSnapshot(RestoreSnapshotRequest request, ServerCallContext context)
     {
         var operation = await engine.StartRestoreAsync(request.Cluster, request.Snapshot, request.RestoreMode,
-            !request.HasSafetySnapshot || request.SafetySnapshot, context.GetHttpContext().User.Identity?.Name ?? "admin", context.CancellationToken);
+            !request.HasSafetySnapshot || request.SafetySnapshot, request.AllowOtherCluster, context.GetHttpContext().User.Identity?.Name ?? "admin", context.CancellationToken);
         return new RestoreSnapshotResponse { Operation = operation.State };
     }
 

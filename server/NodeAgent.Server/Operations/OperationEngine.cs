@@ -43,14 +43,14 @@ internal sealed partial class OperationEngine(
     }
 
     /// <summary>Checks the request against the catalog and the cluster, then starts the restore's Started phase (node-side checks).</summary>
-    public async Task<OperationRecord> StartRestoreAsync(string cluster, string snapshot, RestoreMode mode, bool safetySnapshot, string requestedBy, CancellationToken cancellationToken)
+    public async Task<OperationRecord> StartRestoreAsync(string cluster, string snapshot, RestoreMode mode, bool safetySnapshot, bool allowOtherCluster, string requestedBy, CancellationToken cancellationToken)
     {
         Names.RequireSnapshotPrefix(snapshot, "snapshot");
         var clusterRecord = await plans.GetClusterAsync(cluster, cancellationToken)
             ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
         var nodes = await plans.ListNodesAsync(cluster, cancellationToken);
         mode = mode == RestoreMode.Unspecified ? RestoreMode.None : mode;
-        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListAsync(cluster, cancellationToken), snapshot, mode, safetySnapshot);
+        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListForRestoreAsync(cluster, snapshot, cancellationToken), snapshot, mode, safetySnapshot, allowOtherCluster);
         var now = time.GetUtcNow();
         var state = NewState(cluster, OperationType.Restore, snapshot, requestedBy, now);
         state.RestoreMode = mode;

@@ -8,7 +8,7 @@ namespace NodeAgent.Server.Operations;
 
 /// <summary>
 /// What a restore request is checked against before an operation exists (so a refused request
-/// stops nothing): the snapshot is in the catalog and succeeded, the cluster's token hash matches,
+/// stops nothing): the snapshot is in the catalog, succeeded and is this cluster's (unless allowed), the cluster's token hash matches,
 /// Rancher's version guard, the mode has the metadata it needs; then the copy to restore from and
 /// the init node are chosen. The node-side checks (sha256, etcd trailer, disk) run in the
 /// operation's Started phase, still before anything is stopped.
@@ -16,7 +16,7 @@ namespace NodeAgent.Server.Operations;
 internal static partial class RestoreSelection
 {
     public static (string InitNode, RestoreSource Source) Choose(
-        ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, IReadOnlyList<Snapshot> catalog, string snapshot, RestoreMode mode, bool safetySnapshot)
+        ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, IReadOnlyList<Snapshot> catalog, string snapshot, RestoreMode mode, bool safetySnapshot, bool allowOtherCluster)
     {
         var etcdNodes = nodes.Where(n => n.Roles.Contains(NodeRole.Etcd)).ToList();
         if (etcdNodes.Count == 0)
@@ -39,6 +39,11 @@ internal static partial class RestoreSelection
         var chosen = local ?? s3
             ?? throw new DomainException(DomainErrorKind.FailedPrecondition,
                 $"snapshot '{snapshot}' is only on nodes that are no longer etcd nodes of cluster '{cluster.Name}', and not in S3");
+        if (!allowOtherCluster && chosen.Cluster.Length > 0 && chosen.Cluster != cluster.Name)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"snapshot '{snapshot}' belongs to cluster '{chosen.Cluster}', not '{cluster.Name}'; restore it only on purpose, with allow_other_cluster (nodeagentctl restore --allow-other-cluster)");
+        }
         if (chosen.Sha256.Length == 0)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"snapshot '{snapshot}' has no recorded sha256, so no node could verify it before a restore");

@@ -13,4 +13,23 @@ internal interface ISnapshotCatalogStore
     Task ReplaceInventoryAsync(string cluster, string node, IReadOnlyList<Snapshot> snapshots, bool includesS3, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<Snapshot>> ListAsync(string cluster, CancellationToken cancellationToken);
+
+    /// <summary>Keeps cluster configuration texts by their sha256 (reports send each once).</summary>
+    Task SaveConfigurationsAsync(IReadOnlyDictionary<string, string> bySha256, CancellationToken cancellationToken);
+
+    Task<string?> GetConfigurationAsync(string sha256, CancellationToken cancellationToken);
+}
+
+internal static class SnapshotCatalogStoreExtensions
+{
+    /// <summary>The cluster's catalog, with the configuration text filled in for the copies of <paramref name="snapshot"/> (restore mode ALL needs it).</summary>
+    public static async Task<IReadOnlyList<Snapshot>> ListForRestoreAsync(this ISnapshotCatalogStore store, string cluster, string snapshot, CancellationToken cancellationToken)
+    {
+        var list = await store.ListAsync(cluster, cancellationToken);
+        foreach (var copy in list.Where(s => s.Name == snapshot && s.ClusterConfiguration.Length == 0 && s.ClusterConfigurationSha256.Length > 0))
+        {
+            copy.ClusterConfiguration = await store.GetConfigurationAsync(copy.ClusterConfigurationSha256, cancellationToken) ?? "";
+        }
+        return list;
+    }
 }

@@ -17,4 +17,8 @@ internal sealed record NodeRecord(
     DateTimeOffset? LastSeen,
     string AppliedChecksum,
     string AgentVersion,
-    bool CredentialReset = false);
+    bool CredentialReset = false)
+{
+    /// <summary>Why the agent's last report was refused (the agent says so in a small report); empty once one gets through.</summary>
+    public string LastReportError { get; init; } = "";
+}

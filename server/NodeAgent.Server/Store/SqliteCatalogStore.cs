@@ -42,6 +42,35 @@ internal sealed class SqliteCatalogStore(SqliteDatabase database) : ISnapshotCat
         await transaction.CommitAsync(cancellationToken);
     }
 
+    public async Task SaveConfigurationsAsync(IReadOnlyDictionary<string, string> bySha256, CancellationToken cancellationToken)
+    {
+        if (bySha256.Count == 0)
+        {
+            return;
+        }
+        await using var connection = database.Open();
+        await using var transaction = connection.BeginTransaction();
+        foreach (var (sha256, text) in bySha256)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT OR IGNORE INTO cluster_configurations (sha256, text) VALUES ($sha256, $text)";
+            insert.Parameters.AddWithValue("$sha256", sha256);
+            insert.Parameters.AddWithValue("$text", text);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<string?> GetConfigurationAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT text FROM cluster_configurations WHERE sha256 = $sha256";
+        command.Parameters.AddWithValue("$sha256", sha256);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
     public async Task<IReadOnlyList<Snapshot>> ListAsync(string cluster, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();

@@ -69,12 +69,13 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
-                               applied_checksum, agent_version, credential_reset)
-            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset)
+                               applied_checksum, agent_version, credential_reset, last_report_error)
+            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError)
             ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
                 credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
                 last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
-                agent_version = excluded.agent_version, credential_reset = excluded.credential_reset
+                agent_version = excluded.agent_version, credential_reset = excluded.credential_reset,
+                last_report_error = excluded.last_report_error
             """;
         BindNode(command, node);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -140,7 +141,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
-                   credential_reset
+                   credential_reset, last_report_error
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -161,7 +162,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
                 reader.GetString(7),
                 reader.GetString(8),
-                reader.GetInt64(9) != 0));
+                reader.GetInt64(9) != 0) { LastReportError = reader.GetString(10) });
         }
         return result;
     }
@@ -191,5 +192,6 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.Parameters.AddWithValue("$applied", node.AppliedChecksum);
         command.Parameters.AddWithValue("$version", node.AgentVersion);
         command.Parameters.AddWithValue("$reset", node.CredentialReset ? 1 : 0);
+        command.Parameters.AddWithValue("$reportError", node.LastReportError);
     }
 }

@@ -27,6 +27,7 @@ internal static class SqliteSchema
             last_seen INTEGER,
             applied_checksum TEXT NOT NULL,
             agent_version TEXT NOT NULL,
+            last_report_error TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (cluster, name));
         CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
         CREATE TABLE IF NOT EXISTS operations (
@@ -48,6 +49,9 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL,
             snapshot BLOB NOT NULL,
             PRIMARY KEY (cluster, storage, location));
+        CREATE TABLE IF NOT EXISTS cluster_configurations (
+            sha256 TEXT PRIMARY KEY,
+            text TEXT NOT NULL);
         """;
 
     /// <summary>Columns added after a database may have been created: (table, column, definition).</summary>
@@ -55,6 +59,7 @@ internal static class SqliteSchema
     [
         ("operations", "restore", "TEXT"),
         ("nodes", "credential_reset", "INTEGER NOT NULL DEFAULT 0"),
+        ("nodes", "last_report_error", "TEXT NOT NULL DEFAULT ''"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

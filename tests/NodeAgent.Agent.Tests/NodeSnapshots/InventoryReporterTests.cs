@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Config;
+using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+
+namespace NodeAgent.Agent.Tests.NodeSnapshots;
+
+/// <summary>The inventory as the agent builds it from a real snapshot dir and sidecars (no server is called).</summary>
+public sealed class InventoryReporterTests : IDisposable
+{
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task BuildAsync_SidecarsNameTheirClusters_EachReportedAsItsSidecarSays()
+    {
+        var dir = _root.Combine("snapshots");
+        Directory.CreateDirectory(dir);
+        var sidecars = new SnapshotSidecars(dir);
+        // A snapshot of another cluster (a shared S3 folder), one of this cluster, one K3s made without a sidecar.
+        Save(sidecars, dir, "etcd-snapshot-n1-1700000001", "prod-other");
+        Save(sidecars, dir, "etcd-snapshot-n1-1700000002", "c1");
+        await File.WriteAllTextAsync(Path.Combine(dir, "etcd-snapshot-n1-1700000003"), "db");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = _root.Path };
+        var identity = new AgentIdentity("c1", "n1", "test");
+        var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
+        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir } }, CancellationToken.None).DefaultTimeout();
+        using var client = new GrpcPlanServerClient(options, time);
+        using var reporter = new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance);
+        using var inventory = new InventoryReporter(targets, reporter, identity, time, NullLogger<InventoryReporter>.Instance);
+
+        var built = await inventory.BuildAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.NotNull(built);
+        Assert.Equal(
+            [("etcd-snapshot-n1-1700000001", "prod-other"), ("etcd-snapshot-n1-1700000002", "c1"), ("etcd-snapshot-n1-1700000003", "")],
+            built.Snapshots.Select(s => (s.Name, s.Cluster)).Order());
+    }
+
+    private static void Save(SnapshotSidecars sidecars, string dir, string name, string cluster)
+    {
+        File.WriteAllText(Path.Combine(dir, name), "db");
+        sidecars.Write(new SnapshotMetadata
+        {
+            Name = name, NodeName = "n1", Cluster = cluster, CreatedAt = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), Status = SnapshotMetadata.Successful,
+        });
+    }
+}

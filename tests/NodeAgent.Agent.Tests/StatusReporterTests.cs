@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Plans;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.PlanServer;
+
+namespace NodeAgent.Agent.Tests;
+
+/// <summary>The agent's status reporter against the real plan server (in-process Kestrel, real gRPC, its 4 MB message limit).</summary>
+public sealed class StatusReporterTests : IAsyncLifetime
+{
+    private InProcessPlanServer _server = null!;
+    private ClusterService.ClusterServiceClient _clusters = null!;
+    private SnapshotService.SnapshotServiceClient _snapshots = null!;
+    private OperationService.OperationServiceClient _operations = null!;
+    private AgentService.AgentServiceClient _agent = null!;
+    private MeasuredClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await InProcessPlanServer.StartAsync().WithTimeout(TestTimeouts.Slow);
+        var admin = _server.CreateAdminChannel();
+        _clusters = new ClusterService.ClusterServiceClient(admin);
+        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
+        _operations = new OperationService.OperationServiceClient(admin);
+        var token = (await _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "prod", Runtime = Contracts.V1.Runtime.Etcd, KubernetesVersion = "v1.30.4+k3s1",
+        }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+        var registered = await new AgentService.AgentServiceClient(_server.CreateChannel()).RegisterAsync(new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = token, Roles = { NodeRole.Etcd },
+        }).ResponseAsync.DefaultTimeout();
+        _agent = new AgentService.AgentServiceClient(_server.CreateChannel(registered.NodeCredential));
+        _client = new MeasuredClient(_agent);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task ReportStatus_FourSnapshotsWith700KbConfiguration_OperationFinishesWithBoundedReportsAndTheTextKept()
+    {
+        var configuration = Configuration('a', 700 * 1024);
+        using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
+        var (op, plan) = await StartSnapshotAsync();
+        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+
+        // Four snapshots, each a local and an S3 copy, each recording the whole configuration.
+        await reporter.InventoryAsync(Inventory(4, _ => configuration), CancellationToken.None).DefaultTimeout();
+        await reporter.StepAsync(Succeeded(plan, stdout: new string('o', 100_000)), CancellationToken.None).DefaultTimeout();
+        var steady = await GetPlanAsync(plan.Checksum);
+        await reporter.ChecksumsAsync(steady.Checksum, steady.Checksum, CancellationToken.None).DefaultTimeout();
+
+        var ended = await GetAsync(op.Id);
+        Assert.True(ended.Phase == OperationPhase.Finished, $"operation is {ended.Phase}: {ended.Failure}");
+        Assert.All(_client.Sizes, size => Assert.InRange(size, 0, 1024 * 1024 + 64 * 1024));
+        var catalog = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots;
+        Assert.Equal(8, catalog.Count);
+        Assert.All(catalog, s => Assert.Equal(Sha256(configuration), s.ClusterConfigurationSha256));
+        // Restore mode ALL needs the text: the server has it.
+        var restore = await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
+        {
+            Cluster = "prod", Snapshot = catalog[0].Name, RestoreMode = RestoreMode.All, SafetySnapshot = false,
+        }).ResponseAsync.DefaultTimeout();
+        Assert.Equal(OperationPhase.Started, restore.Operation.Phase);
+    }
+
+    [Fact]
+    public async Task ReportStatus_ManyDistinctConfigurations_SplitAcrossBoundedReports()
+    {
+        using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
+
+        await reporter.InventoryAsync(Inventory(6, i => Configuration((char)('a' + i), 700 * 1024)), CancellationToken.None).DefaultTimeout();
+
+        Assert.True(_client.Sizes.Length >= 6, $"{_client.Sizes.Length} reports");
+        Assert.All(_client.Sizes, size => Assert.InRange(size, 0, 1024 * 1024 + 64 * 1024));
+        var node = await NodeAsync();
+        Assert.Equal("", node.LastReportError);
+        Assert.Equal(12, (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots.Count);
+    }
+
+    [Fact]
+    public async Task ReportStatus_ReportRefused_StepStillGetsThroughAndListNodesShowsWhy()
+    {
+        using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
+        var (op, plan) = await StartSnapshotAsync();
+        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+
+        // One configuration larger than the server takes in any message.
+        await reporter.InventoryAsync(Inventory(1, _ => Configuration('z', 5 * 1024 * 1024)), CancellationToken.None).DefaultTimeout();
+        await reporter.StepAsync(Succeeded(plan), CancellationToken.None).DefaultTimeout();
+
+        Assert.StartsWith("ResourceExhausted: ", (await NodeAsync()).LastReportError, StringComparison.Ordinal);
+        Assert.Equal(OperationPhase.RestartCluster, (await GetAsync(op.Id)).Phase);
+
+        await reporter.InventoryAsync(Inventory(1, _ => ""), CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal("", (await NodeAsync()).LastReportError);
+    }
+
+    private async Task<(Operation Operation, Plan Plan)> StartSnapshotAsync()
+    {
+        var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        return (op, await GetPlanAsync(""));
+    }
+
+    private async Task<Plan> GetPlanAsync(string known)
+        => (await _agent.GetPlanAsync(new GetPlanRequest
+        {
+            Cluster = "prod", Node = "node-1", KnownChecksum = known, Wait = Duration.FromTimeSpan(TimeSpan.FromSeconds(5)),
+        }).ResponseAsync.DefaultTimeout()).Plan;
+
+    private async Task<Operation> GetAsync(string id)
+        => (await _operations.GetOperationAsync(new GetOperationRequest { Id = id }).ResponseAsync.DefaultTimeout()).Operation;
+
+    private async Task<Node> NodeAsync()
+        => (await _clusters.ListNodesAsync(new ListNodesRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Nodes.Single();
+
+    private static StepResult Succeeded(Plan plan, string stdout = "") => new()
+    {
+        OperationId = plan.Operation.OperationId,
+        InstructionId = plan.Operation.Instructions.Single().Id,
+        State = StepState.Succeeded,
+        Attempt = 1,
+        StdoutTail = stdout,
+    };
+
+    private static SnapshotInventory Inventory(int count, Func<int, string> configuration)
+    {
+        var inventory = new SnapshotInventory { TakenAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), S3Listed = true };
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"etcd-snapshot-node-1-{1_700_000_000 + i}";
+            foreach (var (storage, location) in new[] { (StorageKind.Local, "file:///var/lib/rancher/k3s/server/db/snapshots/" + name), (StorageKind.S3, "s3://backups/prod/" + name) })
+            {
+                inventory.Snapshots.Add(new Snapshot
+                {
+                    Name = name, Node = "node-1", Storage = storage, Location = location, Size = 4096, Sha256 = new string('b', 64),
+                    Status = SnapshotStatus.Successful, CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + i)),
+                    KubernetesVersion = "v1.30.4+k3s1", ClusterConfiguration = configuration(i),
+                });
+            }
+        }
+        return inventory;
+    }
+
+    private static string Configuration(char fill, int size) => "{\"data\":\"" + new string(fill, size) + "\"}";
+
+    private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The agent API over real gRPC, noting the size of every report sent.</summary>
+    private sealed class MeasuredClient(AgentService.AgentServiceClient client) : IPlanServerClient
+    {
+        private readonly ConcurrentQueue<int> _sizes = new();
+
+        public int[] Sizes => [.. _sizes];
+
+        public async Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
+            => await client.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+
+        public async Task<GetPlanResponse> GetPlanAsync(GetPlanRequest request, TimeSpan deadline, CancellationToken cancellationToken)
+            => await client.GetPlanAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: cancellationToken);
+
+        public async Task<ReportStatusResponse> ReportStatusAsync(ReportStatusRequest request, CancellationToken cancellationToken)
+        {
+            _sizes.Enqueue(request.CalculateSize());
+            return await client.ReportStatusAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+        }
+
+        public void UseCredential(string credential)
+        {
+        }
+
+        private static DateTime Deadline() => DateTime.UtcNow + TestTimeouts.Default;
+    }
+}
