@@ -31,7 +31,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
         var path = Write("server: https://file:9180\ncluster: prod\nruntime: k3s\nnode-name: from-file\nroles: [etcd, control-plane]\n");
 
         var options = AgentConfigLoader.Load(path,
-            new Dictionary<string, string> { ["node-name"] = "from-flag", ["poll-wait"] = "1m30s" },
+            new Dictionary<string, string> { ["node-name"] = "from-flag", ["poll-wait"] = "1m30s", ["etcd-snapshot-stall-timeout"] = "5s" },
             new Dictionary<string, string> { ["NODEAGENT_NODE_NAME"] = "from-env", ["NODEAGENT_RUNTIME"] = "rke2", ["NODEAGENT_TOKEN"] = "t" });
 
         Assert.Equal("from-flag", options.NodeName);
@@ -39,6 +39,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
         Assert.Equal("/var/lib/rancher/rke2/server/tls/etcd/server-ca.crt", options.EtcdCaCert);
         Assert.Equal(["etcd", "control-plane"], options.Roles);
         Assert.Equal(TimeSpan.FromSeconds(90), options.PollWait);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.EtcdConnection().SnapshotStallTimeout);
         Assert.Equal("t", options.Token);
     }
 
@@ -62,6 +63,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
     [InlineData("server: https://ps:9180\ncluster: prod\nruntime: docker\n", "runtime 'docker' is not one of k3s, rke2, etcd")]
     [InlineData("server: https://ps:9180\ncluster: prod\nroles: [etcd, master]\n", "'master' is not one of")]
     [InlineData("server: https://ps:9180\ncluster: prod\npoll-wait: soon\n", "poll-wait 'soon' is not a positive duration")]
+    [InlineData("server: https://ps:9180\ncluster: prod\netcd-snapshot-stall-timeout: 0s\n", "etcd-snapshot-stall-timeout '0s' is not a positive duration")]
     [InlineData("server: https://ps:9180\ncluster: prod\nserver-ca: /nonexistent/ca.crt\n", "server-ca /nonexistent/ca.crt does not exist")]
     [InlineData("server: [https://ps:9180\n", "is not valid YAML")]
     public void Load_InvalidConfig_SaysWhatToFix(string yaml, string expected)

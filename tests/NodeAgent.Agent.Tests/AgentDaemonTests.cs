@@ -43,11 +43,18 @@ public sealed class AgentDaemonTests : IAsyncLifetime
     {
         await using var agent = AgentProcess.Start(Config("node-1"));
         await agent.Notify.WaitForAsync("READY=1", TestTimeouts.Slow);
+        // Idle: its plan applied and reported, the agent waits in its long-poll.
+        await WaitForNodeAsync("node-1", n => n.AppliedChecksum.Length > 0 && n.AppliedChecksum == n.DesiredChecksum);
 
         await agent.Process.StopAsync(TimeSpan.FromSeconds(20)).WithTimeout(TestTimeouts.Slow);
 
         Assert.Contains("STOPPING=1", agent.Notify.Drain());
         Assert.Equal(0, agent.Process.ExitCode);
+        // A clean stop is no failure: the long-poll cancelled on the wire must not look like one.
+        Assert.DoesNotContain("BackgroundService failed", agent.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("IHost instance is stopping", agent.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", agent.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("crit:", agent.Process.Output, StringComparison.Ordinal);
     }
 
     [Fact]

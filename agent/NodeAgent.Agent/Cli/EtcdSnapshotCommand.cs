@@ -36,11 +36,17 @@ internal static class EtcdSnapshotCommand
     {
         var name = new Option<string>("--name") { Description = "Snapshot base name; the file is <name>-<node>-<unix seconds>.", DefaultValueFactory = _ => SnapshotNames.OnDemandPrefix };
         var compress = new Option<bool>("--snapshot-compress", "--etcd-snapshot-compress") { Description = "Zip the snapshot (<file>.zip, one Deflate entry) as K3s does." };
-        var command = new Command("save", "Take a snapshot of the local etcd member now (never prunes, like K3s's save).") { name, compress };
+        var stall = new Option<string>("--etcd-snapshot-stall-timeout")
+        {
+            Description = "Fail the save when etcd's snapshot stream sends nothing for this long (a frozen member), e.g. 30s or 2m.",
+            DefaultValueFactory = _ => "30s",
+        };
+        var command = new Command("save", "Take a snapshot of the local etcd member now (never prunes, like K3s's save).") { name, compress, stall };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
-            var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(settings.Etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+            var etcd = settings.Etcd with { SnapshotStallTimeout = StallTimeout(parse.GetValue(stall)!) };
+            var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
             var request = new SnapshotSaveRequest(settings.Directory, parse.GetValue(name)!, settings.NodeName, parse.GetValue(compress))
             {
                 Runtime = settings.Runtime,
@@ -183,6 +189,10 @@ internal static class EtcdSnapshotCommand
         }));
         return command;
     }
+
+    private static TimeSpan StallTimeout(string text)
+        => Config.DurationText.TryParse(text, out var value) && value > TimeSpan.Zero ? value
+            : throw new SnapshotRequestException($"--etcd-snapshot-stall-timeout \"{text}\" is not a positive duration such as 30s or 2m");
 
     private static async Task<int> RunAsync(Func<Task<int>> action)
     {

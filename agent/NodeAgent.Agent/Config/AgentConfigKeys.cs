@@ -17,6 +17,7 @@ internal static class AgentConfigKeys
         ("etcd-cacert", "etcd client CA. Default: <data-dir>/server/tls/etcd/server-ca.crt.", false, false),
         ("etcd-cert", "etcd client certificate. Default: <data-dir>/server/tls/etcd/client.crt.", false, false),
         ("etcd-key", "etcd client key. Default: <data-dir>/server/tls/etcd/client.key.", false, false),
+        ("etcd-snapshot-stall-timeout", "A save fails when etcd's snapshot stream sends nothing this long (a frozen member), e.g. 30s. Default: 30s.", false, false),
         ("state-dir", "The node's credential and step markers. Default: /var/lib/node-agent.", false, false),
         ("poll-wait", "How long the server may hold a plan request, e.g. 60s. Default: 60s.", false, false),
         ("metrics-listen", "Serve Prometheus /metrics and /healthz on this IP:PORT (plain HTTP, no authentication), e.g. 127.0.0.1:9182. Default: off.", false, false),

@@ -159,6 +159,14 @@ internal static partial class AgentConfigLoader
             }
             options.PollWait = parsed;
         }
+        if (One("etcd-snapshot-stall-timeout") is { } stall)
+        {
+            if (!DurationText.TryParse(stall, out var parsed) || parsed <= TimeSpan.Zero)
+            {
+                throw new ConfigException($"etcd-snapshot-stall-timeout '{stall}' is not a positive duration such as 30s or 2m");
+            }
+            options.EtcdSnapshotStallTimeout = parsed;
+        }
         if (One("metrics-listen") is { Length: > 0 } metrics)
         {
             if (!IPEndPoint.TryParse(metrics, out var endPoint) || endPoint.Port == 0)

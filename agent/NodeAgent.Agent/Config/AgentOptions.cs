@@ -45,6 +45,9 @@ internal sealed class AgentOptions
 
     public string EtcdKey { get; set; } = "";
 
+    /// <summary>etcd-snapshot-stall-timeout: a snapshot stream silent this long fails. Default 30s.</summary>
+    public TimeSpan EtcdSnapshotStallTimeout { get; set; } = Etcd.EtcdConnectionOptions.DefaultSnapshotStallTimeout;
+
     /// <summary>state-dir: the node's credential, applied plans and step markers. Default /var/lib/node-agent.</summary>
     public string StateDir { get; set; } = "/var/lib/node-agent";
 
@@ -109,5 +112,6 @@ internal sealed class AgentOptions
 
     /// <summary>How to reach the local etcd member (the endpoints are checked when the config is loaded).</summary>
     public Etcd.EtcdConnectionOptions EtcdConnection()
-        => Etcd.EtcdConnectionOptions.Resolve(EffectiveDataDir, string.Join(',', EtcdEndpoints), EtcdCaCert, EtcdCert, EtcdKey);
+        => Etcd.EtcdConnectionOptions.Resolve(EffectiveDataDir, string.Join(',', EtcdEndpoints), EtcdCaCert, EtcdCert, EtcdKey)
+            with { SnapshotStallTimeout = EtcdSnapshotStallTimeout };
 }

@@ -9,6 +9,11 @@ internal sealed record EtcdConnectionOptions(IReadOnlyList<Uri> Endpoints, strin
 {
     public const string DefaultEndpoint = "https://127.0.0.1:2379";
 
+    public static readonly TimeSpan DefaultSnapshotStallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>A snapshot stream that sends nothing for this long fails (a frozen or wedged member), rather than waiting for ever.</summary>
+    public TimeSpan SnapshotStallTimeout { get; init; } = DefaultSnapshotStallTimeout;
+
     /// <summary>The runtime's defaults; every value given (non-empty) overrides its default.</summary>
     public static EtcdConnectionOptions Resolve(string dataDir, string? endpoints, string? caCert, string? cert, string? key)
     {

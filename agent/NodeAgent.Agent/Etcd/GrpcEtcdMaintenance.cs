@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -48,6 +49,11 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             {
                 failures.Add($"{endpoint.GetLeftPart(UriPartial.Authority)}: {Describe(ex)}");
             }
+            catch (RpcException ex)
+            {
+                // Our own cancellation (Ctrl-C, a stopping agent) as .NET says it, not as a broken etcd.
+                throw new OperationCanceledException("etcd Status cancelled", ex, cancellationToken);
+            }
         }
         throw new EtcdUnavailableException("etcd is not reachable (" + string.Join("; ", failures) + ")");
     }
@@ -56,17 +62,30 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
     {
         var endpoint = _selected ?? (await StatusAsync(cancellationToken)).Endpoint;
         var chunk = new SnapshotChunkMarshaller();
+        // Armed only while waiting for etcd, so time spent writing (or waiting for an upload) never counts as a stall.
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var call = Channel(endpoint).CreateCallInvoker()
-            .AsyncServerStreamingCall(chunk.CreateMethod(), null, new CallOptions(cancellationToken: cancellationToken), new SnapshotRequest());
+            .AsyncServerStreamingCall(chunk.CreateMethod(), null, new CallOptions(cancellationToken: stall.Token), new SnapshotRequest());
         var stream = call.ResponseStream;
         while (true)
         {
             bool more;
             try
             {
-                more = await stream.MoveNext(cancellationToken);
+                stall.CancelAfter(_options.SnapshotStallTimeout);
+                more = await stream.MoveNext(stall.Token);
+                stall.CancelAfter(Timeout.InfiniteTimeSpan);
             }
-            catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is RpcException or OperationCanceledException)
+            {
+                throw new OperationCanceledException("etcd snapshot stream cancelled", ex, cancellationToken);
+            }
+            catch (Exception ex) when (stall.IsCancellationRequested && ex is RpcException or OperationCanceledException)
+            {
+                throw new EtcdUnavailableException(
+                    $"etcd snapshot stream from {endpoint.GetLeftPart(UriPartial.Authority)} stalled: no data for {Seconds(_options.SnapshotStallTimeout)}", ex);
+            }
+            catch (RpcException ex)
             {
                 throw new EtcdUnavailableException($"etcd snapshot stream from {endpoint.GetLeftPart(UriPartial.Authority)} broke: {Describe(ex)}", ex);
             }
@@ -150,6 +169,10 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             throw new EtcdRequestException($"etcd client certificate {certFile} / key {keyFile} cannot be loaded: {ex.Message}", ex);
         }
     }
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds == Math.Floor(value.TotalSeconds)
+        ? string.Create(CultureInfo.InvariantCulture, $"{value.TotalSeconds}s")
+        : string.Create(CultureInfo.InvariantCulture, $"{value.TotalMilliseconds}ms");
 
     private static string Describe(RpcException ex) => ex.StatusCode switch
     {

@@ -19,8 +19,9 @@ internal sealed partial class PlanLoopService(
         {
             await loop.RunAsync(stoppingToken);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (stoppingToken.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {
+            // A clean stop, possibly while the long-poll was on the wire: gRPC reports that as Cancelled.
         }
         catch (AgentFatalException ex)
         {

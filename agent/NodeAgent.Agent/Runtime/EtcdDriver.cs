@@ -64,11 +64,9 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
             return StepOutcome.Failure($"etcdctl is not installed at {options.Etcdctl} (set etcdctl)", retryable: false);
         }
         var restoring = $"{dataDir}.restore-{time.GetUtcNow().ToUnixTimeSeconds()}";
-        if (Directory.Exists(restoring))
-        {
-            // Only an earlier attempt of ours makes this name; etcdctl refuses an existing dir.
-            Directory.Delete(restoring, recursive: true);
-        }
+        // Only a restore of ours makes <data-dir>.restore-<unix>, one at a time: any there now was
+        // left by one whose agent died (and etcdctl refuses an existing dir).
+        DataDirs.PruneAside(dataDir + ".restore-", keep: 0);
         Directory.CreateDirectory(Path.GetDirectoryName(dataDir)!);
         var command = new CommandSpec(options.Etcdctl,
         [

@@ -23,7 +23,7 @@ internal sealed class MultipartJournal(string directory)
     /// <summary>Records an upload that has just been initiated; dispose the entry when it is completed or aborted.</summary>
     public Entry Record(string bucket, string key, string uploadId)
     {
-        System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        LinuxFiles.CreatePrivateDirectory(Directory);
         var path = Path.Combine(Directory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uploadId)))[..24]);
         var stream = new FileStream(path, new FileStreamOptions
         {

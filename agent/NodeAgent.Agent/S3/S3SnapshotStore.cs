@@ -269,7 +269,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     public async Task<SnapshotDownload> DownloadAsync(string name, string directory, CancellationToken cancellationToken)
     {
         SnapshotNames.ValidateFileName(name);
-        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        LinuxFiles.CreatePrivateDirectory(directory);
         var metadata = await ReadMetadataAsync(name, cancellationToken);
         var target = Path.Combine(directory, name);
         var zipped = name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal);

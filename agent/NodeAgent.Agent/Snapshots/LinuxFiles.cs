@@ -18,6 +18,25 @@ internal static partial class LinuxFiles
     private static readonly int DirectoryFlag = IsArm ? 0x4000 : 0x10000;
     private static readonly int DirectFlag = IsArm ? 0x10000 : 0x4000;
 
+    /// <summary>
+    /// Creates a directory and every missing parent, each 0700: what the agent creates holds
+    /// snapshots, sidecars, upload journals or credentials, nobody else's business. (.NET's
+    /// CreateDirectory gives the mode to the last directory only; parents get 0755.)
+    /// </summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            return;
+        }
+        if (Path.GetDirectoryName(full) is { } parent)
+        {
+            CreatePrivateDirectory(parent);
+        }
+        Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
     public static void FsyncDirectoryOf(string path) => FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
 
     public static void FsyncDirectory(string directory)

@@ -39,6 +39,10 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     private const long ProgressEveryBytes = 8L * 1024 * 1024;
     private const long CollectEveryBytes = 32L * 1024 * 1024;
 
+    // .NET's IOException carries the errno as its HResult on Linux.
+    private const int WouldBlock = 11;
+    private const int ReadOnlyFileSystem = 30;
+
     /// <param name="onProgress">Called now and then with (bytes done, bytes expected from etcd's db size).</param>
     /// <param name="tee">
     /// Given the file name, something that gets every byte as it is written (an upload alongside the
@@ -49,8 +53,13 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     {
         SnapshotNames.ValidatePart(request.NamePrefix, "snapshot name");
         SnapshotNames.ValidatePart(request.NodeName, "node name");
+        SnapshotNames.ValidateLength(request.NamePrefix, request.NodeName);
         var directory = Path.GetFullPath(request.Directory);
-        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (File.Exists(directory))
+        {
+            throw new SnapshotRequestException($"snapshot dir {directory} is not a directory");
+        }
+        LinuxFiles.CreatePrivateDirectory(directory);
         using var saveLock = AcquireLock(directory);
         RemoveAbandonedParts(directory);
 
@@ -157,15 +166,20 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
 
     /// <summary>
     /// Removes <c>.part</c> files a save or download left when its process died (killed, host
-    /// crash), so they do not fill the disk. Under the save lock no save writes one, and a
-    /// download writes without pause, so a part file untouched for an hour is abandoned.
+    /// crash), so they do not fill the disk: snapshot parts in the dir and sidecar parts in
+    /// <c>.metadata/</c>. Under the save lock no save writes one, and a download writes without
+    /// pause, so a part file untouched for an hour is abandoned. Only names we write go
+    /// (<c>&lt;name&gt;-&lt;node&gt;-&lt;unix seconds&gt;[.zip].part</c>): the dir may hold other programs' files.
     /// </summary>
     private void RemoveAbandonedParts(string directory)
     {
         var cutoff = (time.GetUtcNow() - AbandonedPartAge).UtcDateTime;
-        foreach (var part in new DirectoryInfo(directory).EnumerateFiles("*" + SnapshotNames.PartSuffix))
+        var sidecars = new DirectoryInfo(new SnapshotSidecars(directory).Directory);
+        var parts = new DirectoryInfo(directory).EnumerateFiles("*" + SnapshotNames.PartSuffix)
+            .Concat(sidecars.Exists ? sidecars.EnumerateFiles("*" + SnapshotNames.PartSuffix) : []);
+        foreach (var part in parts)
         {
-            if (part.LastWriteTimeUtc >= cutoff)
+            if (part.LastWriteTimeUtc >= cutoff || !SnapshotNames.IsSnapshotPart(part.Name))
             {
                 continue;
             }
@@ -194,9 +208,14 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
         }
-        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException ex) when (ex.HResult == WouldBlock)
         {
+            // The flock is held: another save runs.
             throw new SnapshotInProgressException();
+        }
+        catch (IOException ex) when (ex.HResult == ReadOnlyFileSystem)
+        {
+            throw new IOException($"snapshot dir {directory} is read-only", ex);
         }
     }
 

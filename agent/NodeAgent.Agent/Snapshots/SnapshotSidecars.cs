@@ -15,7 +15,7 @@ internal sealed class SnapshotSidecars(string snapshotDir)
 
     public void Write(SnapshotMetadata metadata)
     {
-        System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        LinuxFiles.CreatePrivateDirectory(Directory);
         var path = PathOf(metadata.Name);
         var temp = path + SnapshotNames.PartSuffix;
         try

@@ -34,6 +34,12 @@ public sealed class EtcdDriverTests : IDisposable
         await ChangeKeysAsync(member.ClientUrl);
         Assert.NotEqual(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
 
+        // An earlier restore whose agent died left its temporary dir; a dir of someone else's sits beside it.
+        var crashed = member.DataDir + ".restore-1700000000";
+        var theirs = member.DataDir + ".restore-notes";
+        Directory.CreateDirectory(Path.Combine(crashed, "member"));
+        Directory.CreateDirectory(theirs);
+
         var refused = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
         var stopped = await rig.RunAsync(RuntimeRig.Stop());
         var restored = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
@@ -52,6 +58,8 @@ public sealed class EtcdDriverTests : IDisposable
         var aside = Assert.Single(Directory.GetDirectories(Path.GetDirectoryName(member.DataDir)!, "data.old-*"));
         Assert.Contains(aside, restored.Message, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(member.DataDir));
+        Assert.False(Directory.Exists(crashed));
+        Assert.True(Directory.Exists(theirs));
     }
 
     [Fact]

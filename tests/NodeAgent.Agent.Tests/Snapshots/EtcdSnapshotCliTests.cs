@@ -65,6 +65,50 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Empty(VisibleFiles(Dir));
     }
 
+    [Fact]
+    public async Task Save_NameTooLongForAFileName_ExitsTwoWithTheLimit()
+    {
+        var result = await RunAsync("save", "--name", new string('a', 240), "--dir", Dir, "--node-name", "n1", "--endpoints", "http://127.0.0.1:1");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("node-agent: snapshot name and node name are 242 bytes together; at most 234 fit, since a file name"
+            + " (<name>-<node>-<unix seconds>.zip.part) is at most 255 bytes", result.StandardError.Trim());
+        Assert.False(Directory.Exists(Dir));
+    }
+
+    [Fact]
+    public async Task Save_DirIsAFile_ExitsTwoSayingItIsNotADirectory()
+    {
+        var file = _root.Combine("a-file");
+        await File.WriteAllTextAsync(file, "kept\n");
+
+        var result = await RunAsync("save", "--dir", file, "--node-name", "n1", "--endpoints", "http://127.0.0.1:1");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"node-agent: snapshot dir {file} is not a directory", result.StandardError.Trim());
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(file));
+    }
+
+    /// <summary>
+    /// A snapshot dir on a read-only mount (a tmpfs remounted ro in a mount namespace of the
+    /// command's own, so nothing outlives it): the real reason, not "already in progress".
+    /// </summary>
+    [Fact]
+    public async Task Save_ReadOnlyDir_SaysReadOnlyNotInProgress()
+    {
+        var mount = _root.Combine("ro");
+        Directory.CreateDirectory(mount);
+        var dir = Path.Combine(mount, "snapshots");
+        var script = "mount -t tmpfs tmpfs \"$1\" && mkdir \"$1/snapshots\" && mount -o remount,ro \"$1\" && shift && exec \"$@\"";
+
+        var result = await CommandRunner.RunAsync("/usr/bin/unshare",
+            ["--mount", "--map-root-user", "/bin/sh", "-c", script, "sh", mount, RepoPaths.Executable("node-agent"),
+                "etcd-snapshot", "save", "--dir", dir, "--node-name", "n1", "--endpoints", "http://127.0.0.1:1"], timeout: TestTimeouts.Slow);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"node-agent: snapshot dir {dir} is read-only", result.StandardError.Trim());
+    }
+
     /// <summary>etcd as K3s runs it (TLS, client certificates), found through K3s's file layout alone.</summary>
     [Fact]
     public async Task Save_FromTlsEtcd_UsesTheK3sCertificateLayout()

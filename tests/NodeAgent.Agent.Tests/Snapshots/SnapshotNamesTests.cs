@@ -42,6 +42,27 @@ public sealed class SnapshotNamesTests
     public void ValidatePart_RefusesWhatK3sCouldNotParseBack(string value, string expected)
         => Assert.Contains(expected, Assert.Throws<SnapshotRequestException>(() => SnapshotNames.ValidatePart(value, "snapshot name")).Message, StringComparison.Ordinal);
 
+    [Theory]
+    [InlineData("on-demand-n1-1700000000.part", true)]
+    [InlineData("etcd-snapshot-node-1-1700000000.zip.part", true)]
+    [InlineData("download.iso.part", false)]
+    [InlineData("backup-2024.part", false)]
+    [InlineData("x-y-z.part", false)]
+    [InlineData("on-demand-n1-1700000000", false)]
+    [InlineData(".hidden-n1-1700000000.part", false)]
+    public void IsSnapshotPart_OnlyOurNamingCounts(string name, bool ours) => Assert.Equal(ours, SnapshotNames.IsSnapshotPart(name));
+
+    [Fact]
+    public void ValidateLength_LongestThatFits_IsTakenOneMoreIsRefused()
+    {
+        SnapshotNames.ValidateLength(new string('a', SnapshotNames.MaxPrefixAndNodeBytes - 2), "n1");
+
+        var ex = Assert.Throws<SnapshotRequestException>(() => SnapshotNames.ValidateLength(new string('a', SnapshotNames.MaxPrefixAndNodeBytes - 1), "n1"));
+
+        Assert.Contains("at most 234 fit", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(SnapshotNames.MaxFileNameBytes, SnapshotNames.Compose(new string('a', SnapshotNames.MaxPrefixAndNodeBytes - 2), "n1", DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)).Length + ".zip.part".Length);
+    }
+
     [Fact]
     public void HasPrefix_NeedsTheDashAfterThePrefix()
     {

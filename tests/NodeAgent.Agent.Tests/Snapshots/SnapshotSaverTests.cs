@@ -135,6 +135,33 @@ public sealed class SnapshotSaverTests : IDisposable
     }
 
     [Fact]
+    public async Task Save_OldPartFileNotNamedLikeOurs_IsLeftAlone_OursAndOurSidecarPartGo()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        Directory.CreateDirectory(_dir);
+        var sidecars = _root.Combine("server", "db", ".metadata");
+        Directory.CreateDirectory(sidecars);
+        var foreign = new[] { "download.iso.part", "backup-2024.part", "x-y-z.part" }.Select(n => Path.Combine(_dir, n)).ToArray();
+        var foreignSidecar = Path.Combine(sidecars, "notes.part");
+        var ours = Path.Combine(_dir, "etcd-snapshot-n2-1700000000.zip.part");
+        var ourSidecar = Path.Combine(sidecars, "on-demand-n1-1700000000.part");
+        var freshSidecar = Path.Combine(sidecars, "on-demand-n1-1700000001.part");
+        var old = TimeProvider.System.GetUtcNow().UtcDateTime - SnapshotSaver.AbandonedPartAge - TimeSpan.FromMinutes(1);
+        foreach (var path in foreign.Append(foreignSidecar).Append(ours).Append(ourSidecar).Append(freshSidecar))
+        {
+            await File.WriteAllTextAsync(path, "data\n");
+            File.SetLastWriteTimeUtc(path, path == freshSidecar ? old + TimeSpan.FromMinutes(10) : old);
+        }
+
+        await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.All(foreign.Append(foreignSidecar), path => Assert.Equal("data\n", File.ReadAllText(path)));
+        Assert.False(File.Exists(ours));
+        Assert.False(File.Exists(ourSidecar));
+        Assert.True(File.Exists(freshSidecar));
+    }
+
+    [Fact]
     public async Task Save_WhileAnotherSaveHoldsTheLock_IsRefused()
     {
         await using var etcd = await EtcdServer.StartAsync();

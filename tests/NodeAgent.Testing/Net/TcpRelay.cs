@@ -7,7 +7,8 @@ namespace NodeAgent.Testing.Net;
 /// <summary>
 /// A loopback TCP relay in front of a real server, so a test can act at an exact point of a
 /// transfer: <see cref="TripAfter"/> runs an action (say, stopping the server) once a given number
-/// of bytes has gone upstream, holding every further byte until the action is done. It only moves
+/// of bytes has gone upstream (<see cref="TripAfterDown"/>: come back from the server), holding
+/// every further byte that way until the action is done. It only moves
 /// bytes; what the client talks to is still the real server.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
@@ -19,7 +20,9 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly Task _accepting;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _bytesUp;
+    private long _bytesDown;
     private long _tripAt = long.MaxValue;
+    private long _tripDownAt = long.MaxValue;
     private Func<Task>? _trip;
     private TaskCompletionSource _tripped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -36,6 +39,8 @@ public sealed class TcpRelay : IAsyncDisposable
 
     public long BytesUp => Interlocked.Read(ref _bytesUp);
 
+    public long BytesDown => Interlocked.Read(ref _bytesDown);
+
     public static TcpRelay Start(Uri upstream) => new(new IPEndPoint(IPAddress.Parse(upstream.Host), upstream.Port));
 
     /// <summary>Runs <paramref name="action"/> once <paramref name="bytes"/> more bytes have gone upstream; the task completes after it ran.</summary>
@@ -44,6 +49,15 @@ public sealed class TcpRelay : IAsyncDisposable
         _tripped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _trip = action;
         Interlocked.Exchange(ref _tripAt, BytesUp + bytes);
+        return _tripped.Task;
+    }
+
+    /// <summary>Runs <paramref name="action"/> once <paramref name="bytes"/> more bytes have come back from the server; the task completes after it ran.</summary>
+    public Task TripAfterDown(long bytes, Func<Task> action)
+    {
+        _tripped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _trip = action;
+        Interlocked.Exchange(ref _tripDownAt, BytesDown + bytes);
         return _tripped.Task;
     }
 
@@ -88,8 +102,8 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             await upstream.ConnectAsync(_upstream, _stop.Token);
             using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            var up = PumpAsync(client.GetStream(), upstream.GetStream(), counted: true, both.Token);
-            var down = PumpAsync(upstream.GetStream(), client.GetStream(), counted: false, both.Token);
+            var up = PumpAsync(client.GetStream(), upstream.GetStream(), up: true, both.Token);
+            var down = PumpAsync(upstream.GetStream(), client.GetStream(), up: false, both.Token);
             await Task.WhenAny(up, down);
             await both.CancelAsync();
             await Task.WhenAll(up, down);
@@ -100,7 +114,7 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool counted, CancellationToken cancellationToken)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool up, CancellationToken cancellationToken)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -108,7 +122,7 @@ public sealed class TcpRelay : IAsyncDisposable
             int read;
             while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                if (counted && Interlocked.Add(ref _bytesUp, read) >= Interlocked.Read(ref _tripAt))
+                if (Interlocked.Add(ref up ? ref _bytesUp : ref _bytesDown, read) >= Interlocked.Read(ref up ? ref _tripAt : ref _tripDownAt))
                 {
                     await TripAsync();
                 }
@@ -139,6 +153,7 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 _trip = null;
                 Interlocked.Exchange(ref _tripAt, long.MaxValue);
+                Interlocked.Exchange(ref _tripDownAt, long.MaxValue);
                 try
                 {
                     await trip();
