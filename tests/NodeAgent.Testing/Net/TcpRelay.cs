@@ -7,8 +7,9 @@ namespace NodeAgent.Testing.Net;
 /// <summary>
 /// A loopback TCP relay in front of a real server, so a test can act at an exact point of a
 /// transfer: <see cref="TripAfter"/> runs an action (say, stopping the server) once a given number
-/// of bytes has gone upstream, holding every further byte until the action is done. It only moves
-/// bytes; what the client talks to is still the real server.
+/// of bytes has gone upstream, holding every further byte until the action is done; <see cref="Freeze"/>
+/// makes it a hung server (connections are accepted, nothing is forwarded either way, nothing is
+/// closed). It only moves bytes; what the client talks to is still the real server.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private long _tripAt = long.MaxValue;
     private Func<Task>? _trip;
     private TaskCompletionSource _tripped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _frozen;
 
     private TcpRelay(IPEndPoint upstream)
     {
@@ -46,6 +48,16 @@ public sealed class TcpRelay : IAsyncDisposable
         Interlocked.Exchange(ref _tripAt, BytesUp + bytes);
         return _tripped.Task;
     }
+
+    /// <summary>From now on the relay is a hung server: it accepts connections and holds them, forwarding no byte either way.</summary>
+    public void Freeze() => _frozen = true;
+
+    /// <summary>Freezes once <paramref name="bytes"/> more bytes have gone upstream (they are held, not forwarded).</summary>
+    public Task FreezeAfter(long bytes) => TripAfter(bytes, () =>
+    {
+        Freeze();
+        return Task.CompletedTask;
+    });
 
     public async ValueTask DisposeAsync()
     {
@@ -86,6 +98,11 @@ public sealed class TcpRelay : IAsyncDisposable
         using var upstream = new TcpClient();
         try
         {
+            if (_frozen)
+            {
+                // Accepted and held, as by a stopped process whose listening socket still queues connections.
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
             await upstream.ConnectAsync(_upstream, _stop.Token);
             using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             var up = PumpAsync(client.GetStream(), upstream.GetStream(), counted: true, both.Token);
@@ -111,6 +128,10 @@ public sealed class TcpRelay : IAsyncDisposable
                 if (counted && Interlocked.Add(ref _bytesUp, read) >= Interlocked.Read(ref _tripAt))
                 {
                     await TripAsync();
+                }
+                if (_frozen)
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
                 }
                 await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
