@@ -3,6 +3,7 @@ using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Net;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
@@ -149,6 +150,44 @@ public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : I
         // The killed attempt's part file is never mistaken for a snapshot; the retry's snapshot is whole.
         var snapshot = Assert.Single(files, f => !f!.EndsWith(".part", StringComparison.Ordinal));
         (await Etcdctl.SnapshotRestoreAsync(Path.Combine(DataDirOf(dir), "server", "db", "snapshots", snapshot!), Path.Combine(DataDirOf(dir), "restored"))).EnsureSuccess();
+    }
+
+    /// <summary>
+    /// S3 hangs (a frozen loopback relay in front of RGW: connections accepted, nothing answered).
+    /// The agent's save step ends instead of sitting running: the local snapshot is saved whole and
+    /// marked for a later upload, and the step fails with the timeout as its reason.
+    /// </summary>
+    [Fact]
+    public async Task OneTimeSnapshot_S3Hung_StepFailsWithTheTimeoutLocalSnapshotKept()
+    {
+        await using var relay = TcpRelay.Start(servers.Ceph.HttpEndpoint);
+        relay.Freeze();
+        var target = servers.Ceph.PlanS3Target(_bucket, requestTimeout: TimeSpan.FromSeconds(5));
+        target.Endpoint = relay.Authority;
+        var admin = _server.CreateAdminChannel();
+        var clusters = new ClusterService.ClusterServiceClient(admin);
+        var token = (await clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "prod",
+            Runtime = Contracts.V1.Runtime.Etcd,
+            SnapshotSettings = new SnapshotSettings { RecurringEnabled = false, S3 = target },
+        }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+        var agent = StartAgent("node-1", _etcd.Members[0].ClientUrl, token);
+        await clusters.UntilPlansAppliedAsync("prod", 1);
+
+        var operation = (await new SnapshotService.SnapshotServiceClient(admin).CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
+        var ended = await new OperationService.OperationServiceClient(admin).WaitForEndAsync(operation.Id, () => AgentLogs);
+
+        Assert.Equal(OperationPhase.Failed, ended.Phase);
+        Assert.Contains($"S3 at {relay.Authority} timed out after 5s (--s3-timeout)", ended.Failure.Message, StringComparison.Ordinal);
+        var snapshots = Path.Combine(DataDirOf(_dataDirs[^1]), "server", "db", "snapshots");
+        var file = Assert.Single(Directory.GetFiles(snapshots), f => !Path.GetFileName(f).StartsWith('.'));
+        var sidecar = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(
+            File.ReadAllText(Path.Combine(snapshots, "..", ".metadata", Path.GetFileName(file))))!;
+        Assert.Equal(sidecar["sha256"], Sha256(file));
+        Assert.StartsWith("upload failed: ", sidecar["s3Upload"], StringComparison.Ordinal);
+        Assert.Contains("timed out after 5s (--s3-timeout)", sidecar["s3Upload"], StringComparison.Ordinal);
+        Assert.False(agent.Process.HasExited);
     }
 
     private string AgentLogs => string.Join("\n", _agents.Select(a => a.Process.Output));

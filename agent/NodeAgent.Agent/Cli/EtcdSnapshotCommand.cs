@@ -240,7 +240,7 @@ internal static class EtcdSnapshotCommand
     }
 
     private static S3SnapshotStore OpenS3(S3Settings settings, string snapshotDir)
-        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System), NullLogger<S3SnapshotStore>.Instance,
+        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout), NullLogger<S3SnapshotStore>.Instance,
             MultipartJournal.ForSnapshotDir(snapshotDir));
 
     private static SnapshotUploads OpenUploads(S3Settings target, Settings settings)

@@ -21,12 +21,13 @@ internal sealed class S3Options
     private readonly Option<string> _region = new("--s3-region", "--etcd-s3-region") { Description = $"Region (default {S3Settings.DefaultRegion})." };
     private readonly Option<string> _folder = new("--s3-folder", "--etcd-s3-folder") { Description = "Folder (key prefix) in the bucket." };
     private readonly Option<bool> _insecure = new("--s3-insecure", "--etcd-s3-insecure") { Description = "Plain http to the endpoint." };
-    private readonly Option<string> _timeout = new("--s3-timeout", "--etcd-s3-timeout") { Description = "Timeout of each S3 request, e.g. 30s, 5m (default 5m)." };
+    private readonly Option<string> _timeout = new("--s3-timeout", "--etcd-s3-timeout") { Description = "Timeout of each S3 request, its retries included, e.g. 30s, 5m (default 5m)." };
+    private readonly Option<string> _uploadTimeout = new("--s3-upload-timeout", "--etcd-s3-upload-timeout") { Description = $"Deadline of a whole upload, e.g. 30m (default {S3Settings.UploadTimeoutInRequests} x --s3-timeout)." };
     private readonly Option<string> _proxy = new("--s3-proxy", "--etcd-s3-proxy") { Description = "Proxy URL, or \"none\" to ignore the *_PROXY environment." };
     private readonly Option<string> _lookup = new("--s3-bucket-lookup-type", "--etcd-s3-bucket-lookup-type") { Description = "auto, path or dns (default auto)." };
 
     public IEnumerable<Option> All => [_enabled, _endpoint, _endpointCa, _endpointCaOnly, _skipSslVerify, _accessKey, _secretKey, _sessionToken,
-        _bucket, _region, _folder, _insecure, _timeout, _proxy, _lookup];
+        _bucket, _region, _folder, _insecure, _timeout, _uploadTimeout, _proxy, _lookup];
 
     /// <summary>The S3 settings when <c>--s3</c> is given, validated; otherwise null.</summary>
     public S3Settings? Read(ParseResult parse)
@@ -57,6 +58,7 @@ internal sealed class S3Options
             Folder = Value(_folder),
             Insecure = parse.GetValue(_insecure),
             Timeout = parse.GetValue(_timeout) is { Length: > 0 } timeout ? S3Settings.ParseTimeout(timeout) : TimeSpan.FromMinutes(5),
+            UploadTimeout = parse.GetValue(_uploadTimeout) is { Length: > 0 } upload ? S3Settings.ParseTimeout(upload, "--s3-upload-timeout") : null,
             Proxy = Value(_proxy),
             BucketLookup = S3Settings.ParseLookup(parse.GetValue(_lookup)),
         }.Validated();

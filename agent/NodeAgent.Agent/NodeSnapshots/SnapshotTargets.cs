@@ -88,7 +88,7 @@ internal sealed partial class SnapshotTargets(AgentOptions options, AgentIdentit
         {
             return null;
         }
-        var store = new S3SnapshotStore(S3ClientFactory.Create(s3), s3, S3Retry.Default.Build(time), loggers.CreateLogger<S3SnapshotStore>(),
+        var store = new S3SnapshotStore(S3ClientFactory.Create(s3), s3, S3Retry.Default.Build(time, s3.Timeout), loggers.CreateLogger<S3SnapshotStore>(),
             MultipartJournal.ForSnapshotDir(target.Directory));
         return new SnapshotUploads(store, new LocalSnapshotStore(target.Directory, identity.Node));
     }

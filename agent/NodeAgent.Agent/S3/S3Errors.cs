@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Authentication;
 using Amazon.Runtime;
 using Amazon.S3;
+using Polly.Timeout;
 
 namespace NodeAgent.Agent.S3;
 
@@ -13,6 +14,7 @@ internal static class S3Errors
 {
     public static string Describe(Exception ex, S3Settings settings) => ex switch
     {
+        TimeoutRejectedException => TimedOut(settings),
         AmazonS3Exception { ErrorCode: "InvalidAccessKeyId" } => $"S3 at {settings.Endpoint} does not know the access key (InvalidAccessKeyId)",
         AmazonS3Exception { ErrorCode: "SignatureDoesNotMatch" } => $"S3 at {settings.Endpoint} rejected the secret key (SignatureDoesNotMatch)",
         AmazonS3Exception { ErrorCode: "NoSuchBucket" } => $"bucket \"{settings.Bucket}\" does not exist at {settings.Endpoint}",
@@ -24,9 +26,16 @@ internal static class S3Errors
         _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
         AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
             => $"no S3 credentials: give --s3-access-key/--s3-secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run where the SDK's default chain finds some ({FirstLine(client.Message)})",
-        TimeoutException or TaskCanceledException => $"S3 at {settings.Endpoint} did not answer within {settings.Timeout}",
+        TimeoutException or TaskCanceledException => TimedOut(settings),
         _ => $"S3 at {settings.Endpoint}: {FirstLine(ex.Message)}",
     };
+
+    /// <summary>A request (with its retries) outlived <c>--s3-timeout</c>: the server is hung or too slow.</summary>
+    public static string TimedOut(S3Settings settings) => $"S3 at {settings.Endpoint} timed out after {S3Settings.Format(settings.Timeout)} (--s3-timeout)";
+
+    /// <summary>A whole upload outlived its deadline.</summary>
+    public static string UploadTimedOut(S3Settings settings)
+        => $"the upload did not finish within {S3Settings.Format(settings.UploadDeadline)} (--s3-upload-timeout)";
 
     /// <summary>SDK messages can run over many lines; an error here is one.</summary>
     private static string FirstLine(string message)
@@ -38,6 +47,8 @@ internal static class S3Errors
     /// <summary>Errors worth another attempt: the server busy or away, the connection lost, a request timed out.</summary>
     public static bool IsTransient(Exception ex) => ex switch
     {
+        // The request's whole time is spent: another attempt could only outlive it.
+        TimeoutRejectedException => false,
         AmazonS3Exception s3 => (int)s3.StatusCode >= 500 || s3.StatusCode == HttpStatusCode.TooManyRequests || s3.ErrorCode is "SlowDown" or "RequestTimeout",
         _ when Find<AuthenticationException>(ex) is not null => false,
         HttpRequestException or IOException or TimeoutException => true,

@@ -52,8 +52,17 @@ internal sealed partial record S3Settings
     /// <summary>A proxy URL, <c>none</c> for no proxy, or empty for the *_PROXY environment.</summary>
     public string Proxy { get; init; } = "";
 
-    /// <summary>Per request (so per part), not for a whole upload.</summary>
+    /// <summary>Per request (so per part), its retries included; not for a whole upload.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many request timeouts a whole upload may take when <see cref="UploadTimeout"/> is not given.</summary>
+    public const int UploadTimeoutInRequests = 12;
+
+    /// <summary>The deadline of one whole upload (every part, complete); null: <see cref="UploadTimeoutInRequests"/> × <see cref="Timeout"/> (1h by default).</summary>
+    public TimeSpan? UploadTimeout { get; init; }
+
+    /// <summary>The whole-upload deadline in force.</summary>
+    public TimeSpan UploadDeadline => UploadTimeout ?? Timeout * UploadTimeoutInRequests;
 
     /// <summary>8 MiB parts, 6 in flight: RGW took parts at its full rate, and the agent stays near 100 MiB.</summary>
     public long PartSizeBytes { get; init; } = 8L * 1024 * 1024;
@@ -104,9 +113,13 @@ internal sealed partial record S3Settings
         {
             throw new SnapshotRequestException("S3 access key and secret key go together: give both, or neither to use the default credential chain");
         }
-        if (Timeout <= TimeSpan.Zero)
+        if (Timeout < TimeSpan.FromMilliseconds(10) || Timeout > TimeSpan.FromHours(24))
         {
-            throw new SnapshotRequestException($"--s3-timeout {Timeout} must be positive");
+            throw new SnapshotRequestException($"--s3-timeout {Format(Timeout)} must be between 10ms and 24h");
+        }
+        if (UploadDeadline < TimeSpan.FromMilliseconds(10) || UploadDeadline > TimeSpan.FromDays(24))
+        {
+            throw new SnapshotRequestException($"--s3-upload-timeout {Format(UploadDeadline)} must be between 10ms and 24 days (576h)");
         }
         if (PartSizeBytes < 5L * 1024 * 1024 || ParallelParts is < 1 or > 32)
         {
@@ -123,8 +136,17 @@ internal sealed partial record S3Settings
         _ => throw new SnapshotRequestException($"--s3-bucket-lookup-type \"{text}\" must be auto, path or dns"),
     };
 
+    /// <summary>A duration as the flags take it: 5s, 5m, 1h30m, 1.5s.</summary>
+    public static string Format(TimeSpan duration)
+    {
+        var text = (duration.Days * 24 + duration.Hours > 0 ? $"{duration.Days * 24 + duration.Hours}h" : "")
+            + (duration.Minutes > 0 ? $"{duration.Minutes}m" : "")
+            + (duration.Seconds > 0 || duration.Milliseconds > 0 ? string.Create(CultureInfo.InvariantCulture, $"{duration.Seconds + (duration.Milliseconds / 1000.0):0.###}s") : "");
+        return text.Length > 0 ? text : "0s";
+    }
+
     /// <summary>K3s's duration format for <c>--s3-timeout</c>: 30s, 5m, 1h30m, or plain seconds.</summary>
-    public static TimeSpan ParseTimeout(string text)
+    public static TimeSpan ParseTimeout(string text, string flag = "--s3-timeout")
     {
         if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
         {
@@ -133,7 +155,7 @@ internal sealed partial record S3Settings
         var match = GoDuration().Match(text);
         if (!match.Success || text.Length == 0)
         {
-            throw new SnapshotRequestException($"--s3-timeout \"{text}\" is not a duration like 30s, 5m or 1h30m");
+            throw new SnapshotRequestException($"{flag} \"{text}\" is not a duration like 30s, 5m or 1h30m");
         }
         double Part(string name) => match.Groups[name].Success ? double.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
         return TimeSpan.FromHours(Part("h")) + TimeSpan.FromMinutes(Part("m")) + TimeSpan.FromSeconds(Part("s"));

@@ -188,6 +188,11 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         {
             return true;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Timed out or unreachable: not a store that will take the snapshot now.
+            throw new S3TargetException($"S3 preflight (GetObjectLockConfiguration): {S3Errors.Describe(ex, settings)}", ex);
+        }
     }
 
     private async Task CheckAsync(string permission, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
@@ -285,7 +290,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         {
             throw new S3TargetException($"s3://{settings.Bucket}/{settings.KeyOf(name)} is not a whole etcd snapshot: {ex.Message}");
         }
-        catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException && ex is not SnapshotRequestException)
+        catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException or Polly.Timeout.TimeoutRejectedException && ex is not SnapshotRequestException)
         {
             throw new S3TargetException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);
         }

@@ -14,6 +14,9 @@ namespace NodeAgent.Agent.S3;
 /// (SigV4's payload SHA-256, which the server checks) and, where Object Lock requires it, carries Content-MD5.
 /// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
 /// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
+/// A hung S3 never holds the save for long: every request ends within <see cref="S3Settings.Timeout"/>
+/// (so does a wait for a free part slot, which a part frees when it ends), the whole upload within
+/// <see cref="S3Settings.UploadDeadline"/>, and after a failure the rest of the bytes are ignored.
 /// </summary>
 internal sealed class S3StreamingUpload : ISnapshotTee
 {
@@ -27,6 +30,8 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     private readonly List<Task> _running = [];
     private readonly List<PartETag> _etags = [];
     private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _deadline;
+    private readonly CancellationTokenSource _parts;
     private readonly MultipartJournal? _journal;
     private readonly bool _contentMd5;
     private MultipartJournal.Entry? _journaled;
@@ -48,6 +53,8 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         _contentType = S3Objects.ContentTypeOf(fileName);
         _userMetadata = userMetadata;
         _slots = new SemaphoreSlim(settings.ParallelParts);
+        _deadline = new CancellationTokenSource(settings.UploadDeadline);
+        _parts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _deadline.Token);
     }
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
@@ -73,11 +80,12 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             await AbortAsync();
             return _failure;
         }
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _deadline.Token);
         try
         {
             if (_uploadId is null)
             {
-                await PutWholeAsync(cancellationToken);
+                await PutWholeAsync(bounded.Token);
                 return null;
             }
             if (_filled > 0)
@@ -97,13 +105,13 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 Key = _key,
                 UploadId = _uploadId,
                 PartETags = parts,
-            }, ct), cancellationToken);
+            }, ct), bounded.Token);
             _journaled?.Forget();
             return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _failure ??= S3Errors.Describe(ex, _settings);
+            _failure ??= _deadline.IsCancellationRequested ? S3Errors.UploadTimedOut(_settings) : S3Errors.Describe(ex, _settings);
             await AbortAsync();
             return _failure;
         }
@@ -150,26 +158,30 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         }
         _journaled?.Dispose();
         _slots.Dispose();
+        _parts.Dispose();
+        _deadline.Dispose();
         _abort.Dispose();
         await ValueTask.CompletedTask;
     }
 
     private async Task StartPartAsync(CancellationToken cancellationToken)
     {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _deadline.Token);
         try
         {
             if (_uploadId is null)
             {
                 var initiate = new InitiateMultipartUploadRequest { BucketName = _settings.Bucket, Key = _key, ContentType = _contentType };
                 S3Objects.CopyTo(_userMetadata, initiate.Metadata);
-                _uploadId = (await _retry.ExecuteAsync(async ct => await _s3.InitiateMultipartUploadAsync(initiate, ct), cancellationToken)).UploadId;
+                _uploadId = (await _retry.ExecuteAsync(async ct => await _s3.InitiateMultipartUploadAsync(initiate, ct), bounded.Token)).UploadId;
                 _journaled = _journal?.Record(_settings.Bucket, _key, _uploadId);
             }
-            await _slots.WaitAsync(cancellationToken);
+            // Bounded: each running part ends (and frees its slot) within the request timeout or at the deadline.
+            await _slots.WaitAsync(bounded.Token);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _failure ??= S3Errors.Describe(ex, _settings);
+            _failure ??= _deadline.IsCancellationRequested ? S3Errors.UploadTimedOut(_settings) : S3Errors.Describe(ex, _settings);
             return;
         }
         var buffer = _buffer!;
@@ -195,7 +207,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 PartSize = length,
                 MD5Digest = md5,
                 UseChunkEncoding = false,
-            }, ct), _abort.Token);
+            }, ct), _parts.Token);
             lock (_etags)
             {
                 _etags.Add(new PartETag(number, response.ETag));
@@ -203,7 +215,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _failure ??= $"part {number}: {S3Errors.Describe(ex, _settings)}";
+            _failure ??= _deadline.IsCancellationRequested ? S3Errors.UploadTimedOut(_settings) : $"part {number}: {S3Errors.Describe(ex, _settings)}";
         }
         finally
         {

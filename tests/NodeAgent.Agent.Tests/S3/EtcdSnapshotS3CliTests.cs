@@ -134,6 +134,98 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
     }
 
     /// <summary>
+    /// The issue's report: radosgw SIGSTOPped, so S3 accepts connections and never answers. The
+    /// preflight times out after --s3-timeout; the snapshot is saved locally anyway (whole: its
+    /// sha256 is the sidecar's), the sidecar says why the upload failed, the command exits 1.
+    /// </summary>
+    [Fact]
+    public async Task Save_S3HungAtPreflight_SavesLocallyRecordsTimeoutExitsOne()
+    {
+        var server = servers.Ceph;
+        var bucket = "hung-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        CommandResult saved;
+        await server.PauseGatewayAsync().DefaultTimeout();
+        try
+        {
+            saved = await RunHungAsync(server, server.HttpEndpoint.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-timeout", "5s");
+        }
+        finally
+        {
+            await server.ResumeGatewayAsync().DefaultTimeout();
+        }
+
+        Assert.Equal(1, saved.ExitCode);
+        Assert.Contains("S3 preflight (List): S3 at " + server.HttpEndpoint.Authority + " timed out after 5s (--s3-timeout); the local snapshot", saved.StandardError, StringComparison.Ordinal);
+        AssertKeptLocally("timed out after 5s (--s3-timeout)");
+    }
+
+    /// <summary>
+    /// S3 passes the preflight, then hangs once 12 MB of a 40 MB snapshot have gone up (the relay
+    /// stops forwarding and holds its connections open). The parts in flight time out, the upload is
+    /// abandoned, the abort (S3 still hung) times out too and is journaled for the next run, and the
+    /// local snapshot is finished whole.
+    /// </summary>
+    [Fact]
+    public async Task Save_S3HangsMidUpload_KeepsLocalSnapshotJournalsAbortExitsOne()
+    {
+        var server = servers.Ceph;
+        var bucket = "hang-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
+        await using var relay = TcpRelay.Start(server.HttpEndpoint);
+        var frozen = relay.FreezeAfter(12 * 1024 * 1024);
+
+        var saved = await RunHungAsync(server, relay.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-timeout", "5s");
+        await frozen.DefaultTimeout();
+
+        Assert.Equal(1, saved.ExitCode);
+        Assert.Matches(@"failed: part \d+: S3 at 127\.0\.0\.1:\d+ timed out after 5s \(--s3-timeout\); the local snapshot .* is kept", saved.StandardError);
+        AssertKeptLocally("timed out after 5s (--s3-timeout)");
+        Assert.Single(Directory.GetFiles(Path.Combine(_root.Path, ".metadata", ".uploads")));
+    }
+
+    /// <summary>
+    /// Each request answers in time but the whole upload does not: --s3-upload-timeout abandons it
+    /// (here S3 hangs mid-upload under a long --s3-timeout, so only the upload's deadline can end it).
+    /// </summary>
+    [Fact]
+    public async Task Save_UploadDeadlinePasses_KeepsLocalSnapshotNamesTheDeadline()
+    {
+        var server = servers.Ceph;
+        var bucket = "slow-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
+        await using var relay = TcpRelay.Start(server.HttpEndpoint);
+        // The upload cannot finish without passing 12 MiB, so it never does; the deadline may come before the freeze or after.
+        _ = relay.FreezeAfter(12 * 1024 * 1024);
+
+        var saved = await RunHungAsync(server, relay.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket,
+            "--s3-timeout", "20s", "--s3-upload-timeout", "3s");
+
+        Assert.Equal(1, saved.ExitCode);
+        Assert.Contains("failed: the upload did not finish within 3s (--s3-upload-timeout); the local snapshot", saved.StandardError, StringComparison.Ordinal);
+        AssertKeptLocally("the upload did not finish within 3s (--s3-upload-timeout)");
+    }
+
+    [Fact]
+    public async Task Ls_S3Hung_ExitsOneWithTheTimeout()
+    {
+        var server = servers.Ceph;
+        await using var relay = TcpRelay.Start(server.HttpEndpoint);
+        relay.Freeze();
+        Directory.CreateDirectory(Dir);
+
+        var listed = await RunHungAsync(server, relay.Authority, "ls", "--s3", "--s3-bucket", "any-bucket", "--s3-timeout", "5s");
+
+        Assert.Equal(1, listed.ExitCode);
+        Assert.Equal($"node-agent: listing s3://any-bucket/ failed: S3 at {relay.Authority} timed out after 5s (--s3-timeout)", listed.StandardError.Trim());
+    }
+
+    /// <summary>
     /// --s3-proxy sends S3 traffic through the proxy (tinyproxy logs the requests); "none" ignores a
     /// proxy in the environment, which is otherwise honoured (K3s's behaviour).
     /// </summary>
@@ -302,6 +394,24 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
     }
 
     private string Dir => Path.Combine(_root.Path, "snapshots");
+
+    /// <summary>The one snapshot in <see cref="Dir"/> is whole (sha256 as its sidecar says) and its sidecar records the upload failure.</summary>
+    private void AssertKeptLocally(string reason)
+    {
+        var file = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
+        var sidecar = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(file))))!;
+        Assert.Equal(sidecar["sha256"], Sha256(file));
+        Assert.StartsWith("upload failed: ", sidecar["s3Upload"], StringComparison.Ordinal);
+        Assert.Contains(reason, sidecar["s3Upload"], StringComparison.Ordinal);
+    }
+
+    /// <summary>Against a hung S3: bounded generously, far above the --s3-timeout under test (before the fix these never ended).</summary>
+    private Task<CommandResult> RunHungAsync(CephRgwServer server, string endpoint, params string[] args)
+    {
+        var env = new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
+        string[] all = ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", endpoint, "--s3-insecure"];
+        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), all, env, timeout: TimeSpan.FromSeconds(90));
+    }
 
     private Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);
 

@@ -345,7 +345,7 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
             ParallelParts = 3,
             Timeout = TimeSpan.FromSeconds(30),
         }.Validated();
-        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System),
+        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
             NullLogger<S3SnapshotStore>.Instance);
     }
 

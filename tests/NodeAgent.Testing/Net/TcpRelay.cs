@@ -8,8 +8,9 @@ namespace NodeAgent.Testing.Net;
 /// A loopback TCP relay in front of a real server, so a test can act at an exact point of a
 /// transfer: <see cref="TripAfter"/> runs an action (say, stopping the server) once a given number
 /// of bytes has gone upstream (<see cref="TripAfterDown"/>: come back from the server), holding
-/// every further byte that way until the action is done. It only moves
-/// bytes; what the client talks to is still the real server.
+/// every further byte that way until the action is done; <see cref="Freeze"/> makes it a hung
+/// server (connections are accepted, nothing is forwarded either way, nothing is closed). It only
+/// moves bytes; what the client talks to is still the real server.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -25,6 +26,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private long _tripDownAt = long.MaxValue;
     private Func<Task>? _trip;
     private TaskCompletionSource _tripped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _frozen;
 
     private TcpRelay(IPEndPoint upstream)
     {
@@ -60,6 +62,16 @@ public sealed class TcpRelay : IAsyncDisposable
         Interlocked.Exchange(ref _tripDownAt, BytesDown + bytes);
         return _tripped.Task;
     }
+
+    /// <summary>From now on the relay is a hung server: it accepts connections and holds them, forwarding no byte either way.</summary>
+    public void Freeze() => _frozen = true;
+
+    /// <summary>Freezes once <paramref name="bytes"/> more bytes have gone upstream (they are held, not forwarded).</summary>
+    public Task FreezeAfter(long bytes) => TripAfter(bytes, () =>
+    {
+        Freeze();
+        return Task.CompletedTask;
+    });
 
     public async ValueTask DisposeAsync()
     {
@@ -100,6 +112,11 @@ public sealed class TcpRelay : IAsyncDisposable
         using var upstream = new TcpClient();
         try
         {
+            if (_frozen)
+            {
+                // Accepted and held, as by a stopped process whose listening socket still queues connections.
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
             await upstream.ConnectAsync(_upstream, _stop.Token);
             using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             var up = PumpAsync(client.GetStream(), upstream.GetStream(), up: true, both.Token);
@@ -125,6 +142,10 @@ public sealed class TcpRelay : IAsyncDisposable
                 if (Interlocked.Add(ref up ? ref _bytesUp : ref _bytesDown, read) >= Interlocked.Read(ref up ? ref _tripAt : ref _tripDownAt))
                 {
                     await TripAsync();
+                }
+                if (_frozen)
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
                 }
                 await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }

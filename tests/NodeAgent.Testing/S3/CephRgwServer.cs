@@ -96,6 +96,18 @@ public sealed class CephRgwServer : IS3TestServer, IAsyncDisposable
 
     public async Task StartGatewayAsync() => await StartRadosgwAsync();
 
+    /// <summary>
+    /// SIGSTOPs this fixture's own radosgw: its socket still accepts connections (the kernel queues
+    /// them) but nothing answers, which is how a hung S3 looks. <see cref="ResumeGatewayAsync"/> undoes it.
+    /// </summary>
+    public Task PauseGatewayAsync() => SignalGatewayAsync("-STOP");
+
+    /// <summary>SIGCONTs the radosgw that <see cref="PauseGatewayAsync"/> stopped.</summary>
+    public Task ResumeGatewayAsync() => SignalGatewayAsync("-CONT");
+
+    private async Task SignalGatewayAsync(string signal)
+        => (await CommandRunner.RunAsync("kill", [signal, _daemons[^1].Id.ToString(CultureInfo.InvariantCulture)])).EnsureSuccess();
+
     public async ValueTask DisposeAsync()
     {
         // radosgw first, the monitor last.

@@ -6,7 +6,7 @@ namespace NodeAgent.Testing.S3;
 public static class PlanS3Targets
 {
     /// <summary>Plain HTTP to the server with its static keys.</summary>
-    /// <param name="requestTimeout">Per request: e.g. 20 s, so one that hangs on a loaded RGW is retried instead of waited on for the default 5 minutes.</param>
+    /// <param name="requestTimeout">Per request, its retries included: e.g. 20 s, so one that hangs fails the upload instead of being waited on for the default 5 minutes.</param>
     public static S3Settings PlanS3Target(this IS3TestServer server, string bucket, string folder = "", TimeSpan? requestTimeout = null) => new()
     {
         Endpoint = server.HttpEndpoint.Authority,
