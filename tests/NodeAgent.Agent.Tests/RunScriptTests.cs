@@ -60,7 +60,7 @@ public sealed class RunScriptTests : IDisposable
         await run.WaitForExitAsync(cts.Token);
 
         Assert.Contains("Finished", output, StringComparison.Ordinal);
-        Assert.Matches(@"on-demand-local-\d+\s+local\s+file://", output);
+        Assert.Matches(@"on-demand-local-\d+\s+local\s+local\s+file://", output); // NAME NODE CLUSTER LOCATION
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("run.sh: stopped", run.Output, StringComparison.Ordinal);
         // No process of this run is left: none names the state directory on its command line.
