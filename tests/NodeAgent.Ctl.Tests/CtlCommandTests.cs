@@ -165,6 +165,36 @@ public sealed class CtlCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NodeRm_Yes_RemovesTheNode_ItsAgentIsRefused_NodeLsNoLongerListsIt()
+    {
+        var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "etcd", "-o", "json")).EnsureSuccess().StandardOutput);
+        var register = new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = created.RootElement.GetProperty("bootstrapToken").GetString()!,
+            EtcdMemberName = "m1", EtcdPeerUrls = { "http://127.0.0.1:12380" },
+        };
+        using var anonymous = _server.CreateChannel();
+        var registered = await new AgentService.AgentServiceClient(anonymous).RegisterAsync(register).ResponseAsync.DefaultTimeout();
+        var listed = (await Ctl("node", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        var refused = await Ctl("node", "rm", "node-1", "--cluster", "prod");
+        var result = (await Ctl("node", "rm", "node-1", "--cluster", "prod", "--yes")).EnsureSuccess();
+        var again = await Ctl("node", "rm", "node-1", "--cluster", "prod", "--yes");
+
+        Assert.Contains("MEMBER", listed[0], StringComparison.Ordinal);
+        Assert.Contains("m1=http://127.0.0.1:12380", listed[1], StringComparison.Ordinal);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("Remove node node-1 from cluster prod for good?", refused.StandardError, StringComparison.Ordinal);
+        Assert.Equal("node node-1 removed from cluster prod: credential revoked, plan gone, its local snapshots out of the catalog (S3 copies stay)\n", result.StandardOutput);
+        Assert.Single((await Ctl("node", "ls", "--cluster", "prod")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("node 'node-1' is not registered in cluster 'prod'", again.StandardError, StringComparison.Ordinal);
+        using var asNode = _server.CreateChannel(registered.NodeCredential);
+        var poll = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => new AgentService.AgentServiceClient(asNode).GetPlanAsync(new GetPlanRequest { Cluster = "prod", Node = "node-1" }).ResponseAsync).DefaultTimeout();
+        Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, poll.StatusCode);
+    }
+
+    [Fact]
     public async Task WrongToken_Unauthenticated_ExitOne()
     {
         var result = await Ctl(["cluster", "ls"], new Dictionary<string, string?> { ["NODEAGENT_TOKEN"] = "na-admin-wrong" });

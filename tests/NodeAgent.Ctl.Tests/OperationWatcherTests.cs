@@ -40,6 +40,29 @@ public sealed class OperationWatcherTests
         Assert.Contains("768.0 MiB / 1.0 GiB (75%) 100.0 MB/s ETA 00:00:03", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Draw_RestoreWithElectedInitNode_SaysWhichAndWhyUnderTheHeadline()
+    {
+        using var output = new StringWriter();
+        var watcher = new OperationWatcher(output, interactive: false);
+        var restore = new Operation
+        {
+            Id = "op-2", Cluster = "prod", Type = OperationType.Restore, Phase = OperationPhase.Started, Snapshot = "on-demand-node-1-1700000000",
+            InitNode = "node-4", InitNodeReason = "S3 copy; the init node node-1 is unreachable, so node-4, the first live etcd node by name, is elected and becomes the init node",
+            Nodes = { new NodeStep { Node = "node-4", InstructionId = "started/download-snapshot", State = StepState.Running } },
+        };
+
+        watcher.Draw(restore);
+
+        Assert.Equal(
+            [
+                "operation op-2 (restore on-demand-node-1-1700000000) on prod: Started",
+                "  init node node-4: S3 copy; the init node node-1 is unreachable, so node-4, the first live etcd node by name, is elected and becomes the init node",
+                "  node-4: started/download-snapshot RUNNING",
+            ],
+            output.ToString().TrimEnd('\n').Split('\n'));
+    }
+
     private static Operation Saving(long bytesDone) => new()
     {
         Id = "op-1",

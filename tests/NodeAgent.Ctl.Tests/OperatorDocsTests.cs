@@ -19,6 +19,7 @@ public sealed class OperatorDocsTests
     [InlineData("cluster set-snapshot-config")]
     [InlineData("restore")]
     [InlineData("node reset")]
+    [InlineData("node rm")]
     public void OperatorDocs_CtlFlags_AreAllNamed(string path)
     {
         Command command = CtlCommandLine.Create();

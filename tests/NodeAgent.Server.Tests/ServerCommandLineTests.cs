@@ -11,6 +11,8 @@ public sealed class ServerCommandLineTests
     [InlineData(new[] { "--listen", "127.0.0.1:9180", "--metrics-listen", "127.0.0.1:9180" }, "--metrics-listen '127.0.0.1:9180' is not HOST:PORT with a numeric IP address and a port other than --listen's")]
     [InlineData(new[] { "--metrics-listen", "metrics:9181" }, "--metrics-listen 'metrics:9181' is not")]
     [InlineData(new[] { "--tls-cert-file", "/nonexistent.crt" }, "--tls-cert-file and --tls-key-file go together")]
+    [InlineData(new[] { "--node-unreachable-after", "3 minutes" }, "plan-server: --node-unreachable-after '3 minutes' is not a duration such as 90s, 3m or 1h")]
+    [InlineData(new[] { "--node-unreachable-after", "0s" }, "plan-server: --node-unreachable-after '0s' is not a duration such as 90s, 3m or 1h")]
     public async Task PlanServer_InvalidStartOptions_ExitsNonZeroWithOneClearLine(string[] args, string expected)
     {
         using var dataDir = new TempDir();
@@ -27,7 +29,7 @@ public sealed class ServerCommandLineTests
     {
         var result = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--help"]).DefaultTimeout()).EnsureSuccess();
 
-        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file", "--node-unreachable-after" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }

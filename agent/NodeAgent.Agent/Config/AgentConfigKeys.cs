@@ -29,8 +29,8 @@ internal static class AgentConfigKeys
         ("etcd-start-command", "etcd: shell command (/bin/sh -c) that starts the local etcd member.", false, false),
         ("etcd-data-dir", "etcd: the local member's data dir (restored into, moved aside as <dir>.old-<unix>).", false, false),
         ("etcd-name", "etcd: the local member's name. Default: node-name.", false, false),
-        ("etcd-initial-cluster", "etcd: every member as name=peerURL,... (the same on every member; used by a restore).", false, false),
-        ("etcd-initial-advertise-peer-urls", "etcd: this member's peer URLs. Default: its entries in etcd-initial-cluster.", true, false),
+        ("etcd-initial-cluster", "etcd: every member as name=peerURL,...; optional: a restore uses the members the plan server builds from the restoring nodes' own etcd-name and peer URLs, and this only for a plan that names none.", false, false),
+        ("etcd-initial-advertise-peer-urls", "etcd: this member's peer URLs, sent to the plan server at registration. Default: its entries in etcd-initial-cluster.", true, false),
         ("etcdctl", "etcd: the etcdctl binary (v3 API) that restores snapshots. Default: /usr/bin/etcdctl.", false, false),
     ];
 

@@ -7,8 +7,8 @@ internal static partial class AgentConfigLoader
     private static readonly string[] EtcdKeys =
         ["etcd-stop-command", "etcd-start-command", "etcd-data-dir", "etcd-name", "etcd-initial-cluster", "etcd-initial-advertise-peer-urls", "etcdctl"];
 
-    /// <summary>What a restore of a plain etcd member needs; given one, the others must be given too.</summary>
-    private static readonly string[] EtcdRestoreKeys = ["etcd-stop-command", "etcd-start-command", "etcd-data-dir", "etcd-initial-cluster"];
+    /// <summary>What a restore of a plain etcd member needs; given one, the others must be given too (and the member's peer URLs).</summary>
+    private static readonly string[] EtcdRestoreKeys = ["etcd-stop-command", "etcd-start-command", "etcd-data-dir"];
 
     private static void LoadRuntime(Dictionary<string, IReadOnlyList<string>> values, AgentOptions options)
     {
@@ -43,7 +43,7 @@ internal static partial class AgentConfigLoader
             return;
         }
         var given = EtcdRestoreKeys.Where(values.ContainsKey).ToArray();
-        if (given.Length is > 0 and < 4)
+        if (given.Length > 0 && given.Length < EtcdRestoreKeys.Length)
         {
             var missing = EtcdRestoreKeys.Except(given);
             throw new ConfigException(
@@ -70,6 +70,11 @@ internal static partial class AgentConfigLoader
         else if (own is not null)
         {
             options.EtcdInitialAdvertisePeerUrls = own;
+        }
+        if (given.Length > 0 && options.EtcdInitialAdvertisePeerUrls.Count == 0)
+        {
+            throw new ConfigException(
+                "runtime etcd: set etcd-initial-advertise-peer-urls (or etcd-initial-cluster): a restore makes the new cluster of the restoring members' peer URLs");
         }
     }
 

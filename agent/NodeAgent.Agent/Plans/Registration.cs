@@ -38,6 +38,12 @@ internal sealed partial class Registration(
             AgentVersion = identity.AgentVersion,
             Runtime = RuntimeNames.Parse(options.Runtime),
         };
+        if (options.EtcdInitialAdvertisePeerUrls.Count > 0)
+        {
+            // A plain etcd restore makes the new cluster of the restoring nodes' own member settings.
+            request.EtcdMemberName = options.EffectiveEtcdName;
+            request.EtcdPeerUrls.AddRange(options.EtcdInitialAdvertisePeerUrls);
+        }
         request.Roles.AddRange(options.Roles.Select(RoleOf));
         RegisterResponse response;
         try

@@ -98,7 +98,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
         return Task.FromResult(StepOutcome.Success(string.Join("; ", done)));
     }
 
-    public async Task<StepOutcome> RestoreAsync(string snapshotPath, CancellationToken cancellationToken)
+    public async Task<StepOutcome> RestoreAsync(string snapshotPath, string initialCluster, CancellationToken cancellationToken)
     {
         var binary = options.EffectiveRuntimeBinary;
         if (!File.Exists(binary))

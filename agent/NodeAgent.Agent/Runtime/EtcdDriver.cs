@@ -52,12 +52,26 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
             : StepOutcome.Success($"no etcd data at {dataDir}: nothing to move aside"));
     }
 
-    public async Task<StepOutcome> RestoreAsync(string snapshotPath, CancellationToken cancellationToken)
+    public async Task<StepOutcome> RestoreAsync(string snapshotPath, string initialCluster, CancellationToken cancellationToken)
     {
         var dataDir = options.EtcdDataDir;
-        if ((Missing("etcd-data-dir", dataDir) ?? Missing("etcd-initial-cluster", options.EtcdInitialCluster)) is { } missing)
+        // The plan's members (the restoring nodes' own settings) come first: the cluster is rebuilt
+        // of the nodes there are now, whatever members the config knew.
+        var members = initialCluster.Length > 0 ? initialCluster : options.EtcdInitialCluster;
+        if (Missing("etcd-data-dir", dataDir) is { } missing)
         {
             return missing;
+        }
+        if (members.Length == 0)
+        {
+            return StepOutcome.Failure(
+                "runtime etcd: the restore names no initial cluster (a restoring node registered no etcd peer URLs) and etcd-initial-cluster is not set in the agent's config",
+                retryable: false);
+        }
+        var peerUrls = PeerUrlsIn(members);
+        if (peerUrls.Count == 0)
+        {
+            return StepOutcome.Failure($"the restore's initial cluster ({members}) has no member named {options.EffectiveEtcdName} (this node's etcd-name)", retryable: false);
         }
         if (!File.Exists(options.Etcdctl))
         {
@@ -72,8 +86,8 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
         [
             "snapshot", "restore", snapshotPath,
             "--name", options.EffectiveEtcdName,
-            "--initial-cluster", options.EtcdInitialCluster,
-            "--initial-advertise-peer-urls", string.Join(',', options.EtcdInitialAdvertisePeerUrls),
+            "--initial-cluster", members,
+            "--initial-advertise-peer-urls", string.Join(',', peerUrls),
             "--data-dir", restoring,
         ])
         {
@@ -101,10 +115,18 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
         }
         Directory.Move(restoring, dataDir);
         LinuxFiles.FsyncDirectoryOf(dataDir);
-        var message = $"restored {snapshotPath} into {dataDir} as member {options.EffectiveEtcdName} of {options.EtcdInitialCluster}"
+        var message = $"restored {snapshotPath} into {dataDir} as member {options.EffectiveEtcdName} of {members}"
             + (kept is null ? "" : $"; the data from before the restore is kept at {kept}");
         return new StepOutcome(true, message, StdoutTail: restored.StdoutTail, StderrTail: restored.StderrTail);
     }
+
+    /// <summary>This member's peer URLs in <paramref name="members"/> (name=peerURL,...).</summary>
+    private List<string> PeerUrlsIn(string members)
+        => members.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(m => m.Split('=', 2))
+            .Where(p => p.Length == 2 && p[0] == options.EffectiveEtcdName)
+            .Select(p => p[1])
+            .ToList();
 
     private string MoveAside(string dataDir)
     {

@@ -29,5 +29,6 @@ internal interface IRuntimeDriver
     Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken);
 
     /// <summary>Restores a plain, verified snapshot file into the member's data dir (the runtime is stopped).</summary>
-    Task<StepOutcome> RestoreAsync(string snapshotPath, CancellationToken cancellationToken);
+    /// <param name="initialCluster">Plain etcd: the new cluster's members (name=peerURL,...) the plan names; empty: the agent's config says.</param>
+    Task<StepOutcome> RestoreAsync(string snapshotPath, string initialCluster, CancellationToken cancellationToken);
 }

@@ -47,7 +47,7 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
         {
             return unpackFailure;
         }
-        var outcome = await RuntimeSteps.GuardAsync(() => driver.RestoreAsync(plain!, cancellationToken));
+        var outcome = await RuntimeSteps.GuardAsync(() => driver.RestoreAsync(plain!, instruction.RestoreSnapshot.InitialCluster, cancellationToken));
         return outcome with { Message = $"verified {snapshot.Describe()}; {outcome.Message}" };
     }
 

@@ -44,6 +44,10 @@ internal static class OperationCommands
                 return 0;
             }
             ctx.Out.WriteLine(OperationView.Headline(op));
+            if (OperationView.InitNodeLine(op) is { } init)
+            {
+                ctx.Out.WriteLine(init);
+            }
             foreach (var line in OperationView.NodeLines(op))
             {
                 ctx.Out.WriteLine(line);

@@ -54,7 +54,7 @@ internal static class RestoreCommand
                 SafetySnapshot = !parse.GetValue(noSafety),
                 AllowOtherCluster = allowOther,
             }, deadline: ServerConnection.Deadline, cancellationToken: ct)).Operation;
-            ctx.Out.WriteLine($"started {OperationView.Headline(op)} (init node {op.InitNode})");
+            ctx.Out.WriteLine($"started {OperationView.Headline(op)} (init node {op.InitNode}{(op.InitNodeReason.Length > 0 ? ": " + op.InitNodeReason : "")})");
             return parse.GetValue(wait) ? await new OperationWatcher(ctx.Out, !Console.IsOutputRedirected).WatchAsync(server.Operations, op.Id, ct) : 0;
         }));
         return command;

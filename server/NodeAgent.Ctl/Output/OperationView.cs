@@ -58,6 +58,10 @@ internal static class OperationView
         return sb.ToString();
     }
 
+    /// <summary>A restore's init node and why it was chosen; null for other operations.</summary>
+    public static string? InitNodeLine(Operation op)
+        => op.InitNode.Length > 0 && op.InitNodeReason.Length > 0 ? $"  init node {op.InitNode}: {op.InitNodeReason}" : null;
+
     public static string? FailureLine(Operation op)
         => op.Failure is { } f ? $"  failed in {Phase(f.Phase)}{(f.Node.Length > 0 ? $" on node {f.Node}" : "")}{(f.InstructionId.Length > 0 ? $", step {f.InstructionId}" : "")}: {f.Message}" : null;
 }

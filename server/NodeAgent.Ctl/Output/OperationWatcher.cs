@@ -31,6 +31,10 @@ internal sealed class OperationWatcher(TextWriter output, bool interactive)
     internal void Draw(Operation op)
     {
         var lines = new List<string> { OperationView.Headline(op) };
+        if (OperationView.InitNodeLine(op) is { } init)
+        {
+            lines.Add(init);
+        }
         lines.AddRange(OperationView.NodeLines(op, bar: interactive));
         if (OperationView.FailureLine(op) is { } failure)
         {

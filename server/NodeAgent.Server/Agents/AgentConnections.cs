@@ -1,16 +1,22 @@
 using System.Collections.Concurrent;
+using NodeAgent.Server.Clusters;
 
 namespace NodeAgent.Server.Agents;
 
-/// <summary>Which agents hold an open GetPlan call right now (a node may briefly hold two).</summary>
-internal sealed class AgentConnections
+/// <summary>
+/// Which agents hold an open GetPlan call right now (a node may briefly hold two), and when each
+/// last called: in memory, so liveness is exact while the stored last-seen is written sparingly.
+/// </summary>
+internal sealed class AgentConnections(TimeProvider time) : INodePresence
 {
     private readonly ConcurrentDictionary<(string Cluster, string Node), int> _open = new();
+    private readonly ConcurrentDictionary<(string Cluster, string Node), DateTimeOffset> _lastActive = new();
 
     public int Count => _open.Count;
 
     public IDisposable Open(string cluster, string node)
     {
+        Seen(cluster, node);
         _open.AddOrUpdate((cluster, node), 1, (_, n) => n + 1);
         return new Lease(this, (cluster, node));
     }
@@ -21,8 +27,14 @@ internal sealed class AgentConnections
 
     public bool IsConnected(string cluster, string node) => _open.ContainsKey((cluster, node));
 
-    private void Close((string, string) key)
+    public DateTimeOffset? LastActive(string cluster, string node) => _lastActive.TryGetValue((cluster, node), out var at) ? at : null;
+
+    /// <summary>Records a call of the agent (a poll starting or ending, a report).</summary>
+    public void Seen(string cluster, string node) => _lastActive[(cluster, node)] = time.GetUtcNow();
+
+    private void Close((string Cluster, string Node) key)
     {
+        Seen(key.Cluster, key.Node);
         while (_open.TryGetValue(key, out var n))
         {
             if (n <= 1 ? _open.TryRemove(new KeyValuePair<(string, string), int>(key, n)) : _open.TryUpdate(key, n - 1, n))
@@ -32,7 +44,7 @@ internal sealed class AgentConnections
         }
     }
 
-    private sealed class Lease(AgentConnections owner, (string, string) key) : IDisposable
+    private sealed class Lease(AgentConnections owner, (string Cluster, string Node) key) : IDisposable
     {
         private int _disposed;
 

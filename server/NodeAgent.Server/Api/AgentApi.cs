@@ -32,7 +32,7 @@ internal sealed class AgentApi(
         var provesNode = Caller.IsNode(context.GetHttpContext().User, request.Cluster, request.Node);
         var (node, credential) = await registry.RegisterAsync(request, provesNode, context.CancellationToken);
         var plan = await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken);
-        return new RegisterResponse { NodeCredential = credential, Node = node.ToProto(plan.Checksum, connected: false) };
+        return new RegisterResponse { NodeCredential = credential, Node = node.ToProto(plan.Checksum, new NodeLivenessView(false, node.LastSeen, false)) };
     }
 
     public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
@@ -72,6 +72,7 @@ internal sealed class AgentApi(
     {
         var record = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+        connections.Seen(cluster, node);
         var now = time.GetUtcNow();
         if (appliedChecksum is null && agentVersion is null && lastReportError is null && now - record.LastSeen < LivenessWriteInterval)
         {

@@ -3,13 +3,14 @@ using Microsoft.AspNetCore.Authorization;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Agents;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Operations;
 using NodeAgent.Server.Security;
 
 namespace NodeAgent.Server.Api;
 
 /// <summary>nodeagent.v1.ClusterService: the operator's view of clusters and nodes.</summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
-internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery, AgentConnections connections) : ClusterService.ClusterServiceBase
+internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery, NodeLiveness liveness, OperationEngine operations) : ClusterService.ClusterServiceBase
 {
     public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context)
     {
@@ -65,7 +66,7 @@ internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery
         foreach (var node in await registry.ListNodesAsync(request.Cluster, context.CancellationToken))
         {
             var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
-            response.Nodes.Add(node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)));
+            response.Nodes.Add(node.ToProto(desired, liveness.Of(node)));
         }
         return response;
     }
@@ -74,13 +75,19 @@ internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery
     {
         var node = await registry.UpdateNodeAsync(request, context.CancellationToken);
         var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
-        return new UpdateNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
+        return new UpdateNodeResponse { Node = node.ToProto(desired, liveness.Of(node)) };
     }
 
     public override async Task<ResetNodeResponse> ResetNode(ResetNodeRequest request, ServerCallContext context)
     {
         var node = await registry.ResetNodeAsync(request.Cluster, request.Node, context.CancellationToken);
         var desired = (await delivery.CurrentPlanAsync(node.Cluster, node.Name, context.CancellationToken)).Checksum;
-        return new ResetNodeResponse { Node = node.ToProto(desired, connections.IsConnected(node.Cluster, node.Name)) };
+        return new ResetNodeResponse { Node = node.ToProto(desired, liveness.Of(node)) };
+    }
+
+    public override async Task<DeleteNodeResponse> DeleteNode(DeleteNodeRequest request, ServerCallContext context)
+    {
+        await operations.DeleteNodeAsync(request.Cluster, request.Node, context.CancellationToken);
+        return new DeleteNodeResponse();
     }
 }

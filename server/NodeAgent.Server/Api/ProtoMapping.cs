@@ -21,7 +21,7 @@ internal static class ProtoMapping
         NodeCount = nodeCount,
     };
 
-    public static Node ToProto(this NodeRecord node, string desiredChecksum, bool connected)
+    public static Node ToProto(this NodeRecord node, string desiredChecksum, NodeLivenessView liveness)
     {
         var proto = new Node
         {
@@ -32,12 +32,15 @@ internal static class ProtoMapping
             DesiredChecksum = desiredChecksum,
             AppliedChecksum = node.AppliedChecksum,
             AgentVersion = node.AgentVersion,
-            Connected = connected,
+            Connected = liveness.Connected,
             CredentialReset = node.CredentialReset,
             LastReportError = node.LastReportError,
+            Unreachable = liveness.Unreachable,
+            EtcdMemberName = node.EtcdMemberName,
         };
         proto.Roles.AddRange(node.Roles);
-        if (node.LastSeen is { } seen)
+        proto.EtcdPeerUrls.AddRange(node.EtcdPeerUrls);
+        if (liveness.LastSeen is { } seen)
         {
             proto.LastSeen = Timestamp.FromDateTimeOffset(seen);
         }

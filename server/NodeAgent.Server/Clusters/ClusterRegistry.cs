@@ -87,6 +87,8 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
                 $"node '{request.Node}' runs {request.Runtime} but cluster '{cluster.Name}' is {cluster.Runtime}");
         }
         var roles = request.Roles.Count > 0 ? request.Roles.Distinct().ToArray() : [NodeRole.Etcd];
+        var peerUrls = EtcdMember.RequirePeerUrls(request.EtcdPeerUrls);
+        var memberName = EtcdMember.RequireName(request.EtcdMemberName.Length > 0 || peerUrls.Count == 0 ? request.EtcdMemberName : request.Node);
         var existing = await store.ListNodesAsync(cluster.Name, cancellationToken);
         var previous = existing.FirstOrDefault(n => n.Name == request.Node);
         if (previous is { CredentialReset: false } && !provesNode)
@@ -99,7 +101,7 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
             ?? (roles.Contains(NodeRole.Etcd) && !existing.Any(n => n.InitNode));
         var credential = Secrets.NewToken("na-node-");
         var node = new NodeRecord(cluster.Name, request.Node, roles, initNode, Secrets.Sha256Hex(credential),
-            time.GetUtcNow(), time.GetUtcNow(), "", request.AgentVersion);
+            time.GetUtcNow(), time.GetUtcNow(), "", request.AgentVersion) { EtcdMemberName = memberName, EtcdPeerUrls = peerUrls };
         await store.UpsertNodeAsync(node, cancellationToken);
         notifier.Changed(cluster.Name);
         return (node, credential);

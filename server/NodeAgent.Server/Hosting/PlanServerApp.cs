@@ -60,7 +60,7 @@ internal static class PlanServerApp
         builder.Services.AddNodeAgentGrpc();
         builder.Services.AddPlanStore(database);
         builder.Services.AddTokenSecurity(adminToken);
-        builder.Services.AddClustersAndPlans();
+        builder.Services.AddClustersAndPlans(options.NodeUnreachableAfter);
         builder.Services.AddOperations(options.Timeouts);
         builder.Services.AddServerMetrics();
 

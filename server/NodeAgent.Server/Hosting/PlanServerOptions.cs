@@ -35,6 +35,28 @@ internal sealed class PlanServerOptions
 
     public string TlsKeyFile { get; set; } = "";
 
+    /// <summary>A node not connected and not seen for longer is unreachable (operations do not wait for it).</summary>
+    public TimeSpan NodeUnreachableAfter { get; set; } = Clusters.NodeLivenessOptions.DefaultUnreachableAfter;
+
+    /// <summary>"90s", "3m", "1h": a whole number and a unit.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (text.Length < 2 || !long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || number <= 0 || number > 1_000_000)
+        {
+            return false;
+        }
+        value = text[^1] switch
+        {
+            's' => TimeSpan.FromSeconds(number),
+            'm' => TimeSpan.FromMinutes(number),
+            'h' => TimeSpan.FromHours(number),
+            _ => TimeSpan.Zero,
+        };
+        return value > TimeSpan.Zero;
+    }
+
     public bool TryValidate(out string error)
     {
         if (string.IsNullOrWhiteSpace(DataDir))

@@ -39,6 +39,11 @@ internal static class ServerCommandLine
         {
             Description = "Private key (PEM) of --tls-cert-file.",
         };
+        var unreachableAfter = new Option<string>("--node-unreachable-after")
+        {
+            Description = "A node whose agent is not connected and was not seen for this long is unreachable: node ls says so, a restore is refused and a one-time snapshot skips it (e.g. 90s, 3m, 1h; three of the agents' default 60s polls).",
+            DefaultValueFactory = _ => "3m",
+        };
         var root = new RootCommand(
             "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService, SnapshotService and OperationService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
@@ -53,6 +58,7 @@ internal static class ServerCommandLine
             tlsSan,
             tlsCert,
             tlsKey,
+            unreachableAfter,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -66,6 +72,13 @@ internal static class ServerCommandLine
                 TlsCertFile = parse.GetValue(tlsCert) ?? "",
                 TlsKeyFile = parse.GetValue(tlsKey) ?? "",
             };
+            var unreachableText = parse.GetValue(unreachableAfter)!;
+            if (!PlanServerOptions.TryParseDuration(unreachableText, out var unreachable))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: --node-unreachable-after '{unreachableText}' is not a duration such as 90s, 3m or 1h");
+                return 2;
+            }
+            options.NodeUnreachableAfter = unreachable;
             if (!options.TryValidate(out var error))
             {
                 await Console.Error.WriteLineAsync($"plan-server: {error}");

@@ -33,10 +33,13 @@ internal static class ServerFeatures
         return services;
     }
 
-    public static IServiceCollection AddClustersAndPlans(this IServiceCollection services)
+    public static IServiceCollection AddClustersAndPlans(this IServiceCollection services, TimeSpan nodeUnreachableAfter)
         => services
             .AddSingleton<PlanChangeNotifier>()
             .AddSingleton<AgentConnections>()
+            .AddSingleton<INodePresence>(sp => sp.GetRequiredService<AgentConnections>())
+            .AddSingleton(new NodeLivenessOptions(nodeUnreachableAfter))
+            .AddSingleton<NodeLiveness>()
             .AddSingleton<ClusterRegistry>()
             .AddSingleton<PlanDelivery>()
             .AddSingleton<SnapshotCatalog>();

@@ -24,6 +24,7 @@ internal sealed partial class OperationEngine(
     OperationChangeNotifier operationChanges,
     OperationTimeouts timeouts,
     ServerMetrics metrics,
+    NodeLiveness liveness,
     TimeProvider time,
     ILogger<OperationEngine> logger)
 {
@@ -50,11 +51,28 @@ internal sealed partial class OperationEngine(
             ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
         var nodes = await plans.ListNodesAsync(cluster, cancellationToken);
         mode = mode == RestoreMode.Unspecified ? RestoreMode.None : mode;
-        var (init, source) = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListForRestoreAsync(cluster, snapshot, cancellationToken), snapshot, mode, safetySnapshot, allowOtherCluster);
+        // Every node takes part (killall runs everywhere): one that does not answer would hold the restore until a deadline, half done.
+        var unreachable = nodes.Where(liveness.IsUnreachable).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        if (unreachable.Count > 0)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"restore of cluster '{cluster}' refused: {(unreachable.Count == 1 ? "node" : "nodes")} {string.Join(", ", unreachable.Select(liveness.Describe))} "
+                + $"{(unreachable.Count == 1 ? "is" : "are")} unreachable (not seen for over {NodeLiveness.Format(liveness.UnreachableAfter)}); "
+                + $"bring {(unreachable.Count == 1 ? "it" : "them")} back, or remove {(unreachable.Count == 1 ? "it" : "them")} with 'nodeagentctl node rm NODE --cluster {cluster}'");
+        }
+        var choice = RestoreSelection.Choose(clusterRecord, nodes, await catalog.ListForRestoreAsync(cluster, snapshot, cancellationToken), snapshot, mode, safetySnapshot, allowOtherCluster,
+            n => !liveness.IsUnreachable(n));
+        var init = choice.InitNode;
+        var source = choice.Source;
+        if (choice.Elected)
+        {
+            nodes = await MoveInitNodeAsync(nodes, init, cancellationToken);
+        }
         var now = time.GetUtcNow();
         var state = NewState(cluster, OperationType.Restore, snapshot, requestedBy, now);
         state.RestoreMode = mode;
         state.InitNode = init;
+        state.InitNodeReason = choice.Reason;
         // Every node takes part: killall runs everywhere.
         state.Nodes.AddRange(nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new NodeStep { Node = n.Name, State = StepState.Pending, UpdatedAt = state.CreatedAt }));
         var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source), clusterRecord, nodes, now, timeouts);
@@ -63,6 +81,32 @@ internal sealed partial class OperationEngine(
         Announce(operation);
         return operation;
     }
+
+    /// <summary>
+    /// Removes a node for good: refused while the cluster's active operation involves it; its local
+    /// snapshot copies leave the catalog (its S3 copies stay), then the node (credential and plan) goes.
+    /// An init node removed leaves the cluster without one until a restore elects a live etcd node.
+    /// </summary>
+    public Task DeleteNodeAsync(string cluster, string node, CancellationToken cancellationToken)
+        => UnderClusterLockAsync(cluster, async () =>
+        {
+            _ = await plans.GetClusterAsync(cluster, cancellationToken) ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
+            _ = await plans.GetNodeAsync(cluster, node, cancellationToken)
+                ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+            if (await operations.GetActiveAsync(cluster, cancellationToken) is { } active && active.State.Nodes.Any(n => n.Node == node))
+            {
+                throw new DomainException(DomainErrorKind.FailedPrecondition,
+                    $"node '{node}' takes part in operation '{active.Id}' ({active.State.Type}, phase {active.State.Phase}); "
+                    + (active.State.Cancellable
+                        ? $"cancel it first with 'nodeagentctl operation cancel {active.Id}', then remove the node"
+                        : "it can no longer be cancelled: wait for it to end (every phase has a deadline), then remove the node"));
+            }
+            await catalog.ReplaceInventoryAsync(cluster, node, [], includesS3: false, cancellationToken);
+            await plans.DeleteNodeAsync(cluster, node, cancellationToken);
+            LogNodeDeleted(logger, node, cluster);
+            planChanges.Changed(cluster);
+            return 0;
+        }, cancellationToken);
 
     public async Task<OperationRecord> GetAsync(string id, CancellationToken cancellationToken)
         => await operations.GetAsync(id, cancellationToken)
@@ -180,21 +224,52 @@ internal sealed partial class OperationEngine(
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"cluster '{cluster}' has no registered etcd node");
         }
+        // A one-time snapshot goes on without the nodes that do not answer: each is skipped, with why.
+        var leftOut = type == OperationType.Snapshot ? etcdNodes.Where(liveness.IsUnreachable).ToList() : [];
+        if (leftOut.Count == etcdNodes.Count)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"no etcd node of cluster '{cluster}' is reachable: {string.Join(", ", leftOut.Select(liveness.Describe))}");
+        }
         var now = time.GetUtcNow();
         var state = NewState(cluster, type, snapshot, requestedBy, now);
         var instruction = type == OperationType.Snapshot ? OperationInstructions.SaveSnapshot : OperationInstructions.DeleteSnapshot;
-        state.Nodes.AddRange(etcdNodes.Select(n => new NodeStep
-        {
-            Node = n.Name,
-            InstructionId = instruction,
-            State = StepState.Pending,
-            UpdatedAt = state.CreatedAt,
-        }));
+        state.Nodes.AddRange(etcdNodes.Select(n => leftOut.Contains(n)
+            ? new NodeStep
+            {
+                Node = n.Name,
+                State = StepState.Skipped,
+                Message = $"skipped: node unreachable, {liveness.Describe(n)}, over --node-unreachable-after {NodeLiveness.Format(liveness.UnreachableAfter)}",
+                UpdatedAt = state.CreatedAt,
+            }
+            : new NodeStep
+            {
+                Node = n.Name,
+                InstructionId = instruction,
+                State = StepState.Pending,
+                UpdatedAt = state.CreatedAt,
+            }));
         var operation = new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress);
         await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, type, cluster, etcdNodes.Count);
         Announce(operation);
         return operation;
+    }
+
+    /// <summary>Makes <paramref name="init"/> the cluster's only init node (a restore elected it in place of a gone or unreachable one).</summary>
+    private async Task<IReadOnlyList<NodeRecord>> MoveInitNodeAsync(IReadOnlyList<NodeRecord> nodes, string init, CancellationToken cancellationToken)
+    {
+        var moved = new List<NodeRecord>();
+        foreach (var node in nodes)
+        {
+            var updated = node with { InitNode = node.Name == init };
+            if (updated != node)
+            {
+                await plans.UpdateNodeAsync(updated, cancellationToken);
+            }
+            moved.Add(updated);
+        }
+        return moved;
     }
 
     private static Operation NewState(string cluster, OperationType type, string snapshot, string requestedBy, DateTimeOffset now) => new()
@@ -312,6 +387,9 @@ internal sealed partial class OperationEngine(
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Restore {OperationId}: cluster {Cluster} reconciled from the snapshot ({Mode}): Kubernetes {Version}")]
     private static partial void LogReconciled(ILogger logger, string operationId, string cluster, RestoreMode mode, string version);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Node {Node} removed from cluster {Cluster}: credential revoked, plan gone, local snapshot copies out of the catalog")]
+    private static partial void LogNodeDeleted(ILogger logger, string node, string cluster);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Operation {OperationId} ended {Phase}: node {Node}, step {Step}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string operationId, OperationPhase phase, string node, string step, string reason);

@@ -31,7 +31,8 @@ internal static class OperationInstructions
     public static IReadOnlyList<Instruction>? ForNode(OperationRecord operation, ClusterRecord cluster, NodeRecord node, OperationTimeouts timeouts)
     {
         var state = operation.State;
-        if (!state.Nodes.Any(n => n.Node == node.Name))
+        // A node left out when the operation started (unreachable then) gets nothing, not even if it comes back.
+        if (state.Nodes.FirstOrDefault(n => n.Node == node.Name) is not { } step || IsLeftOut(step))
         {
             return [];
         }
@@ -50,6 +51,9 @@ internal static class OperationInstructions
             _ => [],
         };
     }
+
+    /// <summary>A step skipped before it was given an instruction: the node was unreachable when the operation started.</summary>
+    public static bool IsLeftOut(NodeStep step) => step.State == StepState.Skipped && step.InstructionId.Length == 0;
 
     /// <summary>The id of the first instruction, or "" for none.</summary>
     public static string FirstId(IReadOnlyList<Instruction>? instructions) => instructions is { Count: > 0 } ? instructions[0].Id : "";
@@ -97,7 +101,10 @@ internal static class OperationInstructions
             case OperationPhase.Restore:
                 if (init || everyMember)
                 {
-                    list.Add(Make(RestoreSnapshot, timeouts.SaveInstruction, 1, i => i.RestoreSnapshot = new RestoreSnapshotInstruction { Snapshot = snapshot, Sha256 = source.Sha256 }));
+                    list.Add(Make(RestoreSnapshot, timeouts.SaveInstruction, 1, i => i.RestoreSnapshot = new RestoreSnapshotInstruction
+                    {
+                        Snapshot = snapshot, Sha256 = source.Sha256, InitialCluster = cluster.Runtime == Runtime.Etcd ? source.InitialCluster : "",
+                    }));
                 }
                 break;
             case OperationPhase.RestartCluster:

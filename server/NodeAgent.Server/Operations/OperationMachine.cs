@@ -57,7 +57,7 @@ internal static class OperationMachine
             next.Phase = OperationPhase.RestartCluster;
             next.Cancellable = true;
             next.UpdatedAt = Timestamp.FromDateTimeOffset(now);
-            foreach (var step in next.Nodes)
+            foreach (var step in next.Nodes.Where(s => !OperationInstructions.IsLeftOut(s)))
             {
                 step.InstructionId = OperationInstructions.SteadyState;
                 step.State = StepState.Running;
@@ -73,7 +73,7 @@ internal static class OperationMachine
     {
         var next = operation.State.Clone();
         var changed = false;
-        foreach (var step in next.Nodes.Where(s => s.State != StepState.Succeeded))
+        foreach (var step in next.Nodes.Where(s => s.State != StepState.Succeeded && !OperationInstructions.IsLeftOut(s)))
         {
             var node = nodes.First(n => n.Name == step.Node);
             if (node.AppliedChecksum == PlanBuilder.Build(cluster, node).Checksum)
@@ -85,7 +85,7 @@ internal static class OperationMachine
             }
         }
         var updated = changed ? operation with { State = next } : operation;
-        if (next.Nodes.All(s => s.State == StepState.Succeeded))
+        if (next.Nodes.All(s => s.State == StepState.Succeeded || OperationInstructions.IsLeftOut(s)))
         {
             return End(updated, now, OperationPhase.Finished, null);
         }

@@ -18,7 +18,9 @@ internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDead
 /// <summary>
 /// What a restore restores from, fixed when it starts: the snapshot's sha256 (every node checks its
 /// copy against it), whether the init node holds a local copy or downloads the S3 one, whether an
-/// S3 copy exists, the safety snapshot, and the snapshot's cluster facts the restore mode applies.
+/// S3 copy exists, the safety snapshot, the snapshot's cluster facts the restore mode applies, and
+/// for plain etcd the new cluster's members (<c>name=peerURL,...</c> of the restoring nodes; empty
+/// when one of them did not register its member settings: each agent's own config then says).
 /// </summary>
 internal sealed record RestoreSource(
     string Sha256,
@@ -26,7 +28,8 @@ internal sealed record RestoreSource(
     bool HasS3Copy,
     bool SafetySnapshot,
     string KubernetesVersion,
-    string ClusterConfiguration);
+    string ClusterConfiguration,
+    string InitialCluster = "");
 
 /// <summary>Facts about phases.</summary>
 internal static class OperationPhases

@@ -15,8 +15,10 @@ namespace NodeAgent.Server.Operations;
 /// </summary>
 internal static partial class RestoreSelection
 {
-    public static (string InitNode, RestoreSource Source) Choose(
-        ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, IReadOnlyList<Snapshot> catalog, string snapshot, RestoreMode mode, bool safetySnapshot, bool allowOtherCluster)
+    /// <param name="isLive">Whether a node answers (only a live node is elected init node).</param>
+    public static RestoreChoice Choose(
+        ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, IReadOnlyList<Snapshot> catalog, string snapshot, RestoreMode mode, bool safetySnapshot, bool allowOtherCluster,
+        Func<NodeRecord, bool> isLive)
     {
         var etcdNodes = nodes.Where(n => n.Roles.Contains(NodeRole.Etcd)).ToList();
         if (etcdNodes.Count == 0)
@@ -71,11 +73,39 @@ internal static partial class RestoreSelection
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"restore mode ALL needs the snapshot's cluster configuration, and '{snapshot}' has none recorded; use RESTORE_MODE_KUBERNETES_VERSION or NONE");
         }
-        // The node holding a local copy restores it; for an S3 copy, the current init node (Rancher's election).
-        var init = local?.Node ?? (etcdNodes.FirstOrDefault(n => n.InitNode) ?? etcdNodes.OrderBy(n => n.Name, StringComparer.Ordinal).First()).Name;
+        var (init, reason, elected) = ElectInit(etcdNodes, local, snapshot, isLive);
         var facts = local ?? s3!;
-        return (init, new RestoreSource(chosen.Sha256, local is not null, s3 is not null, safetySnapshot, facts.KubernetesVersion, facts.ClusterConfiguration));
+        return new RestoreChoice(init, reason, elected,
+            new RestoreSource(chosen.Sha256, local is not null, s3 is not null, safetySnapshot, facts.KubernetesVersion, facts.ClusterConfiguration,
+                cluster.Runtime == Runtime.Etcd ? InitialCluster(etcdNodes) : ""));
     }
+
+    /// <summary>
+    /// The node holding a local copy restores it; for an S3 copy, the current init node when it is
+    /// live (Rancher's election), else the first live etcd node by name, which becomes the init node.
+    /// </summary>
+    private static (string Init, string Reason, bool Elected) ElectInit(List<NodeRecord> etcdNodes, Snapshot? local, string snapshot, Func<NodeRecord, bool> isLive)
+    {
+        if (local is not null)
+        {
+            return (local.Node, $"{local.Node} holds the local copy of {snapshot}", false);
+        }
+        var current = etcdNodes.FirstOrDefault(n => n.InitNode);
+        if (current is not null && isLive(current))
+        {
+            return (current.Name, $"S3 copy; {current.Name} is the cluster's init node and live", false);
+        }
+        var live = etcdNodes.Where(isLive).OrderBy(n => n.Name, StringComparer.Ordinal).FirstOrDefault()
+            ?? throw new DomainException(DomainErrorKind.FailedPrecondition, $"no etcd node of cluster '{etcdNodes[0].Cluster}' is live to restore on");
+        var why = current is null ? "the cluster has no init node (it was removed)" : $"the init node {current.Name} is unreachable";
+        return (live.Name, $"S3 copy; {why}, so {live.Name}, the first live etcd node by name, is elected and becomes the init node", true);
+    }
+
+    /// <summary>etcd's --initial-cluster of the restoring members, or "" when one did not register its member settings.</summary>
+    private static string InitialCluster(List<NodeRecord> etcdNodes)
+        => etcdNodes.All(n => n.EtcdMemberName.Length > 0 && n.EtcdPeerUrls.Count > 0)
+            ? string.Join(',', etcdNodes.OrderBy(n => n.Name, StringComparer.Ordinal).SelectMany(n => n.EtcdPeerUrls.Select(u => $"{n.EtcdMemberName}={u}")))
+            : "";
 
     /// <summary>K3s records 12 hex characters of the token's hash; the cluster may hold the whole sha256.</summary>
     private static bool TokenHashesMatch(string a, string b)
@@ -90,3 +120,6 @@ internal static partial class RestoreSelection
     [GeneratedRegex(@"^v?(\d+)\.(\d+)")]
     private static partial Regex VersionPattern();
 }
+
+/// <summary>The init node a restore starts from, why, whether it was elected in place of a gone or unreachable one, and what it restores.</summary>
+internal sealed record RestoreChoice(string InitNode, string Reason, bool Elected, RestoreSource Source);

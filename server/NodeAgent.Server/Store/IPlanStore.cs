@@ -28,6 +28,9 @@ internal interface IPlanStore
 
     Task UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken);
 
+    /// <summary>Removes the node (its credential with it); false when it was not registered.</summary>
+    Task<bool> DeleteNodeAsync(string cluster, string name, CancellationToken cancellationToken);
+
     /// <summary>Proves the store can be read and written now (for health checks); throws with the store's reason otherwise.</summary>
     Task CheckWritableAsync(CancellationToken cancellationToken);
 }

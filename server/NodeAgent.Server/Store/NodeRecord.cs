@@ -21,4 +21,10 @@ internal sealed record NodeRecord(
 {
     /// <summary>Why the agent's last report was refused (the agent says so in a small report); empty once one gets through.</summary>
     public string LastReportError { get; init; } = "";
+
+    /// <summary>The etcd member name the agent registered with; empty when it did not say.</summary>
+    public string EtcdMemberName { get; init; } = "";
+
+    /// <summary>The member's peer URLs the agent registered with; empty when it did not say.</summary>
+    public IReadOnlyList<string> EtcdPeerUrls { get; init; } = [];
 }

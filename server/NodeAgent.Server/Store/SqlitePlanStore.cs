@@ -69,13 +69,14 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
-                               applied_checksum, agent_version, credential_reset, last_report_error)
-            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError)
+                               applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls)
+            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls)
             ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
                 credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
                 last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
                 agent_version = excluded.agent_version, credential_reset = excluded.credential_reset,
-                last_report_error = excluded.last_report_error
+                last_report_error = excluded.last_report_error, etcd_member_name = excluded.etcd_member_name,
+                etcd_peer_urls = excluded.etcd_peer_urls
             """;
         BindNode(command, node);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -95,6 +96,16 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
     {
         var rows = await QueryNodesAsync("WHERE credential_hash = $hash", [("$hash", credentialHash)], cancellationToken);
         return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<bool> DeleteNodeAsync(string cluster, string name, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM nodes WHERE cluster = $cluster AND name = $name";
+        command.Parameters.AddWithValue("$cluster", cluster);
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
@@ -141,7 +152,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
-                   credential_reset, last_report_error
+                   credential_reset, last_report_error, etcd_member_name, etcd_peer_urls
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -162,7 +173,12 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
                 reader.GetString(7),
                 reader.GetString(8),
-                reader.GetInt64(9) != 0) { LastReportError = reader.GetString(10) });
+                reader.GetInt64(9) != 0)
+            {
+                LastReportError = reader.GetString(10),
+                EtcdMemberName = reader.GetString(11),
+                EtcdPeerUrls = reader.GetString(12).Split(',', StringSplitOptions.RemoveEmptyEntries),
+            });
         }
         return result;
     }
@@ -193,5 +209,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.Parameters.AddWithValue("$version", node.AgentVersion);
         command.Parameters.AddWithValue("$reset", node.CredentialReset ? 1 : 0);
         command.Parameters.AddWithValue("$reportError", node.LastReportError);
+        command.Parameters.AddWithValue("$member", node.EtcdMemberName);
+        command.Parameters.AddWithValue("$peerUrls", string.Join(',', node.EtcdPeerUrls));
     }
 }

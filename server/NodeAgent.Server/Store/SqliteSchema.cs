@@ -28,6 +28,8 @@ internal static class SqliteSchema
             applied_checksum TEXT NOT NULL,
             agent_version TEXT NOT NULL,
             last_report_error TEXT NOT NULL DEFAULT '',
+            etcd_member_name TEXT NOT NULL DEFAULT '',
+            etcd_peer_urls TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (cluster, name));
         CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
         CREATE TABLE IF NOT EXISTS operations (
@@ -60,6 +62,8 @@ internal static class SqliteSchema
         ("operations", "restore", "TEXT"),
         ("nodes", "credential_reset", "INTEGER NOT NULL DEFAULT 0"),
         ("nodes", "last_report_error", "TEXT NOT NULL DEFAULT ''"),
+        ("nodes", "etcd_member_name", "TEXT NOT NULL DEFAULT ''"),
+        ("nodes", "etcd_peer_urls", "TEXT NOT NULL DEFAULT ''"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

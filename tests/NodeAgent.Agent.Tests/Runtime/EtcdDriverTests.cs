@@ -106,6 +106,68 @@ public sealed class EtcdDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_PlanNamesTwoOfThreeMembers_NoInitialClusterInConfig_ClusterOfExactlyThoseTwo()
+    {
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 3);
+        await using var m0 = members[0];
+        await using var m1 = members[1];
+        await using var m2 = members[2];
+        var rigs = new List<RuntimeRig>();
+        try
+        {
+            foreach (var member in members)
+            {
+                rigs.Add(await RuntimeRig.CreateAsync(member.Options(initialCluster: false), members[0].SnapshotDir()));
+            }
+            Assert.All(await Task.WhenAll(rigs.Select(r => r.RunAsync(RuntimeRig.Start()))), AssertStep.Succeeded);
+            await EtcdData.PutAsync(m0.ClientUrl, Before).DefaultTimeout();
+            var expected = await EtcdData.ReadAllAsync(m0.ClientUrl).DefaultTimeout();
+            var saved = await SaveAsync(m0);
+            // m2 is lost for good: stopped and its data gone; the other two are restored as a cluster of two.
+            await m2.StopAsync();
+            Directory.Delete(m2.DataDir, recursive: true);
+            var survivors = rigs.Take(2).ToList();
+            var initialCluster = $"m0={m0.PeerUrl},m1={m1.PeerUrl}";
+
+            Assert.All(await Task.WhenAll(survivors.Select(r => r.RunAsync(RuntimeRig.Killall()))), AssertStep.Succeeded);
+            var restored = await Task.WhenAll(survivors.Select(r => r.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256, initialCluster))));
+            Assert.All(restored, AssertStep.Succeeded);
+            Assert.Contains($"as member m0 of {initialCluster}", restored[0].Message, StringComparison.Ordinal);
+            Assert.All(await Task.WhenAll(survivors.Select(r => r.RunAsync(RuntimeRig.Start()))), AssertStep.Succeeded);
+            Assert.All(await Task.WhenAll(survivors.Select(r => r.RunAsync(RuntimeRig.WaitHealthy()))), AssertStep.Succeeded);
+
+            Assert.Equal(expected, await EtcdData.ReadAllAsync(m0.ClientUrl).DefaultTimeout());
+            Assert.Equal(expected, await EtcdData.ReadAllAsync(m1.ClientUrl).DefaultTimeout());
+            var list = (await new Etcdctl(m0.ClientUrl).RunAsync(["member", "list"]).DefaultTimeout()).EnsureSuccess().StandardOutput.Trim().Split('\n');
+            Assert.Equal(2, list.Length);
+            Assert.Contains(list, l => l.Contains(m0.PeerUrl, StringComparison.Ordinal));
+            Assert.Contains(list, l => l.Contains(m1.PeerUrl, StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var rig in rigs)
+            {
+                await rig.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Restore_PlanNamesNoMembers_NoInitialClusterInConfig_FailsSayingSo()
+    {
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
+        await using var member = members[0];
+        var snapshot = StandIn.FramedSnapshot(Path.Combine(member.SnapshotDir(), "on-demand-m0-1700000000"));
+        await using var rig = await RuntimeRig.CreateAsync(member.Options(initialCluster: false), member.SnapshotDir());
+
+        var restore = await rig.RunAsync(RuntimeRig.Restore("on-demand-m0-1700000000"));
+
+        Assert.False(restore.Succeeded);
+        Assert.Contains("the restore names no initial cluster (a restoring node registered no etcd peer URLs) and etcd-initial-cluster is not set in the agent's config", restore.Message, StringComparison.Ordinal);
+        Assert.False(restore.Retryable);
+    }
+
+    [Fact]
     public async Task RemoveEtcdData_MovesTheDataDirAsideAndKeepsTheNewestThree()
     {
         var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);

@@ -74,9 +74,20 @@ public sealed class RuntimeConfigTests : IDisposable
         Assert.Equal(($"systemctl stop {unit}", $"systemctl start {unit}"), (options.EffectiveServiceStopCommand, options.EffectiveServiceStartCommand));
     }
 
+    [Fact]
+    public void Load_EtcdRestoreKeysWithPeerUrlsOnly_NoInitialClusterNeeded()
+    {
+        var options = Load(Base + "runtime: etcd\netcd-stop-command: a\netcd-start-command: b\netcd-data-dir: /d\netcd-name: m1\netcd-initial-advertise-peer-urls: http://10.0.0.7:2380\n");
+
+        Assert.Equal(("m1", ""), (options.EffectiveEtcdName, options.EtcdInitialCluster));
+        Assert.Equal(["http://10.0.0.7:2380"], options.EtcdInitialAdvertisePeerUrls);
+    }
+
     [Theory]
     [InlineData("runtime: etcd\netcd-stop-command: /bin/stop-etcd\n",
-        "runtime etcd: etcd-start-command, etcd-data-dir, etcd-initial-cluster must be set along with etcd-stop-command")]
+        "runtime etcd: etcd-start-command, etcd-data-dir must be set along with etcd-stop-command")]
+    [InlineData("runtime: etcd\netcd-stop-command: a\netcd-start-command: b\netcd-data-dir: /d\n",
+        "runtime etcd: set etcd-initial-advertise-peer-urls (or etcd-initial-cluster): a restore makes the new cluster of the restoring members' peer URLs")]
     [InlineData("runtime: k3s\netcd-data-dir: /var/lib/etcd\n", "etcd-data-dir applies to runtime etcd only; this node's runtime is k3s")]
     [InlineData("runtime: etcd\nkillall-script: /usr/local/bin/k3s-killall.sh\n", "killall-script applies to runtime k3s or rke2 only; this node's runtime is etcd")]
     [InlineData("runtime: k3s\nruntime-binary: k3s\n", "runtime-binary 'k3s' must be an absolute path")]

@@ -83,8 +83,8 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public static Instruction RemoveEtcdData(bool tombstone) => new() { Id = "remove", RemoveEtcdData = new RemoveEtcdDataInstruction { Tombstone = tombstone } };
 
-    public static Instruction Restore(string snapshot, string sha256 = "")
-        => new() { Id = "restore", RestoreSnapshot = new RestoreSnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };
+    public static Instruction Restore(string snapshot, string sha256 = "", string initialCluster = "")
+        => new() { Id = "restore", RestoreSnapshot = new RestoreSnapshotInstruction { Snapshot = snapshot, Sha256 = sha256, InitialCluster = initialCluster } };
 
     public static Instruction Verify(string snapshot, string sha256 = "")
         => new() { Id = "verify", VerifySnapshot = new VerifySnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };

@@ -9,8 +9,10 @@ internal static class ScriptedMemberAgent
     public static string SnapshotDir(this ScriptedEtcdMember member) => Path.Combine(member.Directory, "snapshots");
 
     /// <summary>The agent's config for this member, written as a config file and read by the real loader.</summary>
-    public static AgentOptions Options(this ScriptedEtcdMember member)
+    /// <param name="initialCluster">Give etcd-initial-cluster (every member); false: only this member's peer URL, as a replacement node's config.</param>
+    public static AgentOptions Options(this ScriptedEtcdMember member, bool initialCluster = true)
     {
+        var members = initialCluster ? $"etcd-initial-cluster: {member.InitialCluster}" : $"etcd-initial-advertise-peer-urls: {member.PeerUrl}";
         var config = Path.Combine(member.Directory, "config.yaml");
         File.WriteAllText(config, $"""
             server: https://127.0.0.1:9
@@ -23,7 +25,7 @@ internal static class ScriptedMemberAgent
             etcd-stop-command: {member.StopCommand}
             etcd-start-command: {member.StartCommand}
             etcd-data-dir: {member.DataDir}
-            etcd-initial-cluster: {member.InitialCluster}
+            {members}
 
             """);
         File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -85,12 +85,12 @@ public sealed class ScriptedEtcdMember : IAsyncDisposable
 
     public string LogPath => Path.Combine(Directory, "etcd.log");
 
-    /// <summary>The members of one cluster under <paramref name="root"/> (<c>m0</c>, <c>m1</c>, ...), scripts written, nothing started.</summary>
-    public static IReadOnlyList<ScriptedEtcdMember> CreateCluster(string root, int size)
+    /// <summary>The members of one cluster under <paramref name="root"/> (<c>m0</c>, <c>m1</c>, ... with the default <paramref name="prefix"/>), scripts written, nothing started.</summary>
+    public static IReadOnlyList<ScriptedEtcdMember> CreateCluster(string root, int size, string prefix = "m")
     {
         var ports = Enumerable.Range(0, size).Select(_ => (Client: FreePorts.Next(), Peer: FreePorts.Next())).ToArray();
-        var initial = string.Join(',', ports.Select((p, i) => string.Create(CultureInfo.InvariantCulture, $"m{i}=http://127.0.0.1:{p.Peer}")));
-        return ports.Select((p, i) => Write(Path.Combine(root, $"m{i}"), $"m{i}", p.Client, p.Peer, initial)).ToList();
+        var initial = string.Join(',', ports.Select((p, i) => string.Create(CultureInfo.InvariantCulture, $"{prefix}{i}=http://127.0.0.1:{p.Peer}")));
+        return ports.Select((p, i) => Write(Path.Combine(root, $"{prefix}{i}"), $"{prefix}{i}", p.Client, p.Peer, initial)).ToList();
     }
 
     private static ScriptedEtcdMember Write(string dir, string name, int clientPort, int peerPort, string initialCluster)
