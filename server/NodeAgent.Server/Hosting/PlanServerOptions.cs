@@ -9,6 +9,7 @@ internal sealed class PlanServerOptions
     public const string DefaultDataDir = "/var/lib/plan-server";
     public const string DefaultListen = "127.0.0.1:9180";
     public const string DefaultMetricsListen = "127.0.0.1:9181";
+    public const string DefaultS3ListInterval = "10m";
 
     public string DataDir { get; set; } = DefaultDataDir;
 
@@ -24,6 +25,9 @@ internal sealed class PlanServerOptions
 
     public IPEndPoint? MetricsEndPoint => MetricsListen == "none" ? null : IPEndPoint.Parse(MetricsListen);
 
+    /// <summary>How often the server lists every cluster's S3 folder itself (also at start and when a cluster's settings change).</summary>
+    public TimeSpan S3ListInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Serve HTTP/2 without TLS. Allowed on loopback addresses only.</summary>
     public bool Plaintext { get; set; }
 
@@ -34,6 +38,20 @@ internal sealed class PlanServerOptions
     public string TlsCertFile { get; set; } = "";
 
     public string TlsKeyFile { get; set; } = "";
+
+    /// <summary>A duration as <c>--s3-list-interval</c> takes it: 30s, 10m, 1h, 1h30m.</summary>
+    public static bool TryParseInterval(string text, out TimeSpan interval)
+    {
+        interval = TimeSpan.Zero;
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"^(?:(?<h>\d{1,5})h)?(?:(?<m>\d{1,5})m)?(?:(?<s>\d{1,5})s)?$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+        if (text.Length == 0 || !match.Success)
+        {
+            return false;
+        }
+        int Part(string name) => match.Groups[name].Success ? int.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
+        interval = new TimeSpan(Part("h"), Part("m"), Part("s"));
+        return true;
+    }
 
     public bool TryValidate(out string error)
     {
@@ -53,6 +71,11 @@ internal sealed class PlanServerOptions
         {
             error = string.Create(CultureInfo.InvariantCulture,
                 $"--metrics-listen '{MetricsListen}' is not HOST:PORT with a numeric IP address and a port other than --listen's (e.g. 127.0.0.1:9181), nor 'none'");
+            return false;
+        }
+        if (S3ListInterval < TimeSpan.FromSeconds(10) || S3ListInterval > TimeSpan.FromDays(1))
+        {
+            error = "--s3-list-interval must be between 10s and 24h";
             return false;
         }
         if (Plaintext && !IPAddress.IsLoopback(IPEndPoint.Parse(Listen).Address))

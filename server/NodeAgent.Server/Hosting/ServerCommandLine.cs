@@ -39,6 +39,11 @@ internal static class ServerCommandLine
         {
             Description = "Private key (PEM) of --tls-cert-file.",
         };
+        var s3ListInterval = new Option<string>("--s3-list-interval")
+        {
+            Description = "How often the server lists every cluster's S3 folder itself for the snapshot catalog (also at start and when a cluster's snapshot settings change), e.g. 30s, 10m, 1h.",
+            DefaultValueFactory = _ => PlanServerOptions.DefaultS3ListInterval,
+        };
         var root = new RootCommand(
             "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService, SnapshotService and OperationService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
@@ -53,6 +58,7 @@ internal static class ServerCommandLine
             tlsSan,
             tlsCert,
             tlsKey,
+            s3ListInterval,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -66,6 +72,12 @@ internal static class ServerCommandLine
                 TlsCertFile = parse.GetValue(tlsCert) ?? "",
                 TlsKeyFile = parse.GetValue(tlsKey) ?? "",
             };
+            if (!PlanServerOptions.TryParseInterval(parse.GetValue(s3ListInterval)!, out var interval))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: --s3-list-interval '{parse.GetValue(s3ListInterval)}' is not a duration like 30s, 10m or 1h30m");
+                return 2;
+            }
+            options.S3ListInterval = interval;
             if (!options.TryValidate(out var error))
             {
                 await Console.Error.WriteLineAsync($"plan-server: {error}");
