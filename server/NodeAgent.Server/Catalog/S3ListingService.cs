@@ -35,4 +35,10 @@ internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers tr
             // The server stops.
         }
     }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await listings.StopAsync();
+    }
 }

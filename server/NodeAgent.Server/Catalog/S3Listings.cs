@@ -84,6 +84,18 @@ internal sealed partial class S3Listings(
         }
     }
 
+    /// <summary>Stops the listings under way and waits for them, so none outlives the server.</summary>
+    public async Task StopAsync()
+    {
+        await _stopping.CancelAsync();
+        Task[] running;
+        lock (_gate)
+        {
+            running = _states.Values.Select(s => s.Running).OfType<Task>().ToArray();
+        }
+        await Task.WhenAll(running);
+    }
+
     public void Dispose()
     {
         _stopping.Cancel();
@@ -117,8 +129,9 @@ internal sealed partial class S3Listings(
         try
         {
             var objects = await folder.ListAsync(target, cancellationToken);
-            // The target may have changed while S3 answered: then this listing is of the old folder.
-            if (!ReferenceEquals(_states.GetValueOrDefault(cluster), state))
+            // The target may have changed (or the cluster gone) while S3 answered: then this listing is of the old folder.
+            if (!ReferenceEquals(_states.GetValueOrDefault(cluster), state)
+                || (await TargetOfAsync(cluster, cancellationToken))?.Fingerprint != target.Fingerprint)
             {
                 return;
             }

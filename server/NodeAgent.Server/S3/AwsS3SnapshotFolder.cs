@@ -12,7 +12,8 @@ internal sealed class AwsS3SnapshotFolder(TimeProvider time) : IS3SnapshotFolder
 {
     public async Task<IReadOnlyList<S3SnapshotObject>> ListAsync(S3Target target, CancellationToken cancellationToken)
     {
-        var retry = S3ListingRetry.Build(time, target.Timeout);
+        Exception? retried = null;
+        var retry = S3ListingRetry.Build(time, target.Timeout, ex => retried = ex);
         var result = new List<S3SnapshotObject>();
         try
         {
@@ -42,7 +43,13 @@ internal sealed class AwsS3SnapshotFolder(TimeProvider time) : IS3SnapshotFolder
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw new S3ListingException($"listing {target} failed: {S3ErrorText.Describe(ex, target)}", ex);
+            var reason = S3ErrorText.Describe(ex, target);
+            if (ex is Polly.Timeout.TimeoutRejectedException && retried is not null)
+            {
+                // A refused connection retried until the timeout: say what the server did, not only that time ran out.
+                reason += $"; last error: {S3ErrorText.Describe(retried, target)}";
+            }
+            throw new S3ListingException($"listing {target} failed: {reason}", ex);
         }
         return result;
     }

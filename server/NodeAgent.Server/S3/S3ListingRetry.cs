@@ -15,7 +15,8 @@ namespace NodeAgent.Server.S3;
 /// </summary>
 internal static class S3ListingRetry
 {
-    public static ResiliencePipeline Build(TimeProvider time, TimeSpan requestTimeout)
+    /// <param name="onRetry">Told each error that is retried: when the timeout then ends the request, it says what the server did before.</param>
+    public static ResiliencePipeline Build(TimeProvider time, TimeSpan requestTimeout, Action<Exception> onRetry)
         => new ResiliencePipelineBuilder { TimeProvider = time }
             .AddTimeout(requestTimeout)
             .AddRetry(new RetryStrategyOptions
@@ -27,6 +28,14 @@ internal static class S3ListingRetry
                 Delay = TimeSpan.FromSeconds(1),
                 MaxDelay = TimeSpan.FromSeconds(30),
                 MaxRetryAttempts = 4,
+                OnRetry = args =>
+                {
+                    if (args.Outcome.Exception is { } ex)
+                    {
+                        onRetry(ex);
+                    }
+                    return ValueTask.CompletedTask;
+                },
             })
             .Build();
 
