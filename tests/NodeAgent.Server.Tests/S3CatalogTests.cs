@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Net;
@@ -27,9 +28,11 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
     private ClusterService.ClusterServiceClient _clusters = null!;
     private SnapshotService.SnapshotServiceClient _snapshots = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => InitializeAsync(null);
+
+    private async Task InitializeAsync(TimeProvider? time)
     {
-        _server = await InProcessPlanServer.StartAsync().WithTimeout(TestTimeouts.Slow);
+        _server = await InProcessPlanServer.StartAsync(time).WithTimeout(TestTimeouts.Slow);
         var admin = _server.CreateAdminChannel();
         _clusters = new ClusterService.ClusterServiceClient(admin);
         _snapshots = new SnapshotService.SnapshotServiceClient(admin);
@@ -118,6 +121,45 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(15), "ListSnapshots must answer within the S3 timeout (and a second)");
         Assert.Empty(listed.Snapshots);
         Assert.Equal($"listing s3://{bucket}/{Folder}/ at {relay.Authority} failed: S3 at {relay.Authority} timed out after 2s (s3.timeout)", listed.S3Listing.Error);
+    }
+
+    [Fact]
+    public async Task S3Listing_IntervalPasses_TheServerListsAgainAndTheCatalogShowsANewUpload()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await _server.DisposeAsync();
+        await InitializeAsync(time);
+        var s3 = servers.S3rver;
+        var bucket = await NewBucketAsync(s3);
+        await CreateClusterAsync(s3.PlanS3Target(bucket, Folder));
+        Assert.Empty((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.WithTimeout(TestTimeouts.Slow)).Snapshots);
+        await PutSnapshotAsync(s3, bucket, "etcd-snapshot-old-node-1764000000", sidecar: true);
+        Assert.Empty((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.WithTimeout(TestTimeouts.Slow)).Snapshots);
+
+        time.Advance(TimeSpan.FromMinutes(10));
+
+        await OperationWaits.UntilAsync(async ct => (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }, cancellationToken: ct)).S3Listing.Snapshots == 1);
+        var listed = await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.WithTimeout(TestTimeouts.Slow);
+        Assert.Equal("etcd-snapshot-old-node-1764000000", Assert.Single(listed.Snapshots).Name);
+    }
+
+    [Fact]
+    public async Task SetSnapshotSettings_AnotherFolder_TheServerListsItWithoutBeingAsked()
+    {
+        var s3 = servers.S3rver;
+        var bucket = await NewBucketAsync(s3);
+        await PutSnapshotAsync(s3, bucket, "etcd-snapshot-old-node-1764000000", sidecar: true);
+        await CreateClusterAsync(s3.PlanS3Target(bucket, "elsewhere"));
+
+        await _clusters.SetSnapshotSettingsAsync(new SetSnapshotSettingsRequest
+        {
+            Cluster = "prod", SnapshotSettings = new SnapshotSettings { S3 = s3.PlanS3Target(bucket, Folder) },
+        }).ResponseAsync.DefaultTimeout();
+
+        // GetCluster only reads how the listing stands: the listing itself comes from the settings change.
+        await OperationWaits.UntilAsync(async ct => (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }, cancellationToken: ct)).S3Listing.Snapshots == 1);
+        var cluster = await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout();
+        Assert.Equal($"s3://{bucket}/{Folder}/ at {s3.HttpEndpoint.Authority}", cluster.S3Listing.Target);
     }
 
     [Fact]

@@ -10,9 +10,10 @@ internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers tr
     {
         try
         {
-            await listings.RefreshAllAsync(stoppingToken);
+            // The schedule starts with the server, before its first round.
             using var timer = new PeriodicTimer(options.S3ListInterval, time);
             var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+            await listings.RefreshAllAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 var changed = triggers.Reader.WaitToReadAsync(stoppingToken).AsTask();
