@@ -11,6 +11,8 @@ public sealed class ServerCommandLineTests
     [InlineData(new[] { "--listen", "127.0.0.1:9180", "--metrics-listen", "127.0.0.1:9180" }, "--metrics-listen '127.0.0.1:9180' is not HOST:PORT with a numeric IP address and a port other than --listen's")]
     [InlineData(new[] { "--metrics-listen", "metrics:9181" }, "--metrics-listen 'metrics:9181' is not")]
     [InlineData(new[] { "--tls-cert-file", "/nonexistent.crt" }, "--tls-cert-file and --tls-key-file go together")]
+    [InlineData(new[] { "--s3-list-interval", "ten minutes" }, "plan-server: --s3-list-interval 'ten minutes' is not a duration like 30s, 10m or 1h30m")]
+    [InlineData(new[] { "--s3-list-interval", "1s" }, "plan-server: --s3-list-interval must be between 10s and 24h")]
     public async Task PlanServer_InvalidStartOptions_ExitsNonZeroWithOneClearLine(string[] args, string expected)
     {
         using var dataDir = new TempDir();
@@ -27,7 +29,7 @@ public sealed class ServerCommandLineTests
     {
         var result = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--help"]).DefaultTimeout()).EnsureSuccess();
 
-        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file", "--s3-list-interval" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }

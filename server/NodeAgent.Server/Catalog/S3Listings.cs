@@ -48,6 +48,13 @@ internal sealed partial class S3Listings(
             catch (TimeoutException)
             {
                 LogStillListing(logger, cluster, target.ToString(), target.Timeout);
+                var status = Status(cluster, target);
+                if (status.ListedAt is null && status.Error.Length == 0)
+                {
+                    // Slow, not failed (yet): say so rather than show an empty catalog as if it were all.
+                    status.Error = $"listing {target} did not finish within {S3ErrorText.Format(target.Timeout)} (s3.timeout) and goes on; the S3 copies will show when it ends";
+                }
+                return status;
             }
         }
         return Status(cluster, target);
