@@ -13,4 +13,7 @@ internal sealed partial class S3Listings
 
     [LoggerMessage(EventId = 7104, Level = LogLevel.Warning, Message = "Could not start the S3 listings of the clusters: {Reason}; trying again at the next interval")]
     private static partial void LogRoundFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7105, Level = LogLevel.Error, Message = "The S3 listing of cluster {Cluster} failed unexpectedly")]
+    private static partial void LogListCrashed(ILogger logger, Exception exception, string cluster);
 }

@@ -21,7 +21,7 @@ internal sealed partial class S3Listings(
     TimeProvider time,
     ILogger<S3Listings> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, ListingState> _states = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, S3ListingState> _states = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
 
@@ -122,14 +122,14 @@ internal sealed partial class S3Listings(
             {
                 return running;
             }
-            var next = state is not null && state.Fingerprint == target.Fingerprint ? state : new ListingState(target.Fingerprint, target.ToString());
+            var next = state is not null && state.Fingerprint == target.Fingerprint ? state : new S3ListingState(target.Fingerprint, target.ToString());
             _states[cluster] = next;
             next.Running = ListAsync(cluster, target, next);
             return next.Running;
         }
     }
 
-    private async Task ListAsync(string cluster, S3Target target, ListingState state)
+    private async Task ListAsync(string cluster, S3Target target, S3ListingState state)
     {
         await Task.Yield();
         var cancellationToken = _stopping.Token;
@@ -168,6 +168,14 @@ internal sealed partial class S3Listings(
             metrics.Failed(cluster);
             LogListFailed(logger, cluster, message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug, not S3: reported like a failure (and logged with its stack) instead of stopping
+            // the schedule, and with it the server, whose host stops when a background service throws.
+            state.Failed(time.GetUtcNow(), $"listing {target} failed unexpectedly: {ex.Message}");
+            metrics.Failed(cluster);
+            LogListCrashed(logger, ex, cluster);
+        }
     }
 
     private S3ListingStatus Status(string cluster, S3Target target)
@@ -178,61 +186,5 @@ internal sealed partial class S3Listings(
             state.CopyTo(status);
         }
         return status;
-    }
-
-    /// <summary>The listings of one cluster's target: the last success, and the failure since (if any).</summary>
-    private sealed class ListingState(string fingerprint, string target)
-    {
-        private readonly Lock _gate = new();
-        private DateTimeOffset? _listedAt;
-        private uint _snapshots;
-        private string _error = "";
-        private DateTimeOffset? _failedAt;
-
-        public string Fingerprint => fingerprint;
-
-        /// <summary>Where, for log lines (no secrets).</summary>
-        public string Target => target;
-
-        public Task? Running { get; set; }
-
-        /// <summary>Whether a listing of this target has ended, either way.</summary>
-        public bool HasOutcome
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _listedAt is not null || _failedAt is not null;
-                }
-            }
-        }
-
-        public void Succeeded(DateTimeOffset at, int snapshots)
-        {
-            lock (_gate)
-            {
-                (_listedAt, _snapshots, _error, _failedAt) = (at, (uint)snapshots, "", null);
-            }
-        }
-
-        public void Failed(DateTimeOffset at, string error)
-        {
-            lock (_gate)
-            {
-                (_error, _failedAt) = (error, at);
-            }
-        }
-
-        public void CopyTo(S3ListingStatus status)
-        {
-            lock (_gate)
-            {
-                status.ListedAt = _listedAt is { } listed ? Timestamp.FromDateTimeOffset(listed) : null;
-                status.Snapshots = _snapshots;
-                status.Error = _error;
-                status.FailedAt = _failedAt is { } failed ? Timestamp.FromDateTimeOffset(failed) : null;
-            }
-        }
     }
 }
