@@ -56,6 +56,25 @@ public sealed class CtlCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SnapshotLs_ServerCannotListS3_AnswersWithTheWarningOnStderrAndExitsZero()
+    {
+        var endpoint = $"127.0.0.1:{FreePorts.Next()}";
+        (await Ctl("cluster", "create", "prod", "--runtime", "k3s")).EnsureSuccess();
+        (await Ctl(["cluster", "set-snapshot-config", "prod", "--s3-bucket", "backups", "--s3-endpoint", endpoint, "--s3-insecure", "--s3-timeout", "1",
+            "--s3-access-key", "AK"], new Dictionary<string, string?> { ["AWS_SECRET_ACCESS_KEY"] = "the-secret" })).EnsureSuccess();
+
+        var listed = (await Ctl("snapshot", "ls", "--cluster", "prod")).EnsureSuccess();
+
+        var warning = listed.StandardError.Trim();
+        Assert.StartsWith($"nodeagentctl: warning: the server could not list s3://backups/ at {endpoint}: listing s3://backups/ at {endpoint} failed: S3 at {endpoint} ", warning, StringComparison.Ordinal);
+        Assert.Contains($"is not reachable: Connection refused ({endpoint})", warning, StringComparison.Ordinal);
+        Assert.EndsWith("; no S3 copies are known until it can", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", listed.StandardOutput, StringComparison.Ordinal);
+        var got = (await Ctl("cluster", "get", "prod")).EnsureSuccess().StandardOutput;
+        Assert.Contains($"S3 LISTING:           s3://backups/ at {endpoint}: failed ", got, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SnapshotSaveWait_OperationFails_ExitsNonZeroAndSaysWhy()
     {
         var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "etcd", "-o", "json")).EnsureSuccess().StandardOutput);

@@ -132,6 +132,8 @@ public sealed class ClusterApiTests : IAsyncLifetime
             {
                 S3 = new S3Settings
                 {
+                    // Loopback: the server lists the target itself (nothing answers there; the test is about the secret).
+                    Endpoint = "127.0.0.1:9",
                     Bucket = "b",
                     Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = "AK", SecretKey = "very-secret" } },
                 },
@@ -152,7 +154,7 @@ public sealed class ClusterApiTests : IAsyncLifetime
         {
             Name = "edit",
             Runtime = Runtime.K3S,
-            SnapshotSettings = new SnapshotSettings { S3 = new S3Settings { Bucket = "b", Credentials = new S3Credentials { StaticKeys = keys } } },
+            SnapshotSettings = new SnapshotSettings { S3 = new S3Settings { Endpoint = "127.0.0.1:9", Bucket = "b", Credentials = new S3Credentials { StaticKeys = keys } } },
         }).ResponseAsync.DefaultTimeout();
         var readBack = (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "edit" }).ResponseAsync.DefaultTimeout()).Cluster.SnapshotSettings;
         readBack.Retention = 9;

@@ -13,6 +13,8 @@ public sealed class ServerCommandLineTests
     [InlineData(new[] { "--tls-cert-file", "/nonexistent.crt" }, "--tls-cert-file and --tls-key-file go together")]
     [InlineData(new[] { "--node-unreachable-after", "3 minutes" }, "plan-server: --node-unreachable-after '3 minutes' is not a duration such as 90s, 3m or 1h")]
     [InlineData(new[] { "--node-unreachable-after", "0s" }, "plan-server: --node-unreachable-after '0s' is not a duration such as 90s, 3m or 1h")]
+    [InlineData(new[] { "--s3-list-interval", "ten minutes" }, "plan-server: --s3-list-interval 'ten minutes' is not a duration like 30s, 10m or 1h30m")]
+    [InlineData(new[] { "--s3-list-interval", "1s" }, "plan-server: --s3-list-interval must be between 10s and 24h")]
     public async Task PlanServer_InvalidStartOptions_ExitsNonZeroWithOneClearLine(string[] args, string expected)
     {
         using var dataDir = new TempDir();
@@ -29,7 +31,7 @@ public sealed class ServerCommandLineTests
     {
         var result = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["--help"]).DefaultTimeout()).EnsureSuccess();
 
-        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file", "--node-unreachable-after" })
+        foreach (var option in new[] { "--data-dir", "--listen", "--metrics-listen", "--plaintext", "--tls-san", "--tls-cert-file", "--tls-key-file", "--node-unreachable-after", "--s3-list-interval" })
         {
             Assert.Contains(option, result.StandardOutput, StringComparison.Ordinal);
         }

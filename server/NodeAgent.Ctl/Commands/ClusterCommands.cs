@@ -141,6 +141,10 @@ internal static class ClusterCommands
             return;
         }
         ctx.Printer.One(response.Cluster, format, Columns);
+        if (response.S3Listing is { } s3Listing)
+        {
+            ctx.Out.WriteLine($"{"S3 LISTING:",-22}{S3ListingView.Describe(s3Listing)}");
+        }
         if (response.BootstrapToken.Length > 0)
         {
             ctx.Out.WriteLine("(the bootstrap token is shown by -o json or -o yaml)");

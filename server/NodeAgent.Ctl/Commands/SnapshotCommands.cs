@@ -71,6 +71,10 @@ internal static class SnapshotCommands
                 }),
                 ("REVISION", s => s.EtcdRevision.ToString(CultureInfo.InvariantCulture)),
             ]);
+            if (S3ListingView.Warning(list.S3Listing) is { } warning)
+            {
+                await ctx.Error.WriteLineAsync(warning);
+            }
             return 0;
         }));
         return command;

@@ -10,7 +10,9 @@ namespace NodeAgent.Server.Api;
 
 /// <summary>nodeagent.v1.ClusterService: the operator's view of clusters and nodes.</summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
-internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery, NodeLiveness liveness, OperationEngine operations) : ClusterService.ClusterServiceBase
+internal sealed class ClusterApi(
+    ClusterRegistry registry, PlanDelivery delivery, NodeLiveness liveness, OperationEngine operations, Catalog.S3Listings s3Listings, Catalog.S3ListingTriggers s3Triggers)
+    : ClusterService.ClusterServiceBase
 {
     public override async Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context)
     {
@@ -26,6 +28,7 @@ internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery
         {
             Cluster = cluster.ToProto(nodes.Count),
             BootstrapToken = request.IncludeBootstrapToken ? cluster.BootstrapToken : "",
+            S3Listing = await s3Listings.StatusAsync(cluster.Name, context.CancellationToken),
         };
     }
 
@@ -50,6 +53,7 @@ internal sealed class ClusterApi(ClusterRegistry registry, PlanDelivery delivery
     public override async Task<SetSnapshotSettingsResponse> SetSnapshotSettings(SetSnapshotSettingsRequest request, ServerCallContext context)
     {
         var cluster = await registry.SetSnapshotSettingsAsync(request.Cluster, request.SnapshotSettings, context.CancellationToken);
+        s3Triggers.SettingsChanged(cluster.Name);
         var nodes = await registry.ListNodesAsync(cluster.Name, context.CancellationToken);
         return new SetSnapshotSettingsResponse { Cluster = cluster.ToProto(nodes.Count) };
     }

@@ -63,6 +63,7 @@ internal static class PlanServerApp
         builder.Services.AddClustersAndPlans(options.NodeUnreachableAfter);
         builder.Services.AddOperations(options.Timeouts);
         builder.Services.AddServerMetrics();
+        builder.Services.AddS3Listings();
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<DataDirLock>();

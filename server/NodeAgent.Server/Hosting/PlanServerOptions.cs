@@ -9,6 +9,7 @@ internal sealed class PlanServerOptions
     public const string DefaultDataDir = "/var/lib/plan-server";
     public const string DefaultListen = "127.0.0.1:9180";
     public const string DefaultMetricsListen = "127.0.0.1:9181";
+    public const string DefaultS3ListInterval = "10m";
 
     public string DataDir { get; set; } = DefaultDataDir;
 
@@ -24,6 +25,9 @@ internal sealed class PlanServerOptions
 
     public IPEndPoint? MetricsEndPoint => MetricsListen == "none" ? null : IPEndPoint.Parse(MetricsListen);
 
+    /// <summary>How often the server lists every cluster's S3 folder itself (also at start and when a cluster's settings change).</summary>
+    public TimeSpan S3ListInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Serve HTTP/2 without TLS. Allowed on loopback addresses only.</summary>
     public bool Plaintext { get; set; }
 
@@ -38,23 +42,18 @@ internal sealed class PlanServerOptions
     /// <summary>A node not connected and not seen for longer is unreachable (operations do not wait for it).</summary>
     public TimeSpan NodeUnreachableAfter { get; set; } = Clusters.NodeLivenessOptions.DefaultUnreachableAfter;
 
-    /// <summary>"90s", "3m", "1h": a whole number and a unit.</summary>
-    public static bool TryParseDuration(string text, out TimeSpan value)
+    /// <summary>A duration as <c>--s3-list-interval</c> takes it: 30s, 10m, 1h, 1h30m.</summary>
+    public static bool TryParseInterval(string text, out TimeSpan interval)
     {
-        value = TimeSpan.Zero;
-        if (text.Length < 2 || !long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-            || number <= 0 || number > 1_000_000)
+        interval = TimeSpan.Zero;
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"^(?:(?<h>\d{1,5})h)?(?:(?<m>\d{1,5})m)?(?:(?<s>\d{1,5})s)?$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+        if (text.Length == 0 || !match.Success)
         {
             return false;
         }
-        value = text[^1] switch
-        {
-            's' => TimeSpan.FromSeconds(number),
-            'm' => TimeSpan.FromMinutes(number),
-            'h' => TimeSpan.FromHours(number),
-            _ => TimeSpan.Zero,
-        };
-        return value > TimeSpan.Zero;
+        int Part(string name) => match.Groups[name].Success ? int.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
+        interval = new TimeSpan(Part("h"), Part("m"), Part("s"));
+        return true;
     }
 
     public bool TryValidate(out string error)
@@ -75,6 +74,11 @@ internal sealed class PlanServerOptions
         {
             error = string.Create(CultureInfo.InvariantCulture,
                 $"--metrics-listen '{MetricsListen}' is not HOST:PORT with a numeric IP address and a port other than --listen's (e.g. 127.0.0.1:9181), nor 'none'");
+            return false;
+        }
+        if (S3ListInterval < TimeSpan.FromSeconds(10) || S3ListInterval > TimeSpan.FromDays(1))
+        {
+            error = "--s3-list-interval must be between 10s and 24h";
             return false;
         }
         if (Plaintext && !IPAddress.IsLoopback(IPEndPoint.Parse(Listen).Address))

@@ -44,6 +44,11 @@ internal static class ServerCommandLine
             Description = "A node whose agent is not connected and was not seen for this long is unreachable: node ls says so, a restore is refused and a one-time snapshot skips it (e.g. 90s, 3m, 1h; three of the agents' default 60s polls).",
             DefaultValueFactory = _ => "3m",
         };
+        var s3ListInterval = new Option<string>("--s3-list-interval")
+        {
+            Description = "How often the server lists every cluster's S3 folder itself for the snapshot catalog (also at start and when a cluster's snapshot settings change), e.g. 30s, 10m, 1h.",
+            DefaultValueFactory = _ => PlanServerOptions.DefaultS3ListInterval,
+        };
         var root = new RootCommand(
             "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService, SnapshotService and OperationService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
@@ -59,6 +64,7 @@ internal static class ServerCommandLine
             tlsCert,
             tlsKey,
             unreachableAfter,
+            s3ListInterval,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -73,12 +79,18 @@ internal static class ServerCommandLine
                 TlsKeyFile = parse.GetValue(tlsKey) ?? "",
             };
             var unreachableText = parse.GetValue(unreachableAfter)!;
-            if (!PlanServerOptions.TryParseDuration(unreachableText, out var unreachable))
+            if (!PlanServerOptions.TryParseInterval(unreachableText, out var unreachable) || unreachable <= TimeSpan.Zero)
             {
                 await Console.Error.WriteLineAsync($"plan-server: --node-unreachable-after '{unreachableText}' is not a duration such as 90s, 3m or 1h");
                 return 2;
             }
             options.NodeUnreachableAfter = unreachable;
+            if (!PlanServerOptions.TryParseInterval(parse.GetValue(s3ListInterval)!, out var interval))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: --s3-list-interval '{parse.GetValue(s3ListInterval)}' is not a duration like 30s, 10m or 1h30m");
+                return 2;
+            }
+            options.S3ListInterval = interval;
             if (!options.TryValidate(out var error))
             {
                 await Console.Error.WriteLineAsync($"plan-server: {error}");

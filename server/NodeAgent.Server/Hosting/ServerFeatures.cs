@@ -44,6 +44,15 @@ internal static class ServerFeatures
             .AddSingleton<PlanDelivery>()
             .AddSingleton<SnapshotCatalog>();
 
+    /// <summary>The server's own listing of each cluster's S3 folder (the catalog without nodes).</summary>
+    public static IServiceCollection AddS3Listings(this IServiceCollection services)
+        => services
+            .AddSingleton<S3.IS3SnapshotFolder, S3.AwsS3SnapshotFolder>()
+            .AddSingleton<S3ListingMetrics>()
+            .AddSingleton<S3ListingTriggers>()
+            .AddSingleton<S3Listings>()
+            .AddHostedService<S3ListingService>();
+
     public static IServiceCollection AddOperations(this IServiceCollection services, OperationTimeouts timeouts)
         => services
             .AddSingleton(timeouts)
