@@ -41,6 +41,12 @@ public sealed class InProcessPlanServer : IAsyncDisposable
             server.Address = new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}");
             server.MetricsAddress = new Uri($"http://127.0.0.1:{metricsPort}");
             server.CaFile = plaintext ? null : PlanServerChannels.CaFile(server.DataDir);
+            // Ready once gRPC health says serving (its store check takes the write lock; a cold
+            // process's first answer can take longer than one probe), as PlanServerProcess waits too.
+            using (var probe = server.CreateChannel())
+            {
+                await OperationWaits.UntilAsync(ct => PlanServerHealth.IsServingAsync(probe, ct));
+            }
             return server;
         }
         catch
