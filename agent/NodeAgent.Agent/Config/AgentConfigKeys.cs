@@ -25,6 +25,8 @@ internal static class AgentConfigKeys
         ("runtime-binary", "k3s/rke2: the runtime's binary (runs the cluster-reset restore). Default: /usr/local/bin/<runtime>.", false, false),
         ("service-stop-command", "k3s/rke2: shell command that stops the runtime. Default: systemctl stop k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
         ("service-start-command", "k3s/rke2: shell command that starts the runtime. Default: systemctl start k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
+        ("service-restart-command", "k3s/rke2: shell command that restarts the runtime. Default: systemctl restart k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
+        ("runtime-config", "k3s/rke2: the runtime's own config file; its drop-ins are <file>.d/*.yaml. Default: /etc/rancher/<runtime>/config.yaml.", false, false),
         ("etcd-stop-command", "etcd: shell command (/bin/sh -c) that stops the local etcd member and returns once it is down.", false, false),
         ("etcd-start-command", "etcd: shell command (/bin/sh -c) that starts the local etcd member.", false, false),
         ("etcd-data-dir", "etcd: the local member's data dir (restored into, moved aside as <dir>.old-<unix>).", false, false),

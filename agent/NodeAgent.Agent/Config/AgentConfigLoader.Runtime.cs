@@ -3,7 +3,7 @@ namespace NodeAgent.Agent.Config;
 /// <summary>The runtime driver's keys: k3s/rke2 commands and paths, or the plain etcd member's.</summary>
 internal static partial class AgentConfigLoader
 {
-    private static readonly string[] DistributionKeys = ["killall-script", "runtime-binary", "service-stop-command", "service-start-command"];
+    private static readonly string[] DistributionKeys = ["killall-script", "runtime-binary", "service-stop-command", "service-start-command", "service-restart-command", "runtime-config"];
     private static readonly string[] EtcdKeys =
         ["etcd-stop-command", "etcd-start-command", "etcd-data-dir", "etcd-name", "etcd-initial-cluster", "etcd-initial-advertise-peer-urls", "etcdctl"];
 
@@ -25,6 +25,8 @@ internal static partial class AgentConfigLoader
         options.RuntimeBinary = AbsolutePath(One("runtime-binary"), "runtime-binary");
         options.ServiceStopCommand = Command(One("service-stop-command"), "service-stop-command");
         options.ServiceStartCommand = Command(One("service-start-command"), "service-start-command");
+        options.ServiceRestartCommand = Command(One("service-restart-command"), "service-restart-command");
+        options.RuntimeConfig = AbsolutePath(One("runtime-config"), "runtime-config");
         options.EtcdStopCommand = Command(One("etcd-stop-command"), "etcd-stop-command");
         options.EtcdStartCommand = Command(One("etcd-start-command"), "etcd-start-command");
         options.EtcdDataDir = AbsolutePath(One("etcd-data-dir"), "etcd-data-dir");

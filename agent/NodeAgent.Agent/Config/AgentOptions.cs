@@ -68,6 +68,12 @@ internal sealed class AgentOptions
 
     public string ServiceStartCommand { get; set; } = "";
 
+    /// <summary>service-restart-command (k3s/rke2): default systemctl restart <see cref="ServiceUnit"/>.</summary>
+    public string ServiceRestartCommand { get; set; } = "";
+
+    /// <summary>runtime-config (k3s/rke2): the runtime's own config file (drop-ins in &lt;file&gt;.d/). Default /etc/rancher/&lt;runtime&gt;/config.yaml.</summary>
+    public string RuntimeConfig { get; set; } = "";
+
     /// <summary>etcd-stop-command / etcd-start-command (etcd): shell commands; no default.</summary>
     public string EtcdStopCommand { get; set; } = "";
 
@@ -105,6 +111,10 @@ internal sealed class AgentOptions
     public string EffectiveServiceStopCommand => ServiceStopCommand.Length > 0 ? ServiceStopCommand : $"systemctl stop {ServiceUnit}";
 
     public string EffectiveServiceStartCommand => ServiceStartCommand.Length > 0 ? ServiceStartCommand : $"systemctl start {ServiceUnit}";
+
+    public string EffectiveServiceRestartCommand => ServiceRestartCommand.Length > 0 ? ServiceRestartCommand : $"systemctl restart {ServiceUnit}";
+
+    public string EffectiveRuntimeConfig => RuntimeConfig.Length > 0 ? RuntimeConfig : $"/etc/rancher/{Runtime}/config.yaml";
 
     public string EffectiveEtcdName => EtcdName.Length > 0 ? EtcdName : NodeName;
 
