@@ -99,6 +99,9 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, DownloadSnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, VerifySnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, WaitHealthyExecutor>();
+        services.AddSingleton<IInstructionExecutor, WriteConfigDropInExecutor>();
+        services.AddSingleton<IInstructionExecutor, RemoveConfigDropInExecutor>();
+        services.AddSingleton<IInstructionExecutor, RemoveServerCredentialsExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)
