@@ -86,6 +86,8 @@ internal static class AgentHost
     {
         var etcd = options.EtcdConnection();
         services.AddSingleton<ProcessRunner>();
+        services.AddSingleton<RuntimeVersion>();
+        services.AddSingleton<RuntimeFactsReader>();
         services.AddSingleton<IRuntimeDriver>(sp => options.Runtime == "etcd"
             ? new EtcdDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>())
             : new DistributionDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>()));
