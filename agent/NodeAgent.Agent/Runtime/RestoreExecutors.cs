@@ -140,17 +140,17 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
             : StepOutcome.Failure($"{local} is already here but broken: {check.Problem}; move it away first", retryable: false);
     }
 
-    /// <summary>A download cut short by a restart leaves .part files; they would block the next one.</summary>
+    /// <summary>A download cut short by a restart leaves .part files (in ../.nodeagent/tmp or the dir); they would block the next one.</summary>
     private static void DeleteLeftoverParts(string local)
     {
         if (!Directory.Exists(Path.GetDirectoryName(local)))
         {
             return;
         }
-        File.Delete(local + SnapshotNames.PartSuffix);
-        if (local.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal))
+        var finals = local.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? new[] { local, local[..^SnapshotNames.ZipSuffix.Length] } : [local];
+        foreach (var part in finals.SelectMany(SnapshotTempFiles.PossiblePathsFor))
         {
-            File.Delete(local[..^SnapshotNames.ZipSuffix.Length] + SnapshotNames.PartSuffix);
+            File.Delete(part);
         }
     }
 }

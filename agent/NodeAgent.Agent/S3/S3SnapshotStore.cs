@@ -265,7 +265,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     }
 
     /// <summary>
-    /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a .part file,
+    /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a temporary file (outside the dir, see <see cref="SnapshotTempFiles"/>),
     /// checked against the sha256 in its metadata object and, for a plain snapshot, against etcd's own
     /// sha256 trailer; only then renamed. A <c>.zip</c> is also unpacked (entry base name only) and the
     /// unpacked snapshot checked the same way. Returns the file as downloaded (size and sha256, hashed
@@ -275,6 +275,7 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
     {
         SnapshotNames.ValidateFileName(name);
         LinuxFiles.CreatePrivateDirectory(directory);
+        SnapshotTempFiles.WarnIfInSnapshotDir(directory, logger);
         var metadata = await ReadMetadataAsync(name, cancellationToken);
         var target = Path.Combine(directory, name);
         var zipped = name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal);
@@ -430,14 +431,14 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
     }
 
-    /// <summary>Any bytes into a file through a .part name, with their sha256.</summary>
+    /// <summary>Any bytes into a file through a temporary file (<see cref="SnapshotTempFiles"/>), with their sha256.</summary>
     private static async Task<SnapshotFileInfo> CopyVerbatimAsync(Stream source, string target, CancellationToken cancellationToken)
     {
         if (File.Exists(target))
         {
             throw new SnapshotRequestException($"{target} already exists");
         }
-        var part = target + SnapshotNames.PartSuffix;
+        var part = SnapshotTempFiles.PathFor(target);
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -3,7 +3,8 @@ using System.Buffers;
 namespace NodeAgent.Agent.Snapshots;
 
 /// <summary>
-/// Writes etcd's snapshot stream to <c>&lt;file&gt;.part</c> (mode 0600) and checks, as the bytes go by,
+/// Writes etcd's snapshot stream to a temporary file (mode 0600, where <see cref="SnapshotTempFiles"/>
+/// puts it: outside the snapshot dir) and checks, as the bytes go by,
 /// the sha256 trailer etcd appends to the db. Only a whole, verified, fsynced stream is renamed to
 /// its final name; anything else deletes the part file, so nothing half-written ever looks valid.
 /// The check is <see cref="SnapshotTrailerCheck"/> (one pass gives the trailer check and the whole
@@ -20,9 +21,10 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
 
     private readonly ISnapshotTee? _tee;
 
-    private SnapshotFileWriter(string finalPath, IFileSink file, ISnapshotTee? tee)
+    private SnapshotFileWriter(string finalPath, string partPath, IFileSink file, ISnapshotTee? tee)
     {
         FinalPath = finalPath;
+        PartPath = partPath;
         _file = file;
         _tee = tee;
         _emit = EmitAsync;
@@ -30,7 +32,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
 
     public string FinalPath { get; }
 
-    public string PartPath => FinalPath + SnapshotNames.PartSuffix;
+    public string PartPath { get; }
 
     /// <summary>Bytes received so far, trailer included.</summary>
     public long BytesReceived => _check.Bytes;
@@ -42,7 +44,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         {
             throw new SnapshotRequestException($"snapshot {finalPath} already exists");
         }
-        var part = finalPath + SnapshotNames.PartSuffix;
+        var part = SnapshotTempFiles.PathFor(finalPath);
         new FileStream(part, new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
@@ -51,7 +53,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }).Dispose();
         try
         {
-            return new SnapshotFileWriter(finalPath, FileSinks.Open(part), tee);
+            return new SnapshotFileWriter(finalPath, part, FileSinks.Open(part), tee);
         }
         catch
         {

@@ -74,6 +74,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         LinuxFiles.CreatePrivateDirectory(directory);
         using var saveLock = AcquireLock(directory);
         RemoveAbandonedParts(directory);
+        SnapshotTempFiles.WarnIfInSnapshotDir(directory, logger);
 
         using var etcd = connect();
         var status = await etcd.StatusAsync(cancellationToken);
@@ -178,8 +179,9 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
 
     /// <summary>
     /// Removes <c>.part</c> files a save or download left when its process died (killed, host
-    /// crash), so they do not fill the disk: snapshot parts in the dir and sidecar parts in
-    /// <c>.metadata/</c>. Under the save lock no save writes one, and a download writes without
+    /// crash), so they do not fill the disk: snapshot parts in <c>../.nodeagent/tmp/</c> and in the
+    /// dir (where they are written when the temp dir is on another device, or an older version
+    /// wrote them) and sidecar parts in <c>.metadata/</c>. Under the save lock no save writes one, and a download writes without
     /// pause, so a part file untouched for an hour is abandoned. Only names we write go
     /// (<c>&lt;name&gt;-&lt;node&gt;-&lt;unix seconds&gt;[.zip].part</c>): the dir may hold other programs' files.
     /// </summary>
@@ -187,7 +189,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     {
         var cutoff = (time.GetUtcNow() - AbandonedPartAge).UtcDateTime;
         var sidecars = new DirectoryInfo(new SnapshotSidecars(directory).Directory);
-        var parts = new DirectoryInfo(directory).EnumerateFiles("*" + SnapshotNames.PartSuffix)
+        var parts = SnapshotTempFiles.Candidates(directory)
             .Concat(sidecars.Exists ? sidecars.EnumerateFiles("*" + SnapshotNames.PartSuffix) : []);
         foreach (var part in parts)
         {

@@ -6,7 +6,7 @@ namespace NodeAgent.Agent.Snapshots;
 /// <summary>
 /// K3s's compressed snapshot: <c>&lt;file&gt;.zip</c> holding one Deflate entry named after the
 /// snapshot file, mode 0600. Streamed file to file (no copy in memory), written as <c>.zip.part</c> with mode
-/// 0600 and renamed once whole; the uncompressed file is removed afterwards.
+/// 0600 (where <see cref="SnapshotTempFiles"/> puts it: outside the snapshot dir) and renamed once whole; the uncompressed file is removed afterwards.
 /// </summary>
 internal static class SnapshotZip
 {
@@ -16,7 +16,7 @@ internal static class SnapshotZip
     public static async Task<SnapshotFileInfo> CompressAsync(string snapshotPath, DateTimeOffset modified, CancellationToken cancellationToken)
     {
         var zipPath = snapshotPath + SnapshotNames.ZipSuffix;
-        var partPath = zipPath + SnapshotNames.PartSuffix;
+        var partPath = SnapshotTempFiles.PathFor(zipPath);
         try
         {
             await using (var output = new FileStream(partPath, new FileStreamOptions

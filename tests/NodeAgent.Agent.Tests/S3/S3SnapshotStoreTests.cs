@@ -294,7 +294,8 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Equal(Path.Combine(restoreDir, zipped.Metadata.Name[..^4]), unzippedPath);
         Assert.Equal(zipped.Metadata.SnapshotSha256, Sha256(unzippedPath));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, System.IO.File.GetUnixFileMode(plainPath));
-        Assert.DoesNotContain(Directory.GetFiles(restoreDir), f => f.EndsWith(".part", StringComparison.Ordinal));
+        Assert.Equal(new[] { plainPath, zipped.Metadata.Name, unzippedPath }.Select(p => Path.Combine(restoreDir, p)).Order(StringComparer.Ordinal), Directory.GetFileSystemEntries(restoreDir).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
     }
 
     [Theory]

@@ -8,6 +8,9 @@ namespace NodeAgent.Agent.Tests.Snapshots;
 public sealed class SnapshotFileWriterTests : IDisposable
 {
     private readonly TempDir _dir = new();
+    private readonly string _snapshots;
+
+    public SnapshotFileWriterTests() => _snapshots = Directory.CreateDirectory(_dir.Combine("snapshots")).FullName;
 
     public void Dispose() => _dir.Dispose();
 
@@ -19,7 +22,7 @@ public sealed class SnapshotFileWriterTests : IDisposable
     public async Task Commit_WholeStream_WritesItExactlyWithMode0600AndItsSha256(int chunkSize)
     {
         var stream = EtcdStream(200_003);
-        var path = _dir.Combine("on-demand-n1-1700000000");
+        var path = Path.Combine(_snapshots, "on-demand-n1-1700000000");
 
         SnapshotFileInfo info;
         await using (var writer = SnapshotFileWriter.Create(path))
@@ -35,7 +38,7 @@ public sealed class SnapshotFileWriterTests : IDisposable
         Assert.Equal(stream.Length, info.SizeBytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(stream)), info.Sha256);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        Assert.Equal([path], Directory.GetFiles(_dir.Path));
+        Assert.Equal([path], Directory.GetFiles(_snapshots));
     }
 
     [Fact]
@@ -47,7 +50,7 @@ public sealed class SnapshotFileWriterTests : IDisposable
         var ex = await Assert.ThrowsAsync<SnapshotStreamException>(() => WriteAllAsync(stream));
 
         Assert.Contains("corrupt", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(_dir.Path));
+        AssertNothingLeft();
     }
 
     [Fact]
@@ -57,7 +60,7 @@ public sealed class SnapshotFileWriterTests : IDisposable
 
         await Assert.ThrowsAsync<SnapshotStreamException>(() => WriteAllAsync(stream));
 
-        Assert.Empty(Directory.GetFiles(_dir.Path));
+        AssertNothingLeft();
     }
 
     [Fact]
@@ -66,26 +69,27 @@ public sealed class SnapshotFileWriterTests : IDisposable
         var ex = await Assert.ThrowsAsync<SnapshotStreamException>(() => WriteAllAsync(new byte[20]));
 
         Assert.Contains("before its sha256 trailer", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(_dir.Path));
+        AssertNothingLeft();
     }
 
     [Fact]
     public async Task Dispose_WithoutCommit_RemovesThePartFile()
     {
-        var path = _dir.Combine("snap");
+        var path = Path.Combine(_snapshots, "snap");
         await using (var writer = SnapshotFileWriter.Create(path))
         {
             await writer.WriteAsync(new byte[1000], CancellationToken.None);
-            Assert.True(File.Exists(path + ".part"));
+            Assert.Equal(Path.Combine(SnapshotTempFiles.DirectoryFor(_snapshots), "snap.part"), writer.PartPath);
+            Assert.True(File.Exists(writer.PartPath));
         }
 
-        Assert.Empty(Directory.GetFiles(_dir.Path));
+        AssertNothingLeft();
     }
 
     [Fact]
     public async Task Create_ExistingSnapshot_IsRefused()
     {
-        var path = _dir.Combine("snap");
+        var path = Path.Combine(_snapshots, "snap");
         await File.WriteAllTextAsync(path, "keep me");
 
         Assert.Throws<SnapshotRequestException>(() => SnapshotFileWriter.Create(path));
@@ -93,9 +97,16 @@ public sealed class SnapshotFileWriterTests : IDisposable
         Assert.Equal("keep me", await File.ReadAllTextAsync(path));
     }
 
+    /// <summary>Neither a snapshot nor a temporary file, in the dir or in its temp dir.</summary>
+    private void AssertNothingLeft()
+    {
+        Assert.Empty(Directory.GetFiles(_snapshots));
+        Assert.Empty(Directory.GetFiles(SnapshotTempFiles.DirectoryFor(_snapshots)));
+    }
+
     private async Task WriteAllAsync(byte[] stream)
     {
-        await using var writer = SnapshotFileWriter.Create(_dir.Combine("snap"));
+        await using var writer = SnapshotFileWriter.Create(Path.Combine(_snapshots, "snap"));
         foreach (var chunk in stream.Chunk(4096))
         {
             await writer.WriteAsync(chunk, CancellationToken.None);

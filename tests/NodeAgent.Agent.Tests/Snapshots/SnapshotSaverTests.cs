@@ -188,6 +188,62 @@ public sealed class SnapshotSaverTests : IDisposable
         Assert.True(File.Exists(SnapshotSaver.LockPathFor(_dir)));
     }
 
+    /// <summary>K3s would list a .part in the snapshot dir as a snapshot that cannot be restored: while etcd streams, the file grows in .nodeagent/tmp.</summary>
+    [Fact]
+    public async Task Save_WhileEtcdStreams_TheSnapshotDirHoldsNoTemporaryFile()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 48, valueBytes: 512 * 1024).WithTimeout(TestTimeouts.Slow);
+        string[]? inDir = null;
+        string[]? inTemp = null;
+
+        var result = await Saver(etcd).SaveAsync(Request(), (_, _) =>
+        {
+            inDir ??= Directory.GetFileSystemEntries(_dir);
+            inTemp ??= Directory.GetFiles(SnapshotTempFiles.DirectoryFor(_dir)).Select(Path.GetFileName).Select(n => n!).ToArray();
+        }, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Empty(Assert.IsType<string[]>(inDir));
+        Assert.Equal([Path.GetFileName(result.Path!) + ".part"], Assert.IsType<string[]>(inTemp));
+        Assert.Equal([result.Path!], Directory.GetFileSystemEntries(_dir));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(_dir)));
+    }
+
+    [Fact]
+    public async Task Save_Compressed_LeavesTheZipAloneInTheSnapshotDirAndNoTemporaryFile()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+
+        var result = await Saver(etcd).SaveAsync(Request() with { Compress = true }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Equal([result.Path!], Directory.GetFileSystemEntries(_dir));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(_dir)));
+    }
+
+    [Fact]
+    public async Task Save_OldTemporaryFileOfOursInTheTempDir_IsRemoved_ForeignAndFreshStay()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var temp = SnapshotTempFiles.DirectoryFor(_dir);
+        Directory.CreateDirectory(_dir);
+        Directory.CreateDirectory(temp);
+        var ours = Path.Combine(temp, "on-demand-n1-1700000000.zip.part");
+        var fresh = Path.Combine(temp, "on-demand-n1-1700000001.part");
+        var foreign = Path.Combine(temp, "download.iso.part");
+        var old = TimeProvider.System.GetUtcNow().UtcDateTime - SnapshotSaver.AbandonedPartAge - TimeSpan.FromMinutes(1);
+        foreach (var path in new[] { ours, fresh, foreign })
+        {
+            await File.WriteAllTextAsync(path, "data\n");
+            File.SetLastWriteTimeUtc(path, path == fresh ? old + TimeSpan.FromMinutes(10) : old);
+        }
+
+        await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+
+        Assert.False(File.Exists(ours));
+        Assert.True(File.Exists(fresh));
+        Assert.Equal("data\n", File.ReadAllText(foreign));
+    }
+
     [Fact]
     public async Task Save_OnALearner_SkipsWithTheReason()
     {
