@@ -200,7 +200,8 @@ public sealed class SnapshotSaverTests : IDisposable
         var result = await Saver(etcd).SaveAsync(Request(), (_, _) =>
         {
             inDir ??= Directory.GetFileSystemEntries(_dir);
-            inTemp ??= Directory.GetFiles(SnapshotTempFiles.DirectoryFor(_dir)).Select(Path.GetFileName).Select(n => n!).ToArray();
+            var temp = SnapshotTempFiles.DirectoryFor(_dir);
+            inTemp ??= Directory.Exists(temp) ? Directory.GetFiles(temp).Select(Path.GetFileName).Select(n => n!).ToArray() : [];
         }, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
         Assert.Empty(Assert.IsType<string[]>(inDir));
