@@ -55,6 +55,7 @@ internal static class S3SnapshotMapping
             KubernetesVersion = ours ? Get("kubernetesVersion") : KubernetesVersionOf(o.Sidecar),
             ClusterConfiguration = Get("clusterConfig"),
             TokenHash = Or(Get("tokenHash"), Header("token-hash")),
+            // Without a sidecar of ours the first node that verifies the file computes its sha256.
             WithoutSidecar = !ours,
         };
     }
