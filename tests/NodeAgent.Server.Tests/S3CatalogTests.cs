@@ -68,7 +68,8 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         Assert.Equal(Sha256Hex(Encoding.UTF8.GetBytes(Configuration)), copy.ClusterConfigurationSha256);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1764000000), copy.CreatedAt.ToDateTimeOffset());
         Assert.Equal(SnapshotStatus.Successful, copy.Status);
-        // No sidecar: K3s's object metadata names the node and cluster; the name gives the time.
+        // No sidecar: K3s's object metadata names the node (its cluster id is a kube-system UID, so the
+        // copy is the listed cluster's); the name gives the time.
         var bare = listed.Snapshots.Single(s => s.Name == "on-demand-gone-node-1764000100");
         Assert.Equal(("gone-node", "prod", Runtime.K3S, k3sOnly.Size), (bare.Node, bare.Cluster, bare.Runtime, bare.Size));
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1764000100), bare.CreatedAt.ToDateTimeOffset());
@@ -261,6 +262,9 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         return created.BootstrapToken;
     }
 
+    /// <summary>What K3s puts in <c>k3s-cluster-id</c>: the kube-system namespace's UID, not a cluster name of ours.</summary>
+    private const string K3sClusterId = "6f1d3c1e-8a6b-4f2e-9d0c-2b7a5e4c1f90";
+
     /// <summary>
     /// A snapshot object as K3s uploads it (with <c>k3s-node-name</c> and <c>k3s-cluster-id</c>
     /// object metadata), and, when asked, its sidecar at <c>.metadata/</c> as our agents write it.
@@ -271,7 +275,7 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         var path = _files.Combine(fileName);
         await File.WriteAllBytesAsync(path, bytes);
         var node = fileName.Split('-')[^3] + "-" + fileName.Split('-')[^2];
-        (await s3.Aws().RunAsync(["s3", "cp", path, $"s3://{bucket}/{Folder}/{fileName}", "--metadata", $"k3s-node-name={node},k3s-cluster-id=prod"])
+        (await s3.Aws().RunAsync(["s3", "cp", path, $"s3://{bucket}/{Folder}/{fileName}", "--metadata", $"k3s-node-name={node},k3s-cluster-id={K3sClusterId}"])
             .WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
         var sha256 = Sha256Hex(bytes);
         if (sidecar)

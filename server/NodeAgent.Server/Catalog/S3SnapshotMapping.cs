@@ -10,7 +10,8 @@ namespace NodeAgent.Server.Catalog;
 /// <summary>
 /// An object of a cluster's S3 folder as a catalog copy, read the way the agents read it: our
 /// sidecar's keys first; without one (K3s's upload, <c>without_sidecar</c>, no sha256), K3s's object
-/// metadata (<c>&lt;rt&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>), else the name
+/// metadata (<c>&lt;rt&gt;-node-name</c>, <c>-token-hash</c>; its <c>-cluster-id</c> is K3s's kube-system UID, so the
+/// copy belongs to the listed cluster), else the name
 /// (<c>&lt;name&gt;-&lt;node&gt;-&lt;unix&gt;[.zip]</c>) for its node and time, and K3s's own sidecar
 /// (Rancher's cluster spec) for the Kubernetes version.
 /// </summary>
@@ -41,7 +42,9 @@ internal static class S3SnapshotMapping
         {
             Name = o.Name,
             Node = ours || node.Length > 0 ? node : NodeFromName(o.Name, ["on-demand", "etcd-snapshot", target.NamePrefix]),
-            Cluster = Or(Get("cluster"), Header("cluster-id")),
+            // K3s's <rt>-cluster-id is the kube-system namespace's UID, not a cluster of ours: a K3s upload
+            // belongs to the cluster whose folder holds it (the catalog fills an empty cluster in).
+            Cluster = ours ? Or(Get("cluster"), Header("cluster-id")) : "",
             Storage = StorageKind.S3,
             Location = target.Location(o.Key),
             Size = o.Size,
