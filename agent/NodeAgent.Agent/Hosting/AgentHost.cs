@@ -99,6 +99,17 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, DownloadSnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, VerifySnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, WaitHealthyExecutor>();
+        AddRuntimeVersions(services);
+    }
+
+    /// <summary>Restore modes kubernetesVersion and all: the runtime version's check, install and rollback, and the config write-back.</summary>
+    private static void AddRuntimeVersions(IServiceCollection services)
+    {
+        services.AddSingleton<RuntimeInstaller>();
+        services.AddSingleton<IInstructionExecutor, CheckRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, InstallRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, RollbackRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, WriteRuntimeConfigExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)
