@@ -36,7 +36,7 @@ internal sealed partial class NodeSnapshotService(
             throw new SnapshotRequestException("an upload was asked for, but this node's plan names no S3 target");
         }
         // K3s/RKE2: what the node really runs, not what the plan says (restore modes act on it).
-        var record = await RuntimeRecord.CaptureAsync(target.Runtime, options.EffectiveRuntimeBinary, options.EffectiveRuntimeConfig, runner, cancellationToken);
+        var record = await RuntimeRecord.CaptureAsync(target.Runtime, options.EffectiveRuntimeBinary, options.EffectiveRuntimeConfig, runner, quietWhenNotInstalled: false, cancellationToken);
         foreach (var problem in record.Problems)
         {
             LogNotRecorded(logger, problem);

@@ -11,7 +11,9 @@ internal sealed record RuntimeRecord(string? Version, string? Configuration, IRe
     public static readonly RuntimeRecord None = new(null, null, []);
 
     /// <summary>Nothing for runtime etcd (its version and configuration are the plan's).</summary>
-    public static async Task<RuntimeRecord> CaptureAsync(string runtime, string binary, string configPath, ProcessRunner runner, CancellationToken cancellationToken)
+    /// <param name="quietWhenNotInstalled">A missing binary is no problem to report (the CLI run where the runtime is not installed).</param>
+    public static async Task<RuntimeRecord> CaptureAsync(string runtime, string binary, string configPath, ProcessRunner runner, bool quietWhenNotInstalled,
+        CancellationToken cancellationToken)
     {
         if (runtime is not ("k3s" or "rke2"))
         {
@@ -19,7 +21,7 @@ internal sealed record RuntimeRecord(string? Version, string? Configuration, IRe
         }
         var problems = new List<string>();
         var (version, problem) = await RuntimeVersion.ReadAsync(runner, binary, cancellationToken);
-        if (problem is not null)
+        if (problem is not null && !(quietWhenNotInstalled && !File.Exists(binary)))
         {
             problems.Add($"no runtime version recorded: {problem}");
         }

@@ -152,6 +152,35 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Contains("xml", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Save_K3sRuntimeBinaryGiven_RecordsTheVersionItReports()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var binary = Runtime.FakeRuntime.Write(_root.Combine("bin", "k3s"), "k3s", "v1.30.4+k3s1");
+
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary);
+
+        Assert.Equal("", saved.EnsureSuccess().StandardError);
+        var listed = Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List());
+        Assert.Equal("v1.30.4+k3s1", listed.Metadata!.KubernetesVersion);
+    }
+
+    [Fact]
+    public async Task Save_RuntimeBinaryAnswersNonsense_WarnsAndStillSaves()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var binary = _root.Combine("bin", "k3s");
+        Directory.CreateDirectory(_root.Combine("bin"));
+        await File.WriteAllTextAsync(binary, "#!/bin/sh\necho 'Usage: k3s'\n");
+        File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary);
+
+        Assert.Equal($"node-agent: warning: no runtime version recorded: {binary} --version printed \"Usage: k3s\", not \"<name> version v<x.y.z…> …\"",
+            saved.EnsureSuccess().StandardError.Trim());
+        Assert.Equal("", Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List()).Metadata!.KubernetesVersion);
+    }
+
     private static Task<CommandResult> RunAsync(params string[] args)
         => CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), ["etcd-snapshot", .. args], timeout: TestTimeouts.Slow);
 
