@@ -50,7 +50,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
         {
             return refused;
         }
-        var (current, _) = await RuntimeVersion.ReadAsync(runner, Binary, cancellationToken);
+        var (current, _) = await RuntimeVersion.AskAsync(runner, Binary, cancellationToken);
         if (current == version)
         {
             return StepOutcome.Success($"{Binary} already runs {version}");
@@ -62,7 +62,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
             {
                 return StepOutcome.Failure($"{version} cannot be had: {airGap} does not exist (runtime-versions-dir)", retryable: false);
             }
-            var (offered, problem) = await RuntimeVersion.ReadAsync(runner, airGap, cancellationToken);
+            var (offered, problem) = await RuntimeVersion.AskAsync(runner, airGap, cancellationToken);
             return offered == version
                 ? StepOutcome.Success($"{version} can be installed from {airGap} (this node runs {current ?? "no " + Rt})")
                 : StepOutcome.Failure($"{version} cannot be had: {airGap} reports {offered ?? problem}", retryable: false);
@@ -79,7 +79,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
         {
             return refused;
         }
-        var (current, _) = await RuntimeVersion.ReadAsync(runner, Binary, cancellationToken);
+        var (current, _) = await RuntimeVersion.AskAsync(runner, Binary, cancellationToken);
         if (current == version)
         {
             return StepOutcome.Success($"{Binary} already runs {version}");
@@ -116,7 +116,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
             }
             installed = result.ToOutcome($"{VersionVariable}={version} {command}", retryable: true);
         }
-        var (now, problem) = await RuntimeVersion.ReadAsync(runner, Binary, cancellationToken);
+        var (now, problem) = await RuntimeVersion.AskAsync(runner, Binary, cancellationToken);
         return now == version
             ? installed with { Message = $"installed {version}: {installed.Message}; {Binary} --version says {version}{keptNote}" }
             : StepOutcome.Failure($"installed {version}, but {Binary} --version says {now ?? problem}{keptNote}", retryable: false);
@@ -130,7 +130,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
             return StepOutcome.Success($"no runtime install replaced {Binary} in this operation: nothing to roll back");
         }
         await RuntimeFiles.CopyAsync(kept, Binary, RuntimeFiles.Executable, cancellationToken);
-        var (now, problem) = await RuntimeVersion.ReadAsync(runner, Binary, cancellationToken);
+        var (now, problem) = await RuntimeVersion.AskAsync(runner, Binary, cancellationToken);
         return now is not null
             ? StepOutcome.Success($"put back {Binary} from {kept}: {Binary} --version says {now}")
             : StepOutcome.Failure($"put back {Binary} from {kept}, but its --version does not answer: {problem}", retryable: false);

@@ -20,7 +20,7 @@ internal sealed record RuntimeRecord(string? Version, string? Configuration, IRe
             return None;
         }
         var problems = new List<string>();
-        var (version, problem) = await RuntimeVersion.ReadAsync(runner, binary, cancellationToken);
+        var (version, problem) = await RuntimeVersion.AskAsync(runner, binary, cancellationToken);
         if (problem is not null && !(quietWhenNotInstalled && !File.Exists(binary)))
         {
             problems.Add($"no runtime version recorded: {problem}");

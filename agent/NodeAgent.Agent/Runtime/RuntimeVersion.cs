@@ -3,27 +3,60 @@ using System.Text.RegularExpressions;
 namespace NodeAgent.Agent.Runtime;
 
 /// <summary>
-/// The K3s/RKE2 version a binary reports: <c>&lt;rt&gt; --version</c> prints
-/// "k3s version v1.30.4+k3s1 (hash)" (rke2: "rke2 version v1.30.4+rke2r1 (hash)") on its first line;
-/// the version is the third word.
+/// The runtime's version as <c>&lt;runtime-binary&gt; --version</c> prints it on its first line,
+/// "k3s version v1.30.4+k3s1 (hash)" or "rke2 version v1.30.4+rke2r1 (hash)" → "v1.30.4+k3s1".
+/// The answer is cached by the binary's modification time and size, so it is asked again only
+/// after the binary changed (an install).
 /// </summary>
-internal static partial class RuntimeVersion
+internal sealed partial class RuntimeVersion(ProcessRunner runner)
 {
+    private readonly Lock _gate = new();
+    private (DateTime ModifiedUtc, long Size, string Version)? _cached;
+
+    /// <summary>The version, or "" when the binary is not installed.</summary>
+    /// <exception cref="RuntimeVersionException">The binary ran but said no version, with its output.</exception>
+    public async Task<string> ReadAsync(string binary, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(binary);
+        if (!file.Exists)
+        {
+            return "";
+        }
+        lock (_gate)
+        {
+            if (_cached is { } c && c.ModifiedUtc == file.LastWriteTimeUtc && c.Size == file.Length)
+            {
+                return c.Version;
+            }
+        }
+        var result = await runner.RunAsync(new CommandSpec(binary, ["--version"]), cancellationToken);
+        var version = result.Succeeded ? Parse(result.StdoutTail) : null;
+        if (version is null)
+        {
+            throw new RuntimeVersionException($"{binary} --version exited {result.ExitCode} without a version on its first line: {FirstLine(result.StdoutTail + result.StderrTail)}");
+        }
+        lock (_gate)
+        {
+            _cached = (file.LastWriteTimeUtc, file.Length, version);
+        }
+        return version;
+    }
+
+    /// <summary>The version word of "&lt;name&gt; version &lt;v&gt; (...)" on the first line, or null.</summary>
+    public static string? Parse(string output)
+    {
+        var words = FirstLine(output).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return words.Length >= 3 && words[1] == "version" && words[2].StartsWith('v') ? words[2] : null;
+    }
+
     /// <summary>What a restore may name as a version: v, three numbers, then letters, digits and <c>.+-</c> (never a shell metacharacter).</summary>
     public static bool IsValid(string version) => ValidVersion().IsMatch(version);
 
-    /// <summary>The version in the first line of <c>--version</c>'s output, or null when it is not "&lt;name&gt; version &lt;v&gt; …".</summary>
-    public static string? Parse(string output)
-    {
-        var first = output.TrimStart().Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return first.Length >= 3 && first[1] == "version" && IsValid(first[2]) ? first[2] : null;
-    }
-
     /// <summary>
-    /// Runs <c>&lt;binary&gt; --version</c>: the version, or null with the reason (not installed, the
-    /// command failed, output not understood).
+    /// Runs <c>&lt;binary&gt; --version</c> now, uncached (a save records it; an install checks what it put
+    /// there): the version, or null with the reason (not installed, the command failed, output not understood).
     /// </summary>
-    public static async Task<(string? Version, string? Problem)> ReadAsync(ProcessRunner runner, string binary, CancellationToken cancellationToken)
+    public static async Task<(string? Version, string? Problem)> AskAsync(ProcessRunner runner, string binary, CancellationToken cancellationToken)
     {
         if (!File.Exists(binary))
         {
@@ -42,11 +75,16 @@ internal static partial class RuntimeVersion
         {
             return (null, result.ToOutcome("", retryable: false).Message);
         }
-        return Parse(result.StdoutTail) is { } version
+        return Parse(result.StdoutTail) is { } version && IsValid(version)
             ? (version, null)
-            : (null, $"{binary} --version printed \"{result.StdoutTail.Trim().Split('\n')[0]}\", not \"<name> version v<x.y.z…> …\"");
+            : (null, $"{binary} --version printed \"{FirstLine(result.StdoutTail)}\", not \"<name> version v<x.y.z…> …\"");
     }
+
+    private static string FirstLine(string text) => text.TrimStart().Split('\n', 2)[0].Trim();
 
     [GeneratedRegex(@"^v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+\-]*$")]
     private static partial Regex ValidVersion();
 }
+
+/// <summary>The runtime's binary did not say its version.</summary>
+internal sealed class RuntimeVersionException(string message) : Exception(message);

@@ -219,7 +219,7 @@ public sealed class RuntimeVersionTests : IDisposable
     private static async Task<string?> VersionOfAsync(string binary)
     {
         var runner = new ProcessRunner(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProcessRunner>.Instance);
-        return (await RuntimeVersion.ReadAsync(runner, binary, CancellationToken.None).WithTimeout(TestTimeouts.Slow)).Version;
+        return (await RuntimeVersion.AskAsync(runner, binary, CancellationToken.None).WithTimeout(TestTimeouts.Slow)).Version;
     }
 
     private Task<RuntimeRig> RigAsync(bool airGap = false, Action<Config.AgentOptions>? configure = null)

@@ -153,16 +153,28 @@ public sealed class EtcdSnapshotCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Save_K3sRuntimeBinaryGiven_RecordsTheVersionItReports()
+    public async Task Save_K3sRuntimeBinaryAndConfig_RecordsTheVersionAndTheFilesWithoutSecrets()
     {
         await using var etcd = await EtcdServer.StartAsync();
         var binary = Runtime.FakeRuntime.Write(_root.Combine("bin", "k3s"), "k3s", "v1.30.4+k3s1");
+        var config = _root.Combine("etc", "config.yaml");
+        Directory.CreateDirectory(_root.Combine("etc"));
+        await File.WriteAllTextAsync(config, "token: K10cli-secret-token\nagent-token: cli-agent-secret\nwrite-kubeconfig-mode: \"0644\"\n");
 
-        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary);
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary, "--config", config);
 
         Assert.Equal("", saved.EnsureSuccess().StandardError);
         var listed = Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List());
         Assert.Equal("v1.30.4+k3s1", listed.Metadata!.KubernetesVersion);
+        using var recorded = JsonDocument.Parse(listed.Metadata.ClusterConfig);
+        var file = Assert.Single(recorded.RootElement.GetProperty("files").EnumerateArray());
+        Assert.Equal((config, "write-kubeconfig-mode: \"0644\"\n"), (file.GetProperty("path").GetString(), file.GetProperty("content").GetString()));
+        Assert.Equal(["token", "agent-token"], file.GetProperty("removedKeys").EnumerateArray().Select(k => k.GetString()));
+        foreach (var written in Directory.GetFiles(_root.Path, "*", SearchOption.AllDirectories).Where(f => f != config))
+        {
+            Assert.DoesNotContain("secret", await File.ReadAllTextAsync(written), StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("secret", saved.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -179,6 +191,71 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Equal($"node-agent: warning: no runtime version recorded: {binary} --version printed \"Usage: k3s\", not \"<name> version v<x.y.z…> …\"",
             saved.EnsureSuccess().StandardError.Trim());
         Assert.Equal("", Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List()).Metadata!.KubernetesVersion);
+    }
+
+    [Fact]
+    public async Task Save_RuntimeConfigAndDropIn_NameDirCompressAndNodeFromThemAndFlagsWin()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var config = _root.Combine("etc", "config.yaml");
+        Directory.CreateDirectory(config + ".d");
+        await File.WriteAllTextAsync(config, $"token: secret\nnode-name: from-config\netcd-snapshot-dir: {_root.Combine("wrong")}\netcd-snapshot-name: nightly\n");
+        await File.WriteAllTextAsync(Path.Combine(config + ".d", "50-snapshots.yaml"), $"etcd-snapshot-dir: {Dir}\netcd-snapshot-compress: true\n");
+
+        var fromConfig = await RunAsync("save", "--config", config, "--endpoints", etcd.ClientUrl);
+        var flagsWin = await RunAsync("save", "--config", config, "--endpoints", etcd.ClientUrl, "--node-name", "from-flag", "--name", "manual");
+
+        Assert.Matches(@"^Snapshot nightly-from-config-\d+\.zip saved: ", fromConfig.EnsureSuccess().StandardOutput);
+        Assert.Matches(@"^Snapshot manual-from-flag-\d+\.zip saved: ", flagsWin.EnsureSuccess().StandardOutput);
+        Assert.Equal(2, VisibleFiles(Dir).Length);
+        Assert.False(Directory.Exists(_root.Combine("wrong")));
+    }
+
+    [Fact]
+    public async Task Ls_RuntimeConfigTurnsS3OnWithoutABucket_ExitsTwoAsTheFlagWould()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = _root.Combine("config.yaml");
+        await File.WriteAllTextAsync(config, $"etcd-snapshot-dir: {Dir}\netcd-s3: true\n");
+
+        var result = await RunAsync("ls", "--config", config);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("node-agent: --s3-bucket is required for S3", result.StandardError.Trim());
+    }
+
+    [Theory]
+    [InlineData("missing.yaml", null, "node-agent: --config {0}: no such file")]
+    [InlineData("bad.yaml", "etcd-snapshot-dir: [unclosed\n", "node-agent: --config: {0}: not valid YAML")]
+    public async Task Ls_ConfigFileUnusable_ExitsTwoWithOneLine(string file, string? text, string expected)
+    {
+        var config = _root.Combine(file);
+        if (text is not null)
+        {
+            await File.WriteAllTextAsync(config, text);
+        }
+
+        var result = await RunAsync("ls", "--config", config, "--dir", _root.Path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith(string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, config), result.StandardError.Trim(), StringComparison.Ordinal);
+        Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>
+    /// K3s names the node after the whole host name (os.Hostname), lowercased. The save runs in its own
+    /// UTS namespace (<c>unshare -u</c>, root) with a dotted, mixed-case host name; the machine's stays as it is.
+    /// </summary>
+    [Fact]
+    public async Task Save_NoNodeNameAnywhere_TheFullHostNameLowercased()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var result = await CommandRunner.RunAsync("/usr/bin/unshare",
+            ["-u", "/bin/sh", "-c", "hostname Node-7.Example.COM && exec \"$0\" \"$@\"", RepoPaths.Executable("node-agent"),
+             "etcd-snapshot", "save", "--endpoints", etcd.ClientUrl, "--dir", Dir],
+            timeout: TestTimeouts.Slow);
+
+        Assert.Matches(@"^Snapshot on-demand-node-7\.example\.com-\d+ saved: ", result.EnsureSuccess().StandardOutput);
     }
 
     private static Task<CommandResult> RunAsync(params string[] args)
