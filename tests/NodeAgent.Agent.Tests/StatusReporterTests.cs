@@ -11,7 +11,7 @@ using NodeAgent.Testing.PlanServer;
 namespace NodeAgent.Agent.Tests;
 
 /// <summary>The agent's status reporter against the real plan server (in-process Kestrel, real gRPC, its 4 MB message limit).</summary>
-public sealed class StatusReporterTests : IAsyncLifetime
+public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
 {
     private InProcessPlanServer _server = null!;
     private ClusterService.ClusterServiceClient _clusters = null!;
@@ -19,6 +19,7 @@ public sealed class StatusReporterTests : IAsyncLifetime
     private OperationService.OperationServiceClient _operations = null!;
     private AgentService.AgentServiceClient _agent = null!;
     private MeasuredClient _client = null!;
+    private readonly TempDir _root = new();
 
     public async Task InitializeAsync()
     {
@@ -40,6 +41,50 @@ public sealed class StatusReporterTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task ReportStatus_K3sNode_FullReportsCarryTheRuntimeFactsAndSmallOnesDoNot()
+    {
+        using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance, RuntimeFacts());
+
+        await reporter.ChecksumsAsync("", "", CancellationToken.None).DefaultTimeout();
+        await reporter.InventoryAsync(Inventory(1, _ => ""), CancellationToken.None).DefaultTimeout();
+
+        var reports = _client.Reports;
+        Assert.Equal(2, reports.Length);
+        Assert.Null(reports[0].RuntimeFacts);
+        Assert.Equal(new Contracts.V1.RuntimeFacts { AdvertiseAddress = "10.1.2.3", RuntimeVersion = "", RuntimeSnapshotsEnabled = true }, reports[1].RuntimeFacts);
+    }
+
+    [Fact]
+    public async Task Register_K3sNode_SendsTheAddressTheRuntimeAdvertises()
+    {
+        var token = (await _clusters.CreateClusterAsync(new CreateClusterRequest
+        {
+            Name = "edge", Runtime = Contracts.V1.Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1",
+        }).ResponseAsync.DefaultTimeout()).BootstrapToken;
+        var options = new Config.AgentOptions { Runtime = "k3s", Token = token, StateDir = _root.Combine("state") };
+        var registration = new Registration(_client, new CredentialStore(options.StateDir), options, new AgentIdentity("edge", "node-2", "test"),
+            RuntimeFacts(), NullLogger<Registration>.Instance);
+
+        await registration.EnsureAsync(Polly.ResiliencePipeline.Empty, forceNew: false, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal("10.1.2.3", _client.Registered?.AdvertiseAddress);
+    }
+
+    /// <summary>A k3s node whose config names its advertise address; the runtime binary is not installed.</summary>
+    private Agent.Runtime.RuntimeFactsReader RuntimeFacts()
+    {
+        var config = _root.Combine("etc", "rancher", "k3s", "config.yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(config)!);
+        File.WriteAllText(config, "advertise-address: 10.1.2.3\nnode-ip: 10.9.9.9\n");
+        var options = new Config.AgentOptions { Runtime = "k3s", RuntimeConfig = config, RuntimeBinary = _root.Combine("bin", "k3s") };
+        return new Agent.Runtime.RuntimeFactsReader(options,
+            new Agent.Runtime.RuntimeVersion(new Agent.Runtime.ProcessRunner(TimeProvider.System, NullLogger<Agent.Runtime.ProcessRunner>.Instance)),
+            NullLogger<Agent.Runtime.RuntimeFactsReader>.Instance);
+    }
 
     [Fact]
     public async Task ReportStatus_FourSnapshotsWith700KbConfiguration_OperationFinishesWithBoundedReportsAndTheTextKept()
@@ -156,11 +201,19 @@ public sealed class StatusReporterTests : IAsyncLifetime
     private sealed class MeasuredClient(AgentService.AgentServiceClient client) : IPlanServerClient
     {
         private readonly ConcurrentQueue<int> _sizes = new();
+        private readonly ConcurrentQueue<ReportStatusRequest> _reports = new();
 
         public int[] Sizes => [.. _sizes];
 
+        public ReportStatusRequest[] Reports => [.. _reports];
+
+        public RegisterRequest? Registered { get; private set; }
+
         public async Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
-            => await client.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+        {
+            Registered = request.Clone();
+            return await client.RegisterAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+        }
 
         public async Task<GetPlanResponse> GetPlanAsync(GetPlanRequest request, TimeSpan deadline, CancellationToken cancellationToken)
             => await client.GetPlanAsync(request, deadline: DateTime.UtcNow + deadline, cancellationToken: cancellationToken);
@@ -168,6 +221,7 @@ public sealed class StatusReporterTests : IAsyncLifetime
         public async Task<ReportStatusResponse> ReportStatusAsync(ReportStatusRequest request, CancellationToken cancellationToken)
         {
             _sizes.Enqueue(request.CalculateSize());
+            _reports.Enqueue(request.Clone());
             return await client.ReportStatusAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
         }
 

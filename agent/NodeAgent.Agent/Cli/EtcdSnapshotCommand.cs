@@ -47,7 +47,7 @@ internal static class EtcdSnapshotCommand
             var settings = common.Read(parse);
             var etcd = settings.Etcd with { SnapshotStallTimeout = StallTimeout(parse.GetValue(stall)!) };
             var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-            var request = new SnapshotSaveRequest(settings.Directory, parse.GetValue(name)!, settings.NodeName, parse.GetValue(compress))
+            var request = new SnapshotSaveRequest(settings.Directory, settings.Config.String(parse, name, "etcd-snapshot-name")!, settings.NodeName, settings.Config.Bool(parse, compress))
             {
                 Runtime = settings.Runtime,
                 TokenHash = TokenHash.FromDataDir(settings.DataDir),
@@ -170,14 +170,15 @@ internal static class EtcdSnapshotCommand
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
-            var prefix = parse.GetValue(name)!;
-            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(prefix, parse.GetValue(retention)))
+            var prefix = settings.Config.String(parse, name, "etcd-snapshot-name")!;
+            var keepLocal = settings.Config.Int(parse, retention);
+            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(prefix, keepLocal))
             {
                 Console.WriteLine($"Snapshot {deleted} deleted");
             }
             if (settings.S3 is { } s3)
             {
-                var keep = parse.GetValue(s3Retention) ?? parse.GetValue(retention);
+                var keep = parse.GetValue(s3Retention) ?? keepLocal;
                 var nodeScope = parse.GetValue(scope) == "node";
                 foreach (var (o, deleted) in await OpenS3(s3, settings.Directory).PruneAsync(prefix, keep, nodeScope ? settings.NodeName : null, ct))
                 {
@@ -249,10 +250,16 @@ internal static class EtcdSnapshotCommand
     /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>
     private sealed class CommonOptions
     {
-        private readonly Option<string> _runtime = new("--runtime") { Description = "k3s, rke2 or etcd: picks the default data dir (/var/lib/rancher/<runtime>).", DefaultValueFactory = _ => "k3s" };
+        private readonly Option<string> _runtime = new("--runtime") { Description = "k3s, rke2 or etcd: picks the default data dir (/var/lib/rancher/<runtime>) and config file.", DefaultValueFactory = _ => "k3s" };
+        private readonly Option<string> _config = new("--config", "-c")
+        {
+            Description = "The runtime's config file, read as k3s etcd-snapshot reads it, drop-ins in <file>.d/ too: node-name, data-dir, etcd-snapshot-dir, "
+                + "etcd-snapshot-compress, etcd-snapshot-retention, etcd-snapshot-name and the etcd-s3* keys; a flag given here wins "
+                + "(default /etc/rancher/<runtime>/config.yaml when it exists; k3s/rke2 only).",
+        };
         private readonly Option<string> _dataDir = new("--data-dir", "-d") { Description = "The runtime's data dir (default /var/lib/rancher/<runtime>)." };
         private readonly Option<string> _dir = new("--dir", "--etcd-snapshot-dir") { Description = "Snapshot dir (default <data-dir>/server/db/snapshots)." };
-        private readonly Option<string> _nodeName = new("--node-name") { Description = "This node's name (default $K3S_NODE_NAME / $RKE2_NODE_NAME, then the host name)." };
+        private readonly Option<string> _nodeName = new("--node-name") { Description = "This node's name (default node-name from --config, $K3S_NODE_NAME / $RKE2_NODE_NAME, then the full host name, lowercased, as K3s names it)." };
         private readonly Option<string> _endpoints = new("--endpoints") { Description = $"etcd client URLs, comma separated (default {EtcdConnectionOptions.DefaultEndpoint})." };
         private readonly Option<string> _cacert = new("--cacert") { Description = "CA of etcd's server certificate (default <data-dir>/server/tls/etcd/server-ca.crt for https)." };
         private readonly Option<string> _cert = new("--cert") { Description = "etcd client certificate (default <data-dir>/server/tls/etcd/client.crt for https)." };
@@ -260,26 +267,28 @@ internal static class EtcdSnapshotCommand
 
         public CommonOptions() => _runtime.AcceptOnlyFromAmong(Runtimes);
 
-        public IEnumerable<Option> All => [_runtime, _dataDir, _dir, _nodeName, _endpoints, _cacert, _cert, _key];
+        public IEnumerable<Option> All => [_runtime, _config, _dataDir, _dir, _nodeName, _endpoints, _cacert, _cert, _key];
 
         public S3Options S3 { get; } = new();
 
         public Settings Read(ParseResult parse)
         {
             var runtime = parse.GetValue(_runtime)!;
-            var dataDir = NonEmpty(parse.GetValue(_dataDir)) ?? $"/var/lib/rancher/{runtime}";
-            var dir = NonEmpty(parse.GetValue(_dir)) ?? Path.Combine(dataDir, "server", "db", "snapshots");
-            var nodeName = NonEmpty(parse.GetValue(_nodeName))
+            var config = RuntimeConfigDefaults.Load(runtime, NonEmpty(parse.GetValue(_config)));
+            var dataDir = NonEmpty(config.String(parse, _dataDir)) ?? $"/var/lib/rancher/{runtime}";
+            var dir = NonEmpty(config.String(parse, _dir)) ?? Path.Combine(dataDir, "server", "db", "snapshots");
+            // K3s names the node after os.Hostname(), the whole host name (Environment.MachineName would cut it at the first dot).
+            var nodeName = NonEmpty(config.String(parse, _nodeName))
                 ?? NonEmpty(Environment.GetEnvironmentVariable(runtime == "rke2" ? "RKE2_NODE_NAME" : "K3S_NODE_NAME"))
-                ?? Environment.MachineName.ToLowerInvariant();
+                ?? System.Net.Dns.GetHostName().ToLowerInvariant();
             SnapshotNames.ValidatePart(nodeName, "node name");
             return new Settings(runtime, dataDir, dir, nodeName,
                 EtcdConnectionOptions.Resolve(dataDir, parse.GetValue(_endpoints), parse.GetValue(_cacert), parse.GetValue(_cert), parse.GetValue(_key)),
-                S3.Read(parse));
+                S3.Read(parse, config), config);
         }
 
         private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
-    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3);
+    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3, RuntimeConfigDefaults Config);
 }

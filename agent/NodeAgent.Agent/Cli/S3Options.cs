@@ -6,6 +6,7 @@ namespace NodeAgent.Agent.Cli;
 /// <summary>
 /// K3s's S3 flags for <c>etcd-snapshot</c>, each with its <c>--etcd-s3*</c> alias. Keys may come from
 /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN instead, so they need not be in argv.
+/// A flag not given takes the runtime config's <c>etcd-s3*</c> key (see <see cref="RuntimeConfigDefaults"/>).
 /// </summary>
 internal sealed class S3Options
 {
@@ -30,18 +31,18 @@ internal sealed class S3Options
         _bucket, _region, _folder, _insecure, _timeout, _uploadTimeout, _proxy, _lookup];
 
     /// <summary>The S3 settings when <c>--s3</c> is given, validated; otherwise null.</summary>
-    public S3Settings? Read(ParseResult parse)
+    public S3Settings? Read(ParseResult parse, RuntimeConfigDefaults config)
     {
-        if (!parse.GetValue(_enabled))
+        if (!config.Bool(parse, _enabled))
         {
             return null;
         }
-        if (parse.GetValue(_skipSslVerify))
+        if (config.Bool(parse, _skipSslVerify))
         {
             Console.Error.WriteLine("node-agent: warning: --s3-skip-ssl-verify: the S3 endpoint's certificate is not verified; anyone on the path can read and change snapshots");
         }
         string Value(Option<string> option, string? environment = null, string fallback = "")
-            => parse.GetValue(option) is { Length: > 0 } given ? given
+            => config.String(parse, option) is { Length: > 0 } given ? given
                 : environment is not null && Environment.GetEnvironmentVariable(environment) is { Length: > 0 } fromEnvironment ? fromEnvironment
                 : fallback;
         return new S3Settings
@@ -49,18 +50,18 @@ internal sealed class S3Options
             Endpoint = Value(_endpoint, fallback: S3Settings.DefaultEndpoint),
             EndpointCa = Value(_endpointCa),
             EndpointCaOnly = parse.GetValue(_endpointCaOnly),
-            SkipSslVerify = parse.GetValue(_skipSslVerify),
+            SkipSslVerify = config.Bool(parse, _skipSslVerify),
             AccessKey = Value(_accessKey, "AWS_ACCESS_KEY_ID"),
             SecretKey = Value(_secretKey, "AWS_SECRET_ACCESS_KEY"),
             SessionToken = Value(_sessionToken, "AWS_SESSION_TOKEN"),
             Bucket = Value(_bucket),
             Region = Value(_region, fallback: S3Settings.DefaultRegion),
             Folder = Value(_folder),
-            Insecure = parse.GetValue(_insecure),
-            Timeout = parse.GetValue(_timeout) is { Length: > 0 } timeout ? S3Settings.ParseTimeout(timeout) : TimeSpan.FromMinutes(5),
-            UploadTimeout = parse.GetValue(_uploadTimeout) is { Length: > 0 } upload ? S3Settings.ParseTimeout(upload, "--s3-upload-timeout") : null,
+            Insecure = config.Bool(parse, _insecure),
+            Timeout = Value(_timeout) is { Length: > 0 } timeout ? S3Settings.ParseTimeout(timeout) : TimeSpan.FromMinutes(5),
+            UploadTimeout = Value(_uploadTimeout) is { Length: > 0 } upload ? S3Settings.ParseTimeout(upload, "--s3-upload-timeout") : null,
             Proxy = Value(_proxy),
-            BucketLookup = S3Settings.ParseLookup(parse.GetValue(_lookup)),
+            BucketLookup = S3Settings.ParseLookup(Value(_lookup)),
         }.Validated();
     }
 }

@@ -86,6 +86,8 @@ internal static class AgentHost
     {
         var etcd = options.EtcdConnection();
         services.AddSingleton<ProcessRunner>();
+        services.AddSingleton<RuntimeVersion>();
+        services.AddSingleton<RuntimeFactsReader>();
         services.AddSingleton<IRuntimeDriver>(sp => options.Runtime == "etcd"
             ? new EtcdDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>())
             : new DistributionDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>()));
@@ -99,6 +101,9 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, DownloadSnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, VerifySnapshotExecutor>();
         services.AddSingleton<IInstructionExecutor, WaitHealthyExecutor>();
+        services.AddSingleton<IInstructionExecutor, WriteConfigDropInExecutor>();
+        services.AddSingleton<IInstructionExecutor, RemoveConfigDropInExecutor>();
+        services.AddSingleton<IInstructionExecutor, RemoveServerCredentialsExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)

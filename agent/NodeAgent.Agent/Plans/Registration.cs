@@ -1,5 +1,6 @@
 using Grpc.Core;
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Contracts.V1;
 using Polly;
 
@@ -11,6 +12,7 @@ internal sealed partial class Registration(
     CredentialStore credentials,
     AgentOptions options,
     AgentIdentity identity,
+    RuntimeFactsReader runtimeFacts,
     ILogger<Registration> logger)
 {
     /// <summary>Loads or obtains the credential and hands it to the client.</summary>
@@ -45,6 +47,8 @@ internal sealed partial class Registration(
             request.EtcdPeerUrls.AddRange(options.EtcdInitialAdvertisePeerUrls);
         }
         request.Roles.AddRange(options.Roles.Select(RoleOf));
+        // K3s/RKE2: a restore points the other servers at the init node's advertised address.
+        request.AdvertiseAddress = (await runtimeFacts.ReadAsync(cancellationToken))?.AdvertiseAddress ?? "";
         RegisterResponse response;
         try
         {

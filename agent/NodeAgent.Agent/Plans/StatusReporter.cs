@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Grpc.Core;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Plans;
@@ -11,11 +12,12 @@ namespace NodeAgent.Agent.Plans;
 /// next successful plan request, so the server always learns how a step ended. Reports go one at a
 /// time, in order. Each is bounded: a cluster configuration's text goes once (then its sha256
 /// only), at most <see cref="ConfigurationBudget"/> bytes of it per report (the rest in the reports
-/// that follow at once), and step outputs are cut to <see cref="TextLimit"/>. A report the server
+/// that follow at once), and step outputs are cut to <see cref="TextLimit"/>. A full report (one
+/// with the inventory) carries the runtime's facts as <see cref="RuntimeFactsReader"/> finds them then. A report the server
 /// refuses (too large, invalid) is logged as an error and followed by a small one without the
 /// inventory that carries the steps and says why, so a step result is never held back by it.
 /// </summary>
-internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger) : IDisposable
+internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger, RuntimeFactsReader? runtimeFacts = null) : IDisposable
 {
     private readonly Lock _gate = new();
     // One report on the wire at a time, each built from the newest state when its turn comes: two
@@ -98,6 +100,8 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
     /// <summary>Sends one report; true when another should follow at once.</summary>
     private async Task<bool> SendNowAsync(CancellationToken cancellationToken)
     {
+        // Read before the report is built (it runs a process the first time); only a full report takes them.
+        var facts = runtimeFacts is not null && Volatile.Read(ref _inventory) is not null ? await runtimeFacts.ReadAsync(cancellationToken) : null;
         ReportStatusRequest request;
         IReadOnlyCollection<string> carried = [];
         var more = false;
@@ -115,6 +119,15 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
             if (_inventory is not null)
             {
                 (request.Inventory, carried, more) = WithConfigurations(_inventory);
+            }
+            if (request.Inventory is not null && facts is not null)
+            {
+                request.RuntimeFacts = new RuntimeFacts
+                {
+                    AdvertiseAddress = facts.AdvertiseAddress,
+                    RuntimeVersion = facts.RuntimeVersion,
+                    RuntimeSnapshotsEnabled = facts.RuntimeSnapshotsEnabled,
+                };
             }
             // A report with the inventory says nothing is wrong: if it gets through, nothing is.
             request.LastReportError = request.Inventory is null ? _lastRefusal : "";

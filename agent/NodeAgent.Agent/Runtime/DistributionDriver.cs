@@ -11,17 +11,26 @@ namespace NodeAgent.Agent.Runtime;
 /// script succeeds with "not installed", as Rancher's shutdown command does; on RKE2 etcd/control-plane nodes
 /// <c>server/manifests/rke2-*.yaml</c> go too (rancher#41174).</item>
 /// <item>stop/start: the service commands (<c>systemctl stop|start k3s | rke2-server</c>).</item>
-/// <item>remove etcd data: with a tombstone, <c>server/db/etcd/tombstone</c> (the runtime moves the data aside and
-/// rejoins on its next start) and <c>server/tls</c> and <c>server/cred</c> removed (regenerated from the restored
-/// bootstrap data); without, <c>server/db/etcd</c> moved aside to <c>etcd-old-&lt;unix&gt;</c>.</item>
+/// <item>remove etcd data: with a tombstone, only <c>server/db/etcd/tombstone</c> (the runtime moves the data aside and
+/// rejoins on its next start); without, <c>server/db/etcd</c> moved aside to <c>etcd-nodeagent-&lt;unix&gt;</c>.</item>
+/// <item>remove server credentials: <c>server/tls</c> and <c>server/cred</c> (regenerated from the restored bootstrap data
+/// when the node rejoins).</item>
+/// <item>config drop-in: <see cref="RestoreDropIn"/> next to <c>runtime-config</c>; restart: the service's restart command.</item>
 /// <item>restore: <c>server/db/etcd</c> moved aside, then <c>&lt;rt&gt; server --cluster-reset
 /// --cluster-reset-restore-path=&lt;file&gt; --etcd-s3=false</c> with Rancher's two workaround flags (advertise on
-/// loopback: rke2#4052/k3s#7147; <c>--etcd-disable-snapshots=false</c>: k3s#8031), which exits 0 once the reset
-/// is done. The token is not passed: the runtime reads it from its own config, never from argv.</item>
+/// the node's loopback, <c>[::1]</c> where it has no 127.0.0.1: rke2#4052/k3s#7147; <c>--etcd-disable-snapshots=false</c>:
+/// k3s#8031), which exits 0 once the reset is done. The token is not passed: the runtime reads it from its own
+/// config, never from argv.</item>
 /// </list>
+/// The data we move aside is named <c>etcd-nodeagent-&lt;unix&gt;</c> and only those are pruned (newest three kept):
+/// K3s's own <c>etcd-old-&lt;unix&gt;</c> (cluster-reset) and <c>etcd-backup-&lt;unix&gt;</c> (tombstone) are never
+/// touched, and a cluster-reset in the same second as our move cannot collide with ours.
 /// </summary>
 internal sealed class DistributionDriver(AgentOptions options, ProcessRunner runner, TimeProvider time) : IRuntimeDriver
 {
+    /// <summary>What our own moves of <c>server/db/etcd</c> are named after (then the unix time).</summary>
+    public const string AsideInfix = "-nodeagent-";
+
     public string Name => options.Runtime;
 
     public string EtcdDataDir => Path.Combine(ServerDir, "db", "etcd");
@@ -61,6 +70,37 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
         => (await RunAsync(CommandSpec.Shell(options.EffectiveServiceStartCommand), cancellationToken))
             .ToOutcome($"started {Name} ({options.EffectiveServiceStartCommand})", retryable: true);
 
+    public async Task<StepOutcome> RestartAsync(CancellationToken cancellationToken)
+        => (await RunAsync(CommandSpec.Shell(options.EffectiveServiceRestartCommand), cancellationToken))
+            .ToOutcome($"restarted {Name} ({options.EffectiveServiceRestartCommand})", retryable: true);
+
+    public StepOutcome WriteConfigDropIn(string server)
+        => StepOutcome.Success($"wrote {RestoreDropIn.Write(options.EffectiveRuntimeConfig, server)}: {RestoreDropIn.Content(server).TrimEnd()}"
+            + (server.Length == 0 ? $" ({Name} bootstraps alone whatever its own config says)" : $" ({Name} joins {server} on its next start)"));
+
+    public StepOutcome RemoveConfigDropIn()
+        => RestoreDropIn.Remove(options.EffectiveRuntimeConfig)
+            ? StepOutcome.Success($"removed {RestoreDropIn.PathFor(options.EffectiveRuntimeConfig)}")
+            : StepOutcome.Success($"no {RestoreDropIn.PathFor(options.EffectiveRuntimeConfig)}: nothing to remove");
+
+    public StepOutcome RemoveServerCredentials()
+    {
+        var done = new List<string>();
+        foreach (var dir in new[] { Path.Combine(ServerDir, "tls"), Path.Combine(ServerDir, "cred") })
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+                done.Add($"removed {dir}");
+            }
+            else
+            {
+                done.Add($"no {dir}");
+            }
+        }
+        return StepOutcome.Success($"{string.Join("; ", done)} ({Name} regenerates them from the restored cluster's bootstrap data when it rejoins)");
+    }
+
     public Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken)
     {
         var etcd = EtcdDataDir;
@@ -70,32 +110,19 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
                 ? StepOutcome.Success($"moved {etcd} aside to {MoveEtcdAside()}")
                 : StepOutcome.Success($"no etcd data at {etcd}: nothing to move aside"));
         }
-        var done = new List<string>();
-        if (Directory.Exists(etcd))
+        if (!Directory.Exists(etcd))
         {
-            var marker = Path.Combine(etcd, "tombstone");
-            new FileStream(marker, new FileStreamOptions
-            {
-                Mode = FileMode.OpenOrCreate,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }).Dispose();
-            Snapshots.LinuxFiles.FsyncDirectoryOf(marker);
-            done.Add($"wrote {marker} ({Name} moves its etcd data aside and rejoins on its next start)");
+            return Task.FromResult(StepOutcome.Success($"no etcd data at {etcd}: no tombstone needed"));
         }
-        else
+        var marker = Path.Combine(etcd, "tombstone");
+        new FileStream(marker, new FileStreamOptions
         {
-            done.Add($"no etcd data at {etcd}: no tombstone needed");
-        }
-        foreach (var dir in new[] { Path.Combine(ServerDir, "tls"), Path.Combine(ServerDir, "cred") })
-        {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-                done.Add($"removed {dir}");
-            }
-        }
-        return Task.FromResult(StepOutcome.Success(string.Join("; ", done)));
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }).Dispose();
+        Snapshots.LinuxFiles.FsyncDirectoryOf(marker);
+        return Task.FromResult(StepOutcome.Success($"wrote {marker} ({Name} moves its etcd data aside and rejoins on its next start)"));
     }
 
     public async Task<StepOutcome> RestoreAsync(string snapshotPath, string initialCluster, CancellationToken cancellationToken)
@@ -112,7 +139,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
             "--cluster-reset",
             $"--cluster-reset-restore-path={snapshotPath}",
             "--etcd-s3=false",
-            "--etcd-arg=advertise-client-urls=https://127.0.0.1:2379",
+            $"--etcd-arg=advertise-client-urls=https://{LoopbackAddress.OfHost()}:2379",
             "--etcd-disable-snapshots=false",
         ])
         {
@@ -126,8 +153,8 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
 
     private string MoveEtcdAside()
     {
-        var aside = DataDirs.MoveAside(EtcdDataDir, EtcdDataDir + "-old-", time.GetUtcNow());
-        DataDirs.PruneAside(EtcdDataDir + "-old-");
+        var aside = DataDirs.MoveAside(EtcdDataDir, EtcdDataDir + AsideInfix, time.GetUtcNow());
+        DataDirs.PruneAside(EtcdDataDir + AsideInfix);
         return aside;
     }
 

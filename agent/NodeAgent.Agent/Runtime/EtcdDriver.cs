@@ -40,6 +40,18 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
         => Missing("etcd-start-command", options.EtcdStartCommand)
             ?? (await runner.RunAsync(CommandSpec.Shell(options.EtcdStartCommand), cancellationToken)).ToOutcome("started etcd", retryable: true);
 
+    public Task<StepOutcome> RestartAsync(CancellationToken cancellationToken) => Task.FromResult(NotForEtcd("StartRuntime with restart"));
+
+    public StepOutcome WriteConfigDropIn(string server) => NotForEtcd("WriteConfigDropIn");
+
+    public StepOutcome RemoveConfigDropIn() => NotForEtcd("RemoveConfigDropIn");
+
+    public StepOutcome RemoveServerCredentials() => NotForEtcd("RemoveServerCredentials");
+
+    /// <summary>The K3s/RKE2 rejoin steps have no meaning for a plain etcd member: a plan that sends one here is wrong.</summary>
+    private static StepOutcome NotForEtcd(string instruction)
+        => StepOutcome.Failure($"{instruction} is a k3s/rke2 instruction; this node's runtime is etcd: nothing was done", retryable: false);
+
     public Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken)
     {
         var dataDir = options.EtcdDataDir;

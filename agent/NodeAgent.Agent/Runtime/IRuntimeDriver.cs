@@ -25,6 +25,18 @@ internal interface IRuntimeDriver
     /// <summary>Runs the start command; waiting until etcd answers is the caller's.</summary>
     Task<StepOutcome> StartAsync(CancellationToken cancellationToken);
 
+    /// <summary>Runs the service's restart command (k3s/rke2: the final pass of a restore, once the drop-in is gone).</summary>
+    Task<StepOutcome> RestartAsync(CancellationToken cancellationToken);
+
+    /// <summary>k3s/rke2: writes the restore's config drop-in holding <c>server: "&lt;server&gt;"</c> (see <see cref="RestoreDropIn"/>).</summary>
+    StepOutcome WriteConfigDropIn(string server);
+
+    /// <summary>k3s/rke2: removes the restore's config drop-in; absent is fine.</summary>
+    StepOutcome RemoveConfigDropIn();
+
+    /// <summary>k3s/rke2: removes <c>server/tls</c> and <c>server/cred</c> (regenerated from the restored bootstrap data on rejoin).</summary>
+    StepOutcome RemoveServerCredentials();
+
     /// <summary>Drops this member's etcd data so it rejoins a restored cluster; nothing is deleted for good.</summary>
     Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken);
 

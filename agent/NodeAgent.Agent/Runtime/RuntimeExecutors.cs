@@ -53,7 +53,8 @@ internal sealed class StopRuntimeExecutor(IRuntimeDriver driver) : IInstructionE
 /// <c>StartRuntime</c>: the start command, then until the deadline for the local etcd to answer
 /// Status (a learner answers too: a member that rejoins starts as one). A member of a plain etcd
 /// cluster answers only once a quorum of members runs, so the members start in the same phase.
-/// A node without the etcd role (<c>skip_etcd_wait</c>) has no local etcd to wait for.
+/// A node without the etcd role (<c>skip_etcd_wait</c>) has no local etcd to wait for. With
+/// <c>restart</c> (k3s/rke2: the final pass of a restore) the service's restart command runs instead.
 /// </summary>
 internal sealed class StartRuntimeExecutor(IRuntimeDriver driver, EtcdHealth health) : IInstructionExecutor
 {
@@ -63,7 +64,7 @@ internal sealed class StartRuntimeExecutor(IRuntimeDriver driver, EtcdHealth hea
 
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
-        var started = await RuntimeSteps.GuardAsync(() => driver.StartAsync(cancellationToken));
+        var started = await RuntimeSteps.GuardAsync(() => instruction.StartRuntime.Restart ? driver.RestartAsync(cancellationToken) : driver.StartAsync(cancellationToken));
         if (!started.Succeeded || instruction.StartRuntime.SkipEtcdWait)
         {
             return started;
@@ -74,7 +75,7 @@ internal sealed class StartRuntimeExecutor(IRuntimeDriver driver, EtcdHealth hea
 }
 
 /// <summary>
-/// <c>RemoveEtcdData</c>: k3s/rke2 tombstone (plus tls/cred) or the data moved aside; etcd: the data
+/// <c>RemoveEtcdData</c>: k3s/rke2 tombstone (only the tombstone file: tls/cred go with <c>RemoveServerCredentials</c>) or the data moved aside; etcd: the data
 /// dir moved aside. Destructive: never run again after an interruption, never retried.
 /// </summary>
 internal sealed class RemoveEtcdDataExecutor(IRuntimeDriver driver) : IInstructionExecutor

@@ -5,11 +5,14 @@ namespace NodeAgent.Agent.Snapshots;
 
 /// <summary>
 /// K3s's compressed snapshot: <c>&lt;file&gt;.zip</c> holding one Deflate entry named after the
-/// snapshot file. Streamed file to file (no copy in memory), written as <c>.zip.part</c> with mode
+/// snapshot file, mode 0600. Streamed file to file (no copy in memory), written as <c>.zip.part</c> with mode
 /// 0600 and renamed once whole; the uncompressed file is removed afterwards.
 /// </summary>
 internal static class SnapshotZip
 {
+    /// <summary>The entry's external attributes: <c>0100600 &lt;&lt; 16</c> (zipinfo shows <c>-rw-------</c>).</summary>
+    public const int RegularFile0600 = unchecked((int)(0x8180u << 16));
+
     public static async Task<SnapshotFileInfo> CompressAsync(string snapshotPath, DateTimeOffset modified, CancellationToken cancellationToken)
     {
         var zipPath = snapshotPath + SnapshotNames.ZipSuffix;
@@ -28,6 +31,8 @@ internal static class SnapshotZip
                 {
                     var entry = archive.CreateEntry(Path.GetFileName(snapshotPath), CompressionLevel.Fastest);
                     entry.LastWriteTime = modified;
+                    // Unix mode 0600 of a regular file (S_IFREG | 0600) in the high half, as K3s's zip writer records it.
+                    entry.ExternalAttributes = RegularFile0600;
                     await using var input = new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1024 * 1024);
                     await using var entryStream = await entry.OpenAsync(cancellationToken);
                     await input.CopyToAsync(entryStream, 1024 * 1024, cancellationToken);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 
@@ -144,7 +145,7 @@ public sealed class DistributionDriverTests : IDisposable
     }
 
     [Fact]
-    public async Task RemoveEtcdData_Tombstone_WritesTheTombstoneAndRemovesTlsAndCred()
+    public async Task RemoveEtcdData_Tombstone_WritesOnlyTheTombstoneAndKeepsTlsAndCred()
     {
         var etcd = Path.Combine(DataDir, "server", "db", "etcd");
         var member = Path.Combine(etcd, "member", "snap");
@@ -160,8 +161,9 @@ public sealed class DistributionDriverTests : IDisposable
         Assert.True(outcome.Succeeded, outcome.Message);
         Assert.True(File.Exists(Path.Combine(etcd, "tombstone")));
         Assert.True(File.Exists(Path.Combine(member, "db")));
-        Assert.False(Directory.Exists(Path.Combine(DataDir, "server", "tls")));
-        Assert.False(Directory.Exists(Path.Combine(DataDir, "server", "cred")));
+        // tls/cred go with RemoveServerCredentials: a restore whose later step fails can still start the old cluster.
+        Assert.True(Directory.Exists(Path.Combine(DataDir, "server", "tls", "etcd")));
+        Assert.True(File.Exists(Path.Combine(DataDir, "server", "cred", "passwd")));
         Assert.False(rig.Executor(Contracts.V1.Instruction.KindOneofCase.RemoveEtcdData).SafeToRerun);
     }
 
@@ -176,7 +178,44 @@ public sealed class DistributionDriverTests : IDisposable
 
         Assert.True(outcome.Succeeded, outcome.Message);
         Assert.False(Directory.Exists(etcd));
-        Assert.True(Directory.Exists(Path.Combine(DataDir, "server", "db", $"etcd-old-{Now.ToUnixTimeSeconds()}", "member")));
+        Assert.True(Directory.Exists(Path.Combine(DataDir, "server", "db", $"etcd-nodeagent-{Now.ToUnixTimeSeconds()}", "member")));
+    }
+
+    [Fact]
+    public async Task RemoveEtcdData_RuntimesOwnAsideDirsThere_MovesToANameOfOursAndNeverPrunesTheirs()
+    {
+        var db = Path.Combine(DataDir, "server", "db");
+        Directory.CreateDirectory(Path.Combine(db, "etcd", "member"));
+        // K3s's own: cluster-reset's etcd-old-<unix> (one from this very second) and the tombstone's etcd-backup-<unix>.
+        string[] theirs = [$"etcd-old-{Now.ToUnixTimeSeconds()}", "etcd-old-1700000000", "etcd-old-1700000100", "etcd-old-1700000200", "etcd-backup-1700000300"];
+        string[] oursBefore = ["etcd-nodeagent-1700000000", "etcd-nodeagent-1700000100", "etcd-nodeagent-1700000200"];
+        foreach (var dir in theirs.Concat(oursBefore))
+        {
+            Directory.CreateDirectory(Path.Combine(db, dir, "member"));
+        }
+        await using var rig = await RigAsync("k3s");
+
+        var outcome = await rig.RunAsync(RuntimeRig.RemoveEtcdData(tombstone: false));
+
+        AssertStep.Succeeded(outcome);
+        Assert.Contains($"etcd-nodeagent-{Now.ToUnixTimeSeconds()}", outcome.Message, StringComparison.Ordinal);
+        // Ours: the newest three kept. Theirs: every one still there.
+        Assert.Equal(
+            theirs.Concat(["etcd-nodeagent-1700000100", "etcd-nodeagent-1700000200", $"etcd-nodeagent-{Now.ToUnixTimeSeconds()}"]).Order(StringComparer.Ordinal),
+            Directory.GetDirectories(db).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(Directory.Exists(Path.Combine(db, $"etcd-old-{Now.ToUnixTimeSeconds()}", "member")));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1,::1", "127.0.0.1")]
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("::1", "[::1]")]
+    [InlineData("", "[::1]")]
+    public void LoopbackAddress_FromTheLoopbackInterfacesAddresses_IsIPv4WhenThereElseBracketedIPv6(string addresses, string expected)
+    {
+        var list = addresses.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(System.Net.IPAddress.Parse);
+
+        Assert.Equal(expected, LoopbackAddress.Choose(list));
     }
 
     [Theory]
@@ -196,12 +235,12 @@ public sealed class DistributionDriverTests : IDisposable
         var call = binary.Single();
         Assert.Equal(
             ["server", "--cluster-reset", $"--cluster-reset-restore-path={snapshot}", "--etcd-s3=false",
-             "--etcd-arg=advertise-client-urls=https://127.0.0.1:2379", "--etcd-disable-snapshots=false"],
+             $"--etcd-arg=advertise-client-urls=https://{LoopbackAddress.OfHost()}:2379", "--etcd-disable-snapshots=false"],
             call.Arguments);
         Assert.Equal(DataDir, call.Environment[variable]);
         Assert.Equal(DataDir, call.WorkingDirectory);
         Assert.False(Directory.Exists(etcd));
-        Assert.True(Directory.Exists(Path.Combine(DataDir, "server", "db", $"etcd-old-{Now.ToUnixTimeSeconds()}", "member")));
+        Assert.True(Directory.Exists(Path.Combine(DataDir, "server", "db", $"etcd-nodeagent-{Now.ToUnixTimeSeconds()}", "member")));
         Assert.Equal(0, outcome.ExitCode);
         Assert.Contains("membership has been reset", outcome.StdoutTail, StringComparison.Ordinal);
         Assert.Contains("stand-in stderr", outcome.StderrTail, StringComparison.Ordinal);
@@ -241,7 +280,7 @@ public sealed class DistributionDriverTests : IDisposable
         Assert.False(outcome.Retryable);
         Assert.Equal(1, outcome.ExitCode);
         Assert.Contains("encrypted with different token", outcome.Message, StringComparison.Ordinal);
-        Assert.Contains($"etcd-old-{Now.ToUnixTimeSeconds()}", outcome.Message, StringComparison.Ordinal);
+        Assert.Contains($"etcd-nodeagent-{Now.ToUnixTimeSeconds()}", outcome.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -152,6 +152,71 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Contains("xml", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Save_RuntimeConfigAndDropIn_NameDirCompressAndNodeFromThemAndFlagsWin()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var config = _root.Combine("etc", "config.yaml");
+        Directory.CreateDirectory(config + ".d");
+        await File.WriteAllTextAsync(config, $"token: secret\nnode-name: from-config\netcd-snapshot-dir: {_root.Combine("wrong")}\netcd-snapshot-name: nightly\n");
+        await File.WriteAllTextAsync(Path.Combine(config + ".d", "50-snapshots.yaml"), $"etcd-snapshot-dir: {Dir}\netcd-snapshot-compress: true\n");
+
+        var fromConfig = await RunAsync("save", "--config", config, "--endpoints", etcd.ClientUrl);
+        var flagsWin = await RunAsync("save", "--config", config, "--endpoints", etcd.ClientUrl, "--node-name", "from-flag", "--name", "manual");
+
+        Assert.Matches(@"^Snapshot nightly-from-config-\d+\.zip saved: ", fromConfig.EnsureSuccess().StandardOutput);
+        Assert.Matches(@"^Snapshot manual-from-flag-\d+\.zip saved: ", flagsWin.EnsureSuccess().StandardOutput);
+        Assert.Equal(2, VisibleFiles(Dir).Length);
+        Assert.False(Directory.Exists(_root.Combine("wrong")));
+    }
+
+    [Fact]
+    public async Task Ls_RuntimeConfigTurnsS3OnWithoutABucket_ExitsTwoAsTheFlagWould()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = _root.Combine("config.yaml");
+        await File.WriteAllTextAsync(config, $"etcd-snapshot-dir: {Dir}\netcd-s3: true\n");
+
+        var result = await RunAsync("ls", "--config", config);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("node-agent: --s3-bucket is required for S3", result.StandardError.Trim());
+    }
+
+    [Theory]
+    [InlineData("missing.yaml", null, "node-agent: --config {0}: no such file")]
+    [InlineData("bad.yaml", "etcd-snapshot-dir: [unclosed\n", "node-agent: --config: {0}: not valid YAML")]
+    public async Task Ls_ConfigFileUnusable_ExitsTwoWithOneLine(string file, string? text, string expected)
+    {
+        var config = _root.Combine(file);
+        if (text is not null)
+        {
+            await File.WriteAllTextAsync(config, text);
+        }
+
+        var result = await RunAsync("ls", "--config", config, "--dir", _root.Path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith(string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, config), result.StandardError.Trim(), StringComparison.Ordinal);
+        Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>
+    /// K3s names the node after the whole host name (os.Hostname), lowercased. The save runs in its own
+    /// UTS namespace (<c>unshare -u</c>, root) with a dotted, mixed-case host name; the machine's stays as it is.
+    /// </summary>
+    [Fact]
+    public async Task Save_NoNodeNameAnywhere_TheFullHostNameLowercased()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var result = await CommandRunner.RunAsync("/usr/bin/unshare",
+            ["-u", "/bin/sh", "-c", "hostname Node-7.Example.COM && exec \"$0\" \"$@\"", RepoPaths.Executable("node-agent"),
+             "etcd-snapshot", "save", "--endpoints", etcd.ClientUrl, "--dir", Dir],
+            timeout: TestTimeouts.Slow);
+
+        Assert.Matches(@"^Snapshot on-demand-node-7\.example\.com-\d+ saved: ", result.EnsureSuccess().StandardOutput);
+    }
+
     private static Task<CommandResult> RunAsync(params string[] args)
         => CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), ["etcd-snapshot", .. args], timeout: TestTimeouts.Slow);
 

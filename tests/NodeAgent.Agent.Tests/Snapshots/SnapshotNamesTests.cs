@@ -73,8 +73,18 @@ public sealed class SnapshotNamesTests
 
     [Theory]
     [InlineData("K10abcdef::server:secret-password")]
-    [InlineData("server:secret-password")]
     [InlineData("secret-password\n")]
     public void TokenHash_IsTwelveHexOfThePasswordPart(string token)
         => Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("secret-password"u8))[..12], TokenHash.Of(token));
+
+    /// <summary>
+    /// K3s (pkg/clientaccess parseToken) makes a bare token "K10:::&lt;token&gt;": an empty CA hash, an empty
+    /// user, and the whole token as the password, colons and all. Expected values: <c>printf %s TOKEN | sha256sum</c>.
+    /// </summary>
+    [Theory]
+    [InlineData("my:bare:token", "6d6a1545001c")]
+    [InlineData("token", "3c469e9d6c58")]
+    [InlineData("K10abcdef::server:pass:with:colons", "f70e322b58a5")]
+    public void TokenHash_BareTokenWithColons_IsK3sHashOfTheWholeToken(string token, string expected)
+        => Assert.Equal(expected, TokenHash.Of(token));
 }

@@ -1,0 +1,54 @@
+namespace NodeAgent.Agent.Runtime;
+
+/// <summary>
+/// The runtime's version as <c>&lt;runtime-binary&gt; --version</c> prints it on its first line,
+/// "k3s version v1.30.4+k3s1 (hash)" or "rke2 version v1.30.4+rke2r1 (hash)" → "v1.30.4+k3s1".
+/// The answer is cached by the binary's modification time and size, so it is asked again only
+/// after the binary changed (an install).
+/// </summary>
+internal sealed class RuntimeVersion(ProcessRunner runner)
+{
+    private readonly Lock _gate = new();
+    private (DateTime ModifiedUtc, long Size, string Version)? _cached;
+
+    /// <summary>The version, or "" when the binary is not installed.</summary>
+    /// <exception cref="RuntimeVersionException">The binary ran but said no version, with its output.</exception>
+    public async Task<string> ReadAsync(string binary, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(binary);
+        if (!file.Exists)
+        {
+            return "";
+        }
+        lock (_gate)
+        {
+            if (_cached is { } c && c.ModifiedUtc == file.LastWriteTimeUtc && c.Size == file.Length)
+            {
+                return c.Version;
+            }
+        }
+        var result = await runner.RunAsync(new CommandSpec(binary, ["--version"]), cancellationToken);
+        var version = result.Succeeded ? Parse(result.StdoutTail) : null;
+        if (version is null)
+        {
+            throw new RuntimeVersionException($"{binary} --version exited {result.ExitCode} without a version on its first line: {FirstLine(result.StdoutTail + result.StderrTail)}");
+        }
+        lock (_gate)
+        {
+            _cached = (file.LastWriteTimeUtc, file.Length, version);
+        }
+        return version;
+    }
+
+    /// <summary>The version word of "&lt;name&gt; version &lt;v&gt; (...)" on the first line, or null.</summary>
+    public static string? Parse(string output)
+    {
+        var words = FirstLine(output).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return words.Length >= 3 && words[1] == "version" && words[2].StartsWith('v') ? words[2] : null;
+    }
+
+    private static string FirstLine(string text) => text.TrimStart().Split('\n', 2)[0].Trim();
+}
+
+/// <summary>The runtime's binary did not say its version.</summary>
+internal sealed class RuntimeVersionException(string message) : Exception(message);
