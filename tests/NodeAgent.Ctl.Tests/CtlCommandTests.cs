@@ -214,6 +214,34 @@ public sealed class CtlCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NodeLs_RuntimeFacts_ShowsAddressAndVersion_AndWarnsWhenTheRuntimesOwnSnapshotsAreOn()
+    {
+        var created = JsonDocument.Parse((await Ctl("cluster", "create", "prod", "--runtime", "k3s", "-o", "json")).EnsureSuccess().StandardOutput);
+        using var anonymous = _server.CreateChannel();
+        var registered = await new AgentService.AgentServiceClient(anonymous).RegisterAsync(new RegisterRequest
+        {
+            Cluster = "prod", Node = "node-1", BootstrapToken = created.RootElement.GetProperty("bootstrapToken").GetString()!, AgentVersion = "0.9.0",
+        }).ResponseAsync.DefaultTimeout();
+        using var asNode = _server.CreateChannel(registered.NodeCredential);
+        var quiet = (await Ctl("node", "ls", "--cluster", "prod")).EnsureSuccess();
+        await new AgentService.AgentServiceClient(asNode).ReportStatusAsync(new ReportStatusRequest
+        {
+            Cluster = "prod", Node = "node-1",
+            RuntimeFacts = new RuntimeFacts { AdvertiseAddress = "10.0.0.1", RuntimeVersion = "v1.30.4+k3s1", RuntimeSnapshotsEnabled = true },
+        }).ResponseAsync.DefaultTimeout();
+
+        var result = (await Ctl("node", "ls", "--cluster", "prod")).EnsureSuccess();
+
+        var table = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"\bADDRESS\s+VERSION\s+AGENT\b", table[0]);
+        Assert.Matches(@"\b10\.0\.0\.1\s+v1\.30\.4\+k3s1\s+0\.9\.0\b", table[1]);
+        Assert.Equal("", quiet.StandardError);
+        Assert.Equal("nodeagentctl: warning: K3s/RKE2's own scheduled etcd snapshots are on for node-1: the runtime and NodeAgent then both save into the same snapshot dir "
+            + "and prune the same name prefix by their own retention, so each may delete the other's snapshots; turn the runtime's off with 'etcd-disable-snapshots: true' "
+            + "in /etc/rancher/<k3s|rke2>/config.yaml and restart the runtime\n", result.StandardError);
+    }
+
+    [Fact]
     public async Task WrongToken_Unauthenticated_ExitOne()
     {
         var result = await Ctl(["cluster", "ls"], new Dictionary<string, string?> { ["NODEAGENT_TOKEN"] = "na-admin-wrong" });

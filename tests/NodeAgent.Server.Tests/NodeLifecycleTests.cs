@@ -248,7 +248,10 @@ public sealed class NodeLifecycleTests : IAsyncLifetime
             var node = "node-" + name;
             if (!withMembers)
             {
-                agents.Add(await SimulatedAgent.RegisterAsync(_server, "prod", node, _bootstrapToken));
+                agents.Add(await SimulatedAgent.RegisterAsync(_server.Address, _server.CaFile, new RegisterRequest
+                {
+                    Cluster = "prod", Node = node, BootstrapToken = _bootstrapToken, Roles = { NodeRole.Etcd }, AdvertiseAddress = $"10.0.0.{agents.Count + 1}",
+                }));
                 continue;
             }
             var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(_server.Address, null, _server.CaFile)).RegisterAsync(new RegisterRequest

@@ -37,9 +37,9 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         {
             Name = "prod", Runtime = Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1", ClusterConfiguration = "{\"cni\":\"flannel\"}",
         }).ResponseAsync.DefaultTimeout();
-        _a = await SimulatedAgent.RegisterAsync(_server, "prod", "node-a", created.BootstrapToken);
-        _b = await SimulatedAgent.RegisterAsync(_server, "prod", "node-b", created.BootstrapToken);
-        _c = await SimulatedAgent.RegisterAsync(_server, "prod", "node-c", created.BootstrapToken);
+        _a = await RegisterAsync("node-a", created.BootstrapToken, "10.0.0.1");
+        _b = await RegisterAsync("node-b", created.BootstrapToken, "10.0.0.2");
+        _c = await RegisterAsync("node-c", created.BootstrapToken, "10.0.0.3");
         _bootstrapToken = created.BootstrapToken;
     }
 
@@ -53,50 +53,67 @@ public sealed class RestoreOperationTests : IAsyncLifetime
 
         Assert.Equal("node-a", op.InitNode);
         Assert.Equal(OperationPhase.Started, op.Phase);
-        // Started: only the node holding the file checks it (after a safety snapshot); nothing stops.
+        // Started: only the node holding the file checks it (after a safety snapshot), every node
+        // whether it can have the snapshot's runtime version; nothing stops.
         var a = await _a.GetPlanAsync();
-        Assert.Equal(["started/safety-snapshot", "started/verify-snapshot"], a.Operation.Instructions.Select(i => i.Id));
+        Assert.Equal(["started/safety-snapshot", "started/verify-snapshot", "started/check-runtime-version"], a.Operation.Instructions.Select(i => i.Id));
         Assert.True(a.Operation.Instructions[0].SaveSnapshot.SkipIfEtcdDown);
         Assert.Equal(Sha, a.Operation.Instructions[1].VerifySnapshot.Sha256);
-        Assert.Null((await _b.GetPlanAsync()).Operation);
-        await ReportAsync(_a, a, ("started/safety-snapshot", StepState.Skipped), ("started/verify-snapshot", StepState.Succeeded));
-
-        // Shutdown: killall everywhere; the other servers drop their etcd data (tombstone).
-        Assert.Equal(OperationPhase.Shutdown, (await GetAsync(op.Id)).Phase);
-        Assert.Equal("v1.29.2+k3s1", (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.KubernetesVersion);
-        a = await _a.GetPlanAsync(a.Checksum);
+        Assert.Equal("v1.29.2+k3s1", a.Operation.Instructions[2].CheckRuntimeVersion.Version);
         var b = await _b.GetPlanAsync();
         var c = await _c.GetPlanAsync();
-        Assert.Equal(["shutdown/killall"], a.Operation.Instructions.Select(i => i.Id));
-        Assert.Equal(["shutdown/killall", "shutdown/remove-etcd-data"], b.Operation.Instructions.Select(i => i.Id));
-        Assert.True(b.Operation.Instructions[1].RemoveEtcdData.Tombstone);
-        await ReportAsync(_a, a, ("shutdown/killall", StepState.Succeeded));
-        await ReportAsync(_b, b, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
-        await ReportAsync(_c, c, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
+        Assert.Equal(["started/check-runtime-version"], b.Operation.Instructions.Select(i => i.Id));
+        await ReportAsync(_a, a, ("started/safety-snapshot", StepState.Skipped), ("started/verify-snapshot", StepState.Succeeded), ("started/check-runtime-version", StepState.Succeeded));
+        await ReportAsync(_b, b, ("started/check-runtime-version", StepState.Succeeded));
+        await ReportAsync(_c, c, ("started/check-runtime-version", StepState.Succeeded));
 
-        // Restore: the init node alone; no cancelling from here on.
+        // Shutdown: killall and the snapshot's runtime version everywhere; nothing destroyed yet.
+        Assert.Equal(OperationPhase.Shutdown, (await GetAsync(op.Id)).Phase);
+        Assert.Equal("v1.29.2+k3s1", (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.KubernetesVersion);
+        foreach (var agent in new[] { _a, _b, _c })
+        {
+            var plan = await agent.GetPlanAsync();
+            Assert.Equal(["shutdown/killall", "shutdown/install-runtime-version"], plan.Operation.Instructions.Select(i => i.Id));
+            await ReportAsync(agent, plan, ("shutdown/killall", StepState.Succeeded), ("shutdown/install-runtime-version", StepState.Succeeded));
+        }
+
+        // Restore: the init node bootstraps alone and restores; the other servers are tombstoned and
+        // lose their credentials; no cancelling from here on.
         var restoring = await GetAsync(op.Id);
         Assert.Equal(OperationPhase.Restore, restoring.Phase);
         Assert.False(restoring.Cancellable);
         var cancel = await Assert.ThrowsAsync<RpcException>(() => _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync).DefaultTimeout();
         Assert.Equal(StatusCode.FailedPrecondition, cancel.StatusCode);
         Assert.Contains("no datastore", cancel.Status.Detail, StringComparison.Ordinal);
-        a = await _a.GetPlanAsync(a.Checksum);
-        Assert.Equal(Snapshot, a.Operation.Instructions.Single().RestoreSnapshot.Snapshot);
-        Assert.Null((await _b.GetPlanAsync()).Operation);
-        await ReportAsync(_a, a, ("restore/restore-snapshot", StepState.Succeeded));
+        a = await _a.GetPlanAsync();
+        Assert.Equal(["restore/write-config-drop-in", "restore/restore-snapshot"], a.Operation.Instructions.Select(i => i.Id));
+        Assert.Equal(Snapshot, a.Operation.Instructions[1].RestoreSnapshot.Snapshot);
+        b = await _b.GetPlanAsync();
+        c = await _c.GetPlanAsync();
+        Assert.Equal(["restore/remove-etcd-data", "restore/remove-server-credentials"], b.Operation.Instructions.Select(i => i.Id));
+        Assert.True(b.Operation.Instructions[0].RemoveEtcdData.Tombstone);
+        await ReportAsync(_a, a, ("restore/write-config-drop-in", StepState.Succeeded), ("restore/restore-snapshot", StepState.Succeeded));
+        await ReportAsync(_b, b, ("restore/remove-etcd-data", StepState.Succeeded), ("restore/remove-server-credentials", StepState.Succeeded));
+        await ReportAsync(_c, c, ("restore/remove-etcd-data", StepState.Succeeded), ("restore/remove-server-credentials", StepState.Succeeded));
 
-        // RestartCluster: the init node starts and is healthy before the others start.
+        // RestartCluster: the init node starts and is healthy before the others start, one at a time.
         Assert.Equal(OperationPhase.RestartCluster, (await GetAsync(op.Id)).Phase);
-        a = await _a.GetPlanAsync(a.Checksum);
+        a = await _a.GetPlanAsync();
         Assert.Equal(["restart-cluster/start-runtime", "restart-cluster/wait-healthy"], a.Operation.Instructions.Select(i => i.Id));
         Assert.Null((await _b.GetPlanAsync()).Operation);
         await ReportAsync(_a, a, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
-        b = await _b.GetPlanAsync();
-        c = await _c.GetPlanAsync();
-        Assert.Equal(["restart-cluster/start-runtime", "restart-cluster/wait-healthy"], b.Operation.Instructions.Select(i => i.Id));
-        await ReportAsync(_b, b, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
-        await ReportAsync(_c, c, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        foreach (var agent in new[] { _b, _c })
+        {
+            var plan = await agent.GetPlanAsync();
+            Assert.Equal(["restart-cluster/write-config-drop-in", "restart-cluster/start-runtime", "restart-cluster/wait-healthy"], plan.Operation.Instructions.Select(i => i.Id));
+            await ReportAsync(agent, plan, ("restart-cluster/write-config-drop-in", StepState.Succeeded), ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        }
+        foreach (var agent in new[] { _a, _b, _c })
+        {
+            var plan = await agent.GetPlanAsync();
+            await ReportAsync(agent, plan, ("restart-cluster/final-remove-config-drop-in", StepState.Succeeded), ("restart-cluster/final-restart-runtime", StepState.Succeeded),
+                ("restart-cluster/final-wait-healthy", StepState.Succeeded));
+        }
 
         var finished = await GetAsync(op.Id);
         Assert.Equal(OperationPhase.Finished, finished.Phase);
@@ -114,32 +131,39 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         var a = await _a.GetPlanAsync();
         Assert.Null((await worker.GetPlanAsync()).Operation);
         await ReportAsync(_a, a, ("started/verify-snapshot", StepState.Succeeded));
-        a = await _a.GetPlanAsync(a.Checksum);
         var w = await worker.GetPlanAsync();
         Assert.Equal(["shutdown/killall"], w.Operation.Instructions.Select(i => i.Id));
-        await ReportAsync(_a, a, ("shutdown/killall", StepState.Succeeded));
-        await ReportAsync(worker, w, ("shutdown/killall", StepState.Succeeded));
+        foreach (var agent in new[] { _a, _b, _c, worker })
+        {
+            await ReportAsync(agent, await agent.GetPlanAsync(), ("shutdown/killall", StepState.Succeeded));
+        }
+        Assert.Null((await worker.GetPlanAsync()).Operation);
+        await ReportAsync(_a, await _a.GetPlanAsync(), ("restore/write-config-drop-in", StepState.Succeeded), ("restore/restore-snapshot", StepState.Succeeded));
         foreach (var other in new[] { _b, _c })
         {
-            var plan = await other.GetPlanAsync();
-            await ReportAsync(other, plan, ("shutdown/killall", StepState.Succeeded), ("shutdown/remove-etcd-data", StepState.Succeeded));
+            await ReportAsync(other, await other.GetPlanAsync(), ("restore/remove-etcd-data", StepState.Succeeded), ("restore/remove-server-credentials", StepState.Succeeded));
         }
-        a = await _a.GetPlanAsync(a.Checksum);
-        Assert.Null((await worker.GetPlanAsync()).Operation);
-        await ReportAsync(_a, a, ("restore/restore-snapshot", StepState.Succeeded));
-        a = await _a.GetPlanAsync(a.Checksum);
+        a = await _a.GetPlanAsync();
         Assert.False(a.Operation.Instructions[0].StartRuntime.SkipEtcdWait);
         await ReportAsync(_a, a, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        foreach (var other in new[] { _b, _c })
+        {
+            Assert.Null((await worker.GetPlanAsync()).Operation);
+            await ReportAsync(other, await other.GetPlanAsync(), ("restart-cluster/write-config-drop-in", StepState.Succeeded),
+                ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+        }
 
+        // The worker starts last, without waiting for an etcd, and has no drop-in to remove on the final pass.
         w = await worker.GetPlanAsync();
         var start = Assert.Single(w.Operation.Instructions);
         Assert.Equal("restart-cluster/start-runtime", start.Id);
         Assert.True(start.StartRuntime.SkipEtcdWait);
         await ReportAsync(worker, w, ("restart-cluster/start-runtime", StepState.Succeeded));
-        foreach (var other in new[] { _b, _c })
+        foreach (var agent in new[] { _a, _b, _c })
         {
-            var plan = await other.GetPlanAsync();
-            await ReportAsync(other, plan, ("restart-cluster/start-runtime", StepState.Succeeded), ("restart-cluster/wait-healthy", StepState.Succeeded));
+            Assert.Null((await worker.GetPlanAsync()).Operation);
+            await ReportAsync(agent, await agent.GetPlanAsync(), ("restart-cluster/final-remove-config-drop-in", StepState.Succeeded),
+                ("restart-cluster/final-restart-runtime", StepState.Succeeded), ("restart-cluster/final-wait-healthy", StepState.Succeeded));
         }
         Assert.Equal(OperationPhase.Finished, (await GetAsync(op.Id)).Phase);
     }
@@ -168,13 +192,13 @@ public sealed class RestoreOperationTests : IAsyncLifetime
     [Fact]
     public async Task Restore_ModeAll_TakesVersionAndConfiguration_ModeNoneLeavesThem()
     {
-        await ReportSnapshotAsync("v1.29.2+k3s1", configuration: "{\"cni\":\"calico\"}");
+        await ReportSnapshotAsync("v1.29.2+k3s1", configuration: RuntimeConfig("cni: calico\n"));
         var op = await RestoreAsync(RestoreMode.All, safety: false);
-        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+        await PassStartedAsync();
 
         var cluster = (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster;
         Assert.Equal("v1.29.2+k3s1", cluster.KubernetesVersion);
-        Assert.Equal("{\"cni\":\"calico\"}", cluster.ClusterConfiguration);
+        Assert.Equal(RuntimeConfig("cni: calico\n"), cluster.ClusterConfiguration);
         await _operations.CancelOperationAsync(new CancelOperationRequest { Id = op.Id }).ResponseAsync.DefaultTimeout();
 
         var none = await RestoreAsync(RestoreMode.None, safety: false);
@@ -186,8 +210,8 @@ public sealed class RestoreOperationTests : IAsyncLifetime
     [Theory]
     [InlineData("on-demand-node-a-1600000000", "v1.30.4+k3s1", "", RestoreMode.None, StatusCode.NotFound, "is not in the catalog")]
     [InlineData(Snapshot, "v1.24.9+k3s1", "", RestoreMode.None, StatusCode.FailedPrecondition, "before 1.25")]
-    [InlineData(Snapshot, "", "", RestoreMode.KubernetesVersion, StatusCode.FailedPrecondition, "needs the snapshot's Kubernetes version")]
-    [InlineData(Snapshot, "v1.30.4+k3s1", "", RestoreMode.All, StatusCode.FailedPrecondition, "needs the snapshot's cluster configuration")]
+    [InlineData(Snapshot, "", "", RestoreMode.KubernetesVersion, StatusCode.FailedPrecondition, "records no runtime version; restore with mode none")]
+    [InlineData(Snapshot, "v1.30.4+k3s1", "", RestoreMode.All, StatusCode.FailedPrecondition, "records no runtime configuration files")]
     [InlineData(Snapshot, "v1.30.4+k3s1", "0123456789ab", RestoreMode.None, StatusCode.FailedPrecondition, "another server token")]
     [InlineData("../etc/passwd", "v1.30.4+k3s1", "", RestoreMode.None, StatusCode.InvalidArgument, "snapshot")]
     public async Task Restore_RefusedRequest_SaysWhy_AndStartsNothing(string name, string version, string tokenHash, RestoreMode mode, StatusCode code, string expected)
@@ -238,7 +262,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
     [Fact]
     public async Task ListSnapshots_LargeConfiguration_ListsItsSha256Only_AndModeAllStillRestoresTheText()
     {
-        var configuration = "{\"data\":\"" + new string('x', 700 * 1024) + "\"}";
+        var configuration = RuntimeConfig("data: " + new string('x', 700 * 1024) + "\n");
         await ReportSnapshotAsync("v1.29.2+k3s1", configuration: configuration);
 
         var listed = Assert.Single((await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots);
@@ -246,9 +270,28 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(configuration))), listed.ClusterConfigurationSha256);
 
         await RestoreAsync(RestoreMode.All, safety: false);
-        await ReportAsync(_a, await _a.GetPlanAsync(), ("started/verify-snapshot", StepState.Succeeded));
+        await PassStartedAsync();
         Assert.Equal(configuration, (await _clusters.GetClusterAsync(new GetClusterRequest { Name = "prod" }).ResponseAsync.DefaultTimeout()).Cluster.ClusterConfiguration);
     }
+
+    private static string RuntimeConfig(string content)
+        => $$"""{"format":"nodeagent.runtime-config/v1","files":[{"path":"/etc/rancher/k3s/config.yaml","content":{{System.Text.Json.JsonSerializer.Serialize(content)}},"removedKeys":[]}]}""";
+
+    /// <summary>Every node reports its Started steps (version modes: each checks the runtime version) succeeded.</summary>
+    private async Task PassStartedAsync()
+    {
+        foreach (var agent in new[] { _a, _b, _c })
+        {
+            var plan = await agent.GetPlanAsync();
+            await ReportAsync(agent, plan, plan.Operation.Instructions.Select(i => (i.Id, StepState.Succeeded)).ToArray());
+        }
+    }
+
+    private Task<SimulatedAgent> RegisterAsync(string node, string token, string address)
+        => SimulatedAgent.RegisterAsync(_server.Address, _server.CaFile, new RegisterRequest
+        {
+            Cluster = "prod", Node = node, BootstrapToken = token, Roles = { NodeRole.Etcd }, AdvertiseAddress = address,
+        });
 
     private async Task ReportSnapshotAsync(string kubernetesVersion, string configuration = "", string tokenHash = "", string cluster = "")
     {

@@ -17,13 +17,17 @@ internal sealed class SimulatedAgent(AgentService.AgentServiceClient client, str
     public static Task<SimulatedAgent> RegisterAsync(InProcessPlanServer server, string cluster, string node, string bootstrapToken, params NodeRole[] roles)
         => RegisterAsync(server.Address, server.CaFile, cluster, node, bootstrapToken, roles);
 
-    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, string cluster, string node, string bootstrapToken, params NodeRole[] roles)
-    {
-        var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(server, null, caFile)).RegisterAsync(new RegisterRequest
+    public static Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, string cluster, string node, string bootstrapToken, params NodeRole[] roles)
+        => RegisterAsync(server, caFile, new RegisterRequest
         {
             Cluster = cluster, Node = node, BootstrapToken = bootstrapToken, Roles = { roles.Length > 0 ? roles : [NodeRole.Etcd] },
-        }).ResponseAsync.DefaultTimeout();
-        return Connect(server, caFile, cluster, node, registered.NodeCredential);
+        });
+
+    /// <summary>Registers with every field of <paramref name="request"/> as given (advertise address, member settings...).</summary>
+    public static async Task<SimulatedAgent> RegisterAsync(Uri server, string? caFile, RegisterRequest request)
+    {
+        var registered = await new AgentService.AgentServiceClient(PlanServerChannels.Create(server, null, caFile)).RegisterAsync(request).ResponseAsync.DefaultTimeout();
+        return Connect(server, caFile, request.Cluster, request.Node, registered.NodeCredential);
     }
 
     /// <summary>An agent that already holds its credential (e.g. after a server restart).</summary>

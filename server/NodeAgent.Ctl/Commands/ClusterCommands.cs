@@ -34,7 +34,7 @@ internal static class ClusterCommands
     {
         var clusterName = new Option<string>("--cluster") { Description = "The cluster.", Required = true };
         var output = CtlContext.OutputOption();
-        var ls = new Command("ls", "List a cluster's nodes: roles, init node, plan applied, liveness (connected now, last seen, UNREACHABLE), etcd member.") { clusterName, output };
+        var ls = new Command("ls", "List a cluster's nodes: roles, init node, plan applied, liveness (connected now, last seen, UNREACHABLE), etcd member, advertised address, runtime version.") { clusterName, output };
         ls.SetAction((parse, ct) => ctx.RunAsync(parse, async server =>
         {
             var nodes = await server.Clusters.ListNodesAsync(new ListNodesRequest { Cluster = parse.GetValue(clusterName)! }, deadline: ServerConnection.Deadline, cancellationToken: ct);
@@ -47,9 +47,15 @@ internal static class ClusterCommands
                 ("CONNECTED", n => n.Connected ? "yes" : n.Unreachable ? "UNREACHABLE" : "no"),
                 ("LAST SEEN", n => Printer.Time(n.LastSeen)),
                 ("MEMBER", n => n.EtcdPeerUrls.Count == 0 ? n.EtcdMemberName : $"{n.EtcdMemberName}={string.Join(',', n.EtcdPeerUrls)}"),
-                ("VERSION", n => n.AgentVersion),
+                ("ADDRESS", n => n.AdvertiseAddress),
+                ("VERSION", n => n.RuntimeVersion),
+                ("AGENT", n => n.AgentVersion),
                 ("REPORT ERROR", n => n.LastReportError),
             ]);
+            if (NodeView.RuntimeSnapshotsWarning(nodes.Nodes) is { } warning)
+            {
+                await ctx.Error.WriteLineAsync(warning);
+            }
             return 0;
         }));
         var node = new Command("node", "Nodes of a cluster.") { ls, NodeResetCommand.Create(ctx), NodeRemoveCommand.Create(ctx) };

@@ -38,7 +38,7 @@ internal sealed class AgentApi(
     public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, context.CancellationToken);
         using var _ = connections.Open(request.Cluster, request.Node);
         return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
             request.Wait?.ToTimeSpan(), context.CancellationToken);
@@ -48,7 +48,7 @@ internal sealed class AgentApi(
     public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, request.RuntimeFacts, context.CancellationToken);
         if (request.Inventory is { } inventory)
         {
             await catalog.ReportInventoryAsync(request.Cluster, request.Node, inventory, context.CancellationToken);
@@ -67,9 +67,11 @@ internal sealed class AgentApi(
         }
     }
 
+    /// <param name="facts">What the agent finds on the node (every full report carries it); null keeps what is stored.</param>
     private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, string? lastReportError,
-        CancellationToken cancellationToken)
+        RuntimeFacts? facts, CancellationToken cancellationToken)
     {
+        var advertiseAddress = facts is null ? null : AdvertiseAddress.Require(facts.AdvertiseAddress, "runtime_facts.advertise_address");
         var record = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
         connections.Seen(cluster, node);
@@ -87,6 +89,9 @@ internal sealed class AgentApi(
             AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
             AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
             LastReportError = lastReportError ?? record.LastReportError,
+            AdvertiseAddress = advertiseAddress ?? record.AdvertiseAddress,
+            RuntimeVersion = facts?.RuntimeVersion ?? record.RuntimeVersion,
+            RuntimeSnapshotsEnabled = facts?.RuntimeSnapshotsEnabled ?? record.RuntimeSnapshotsEnabled,
         }, cancellationToken);
     }
 }

@@ -37,6 +37,9 @@ internal static class ProtoMapping
             LastReportError = node.LastReportError,
             Unreachable = liveness.Unreachable,
             EtcdMemberName = node.EtcdMemberName,
+            AdvertiseAddress = node.AdvertiseAddress,
+            RuntimeVersion = node.RuntimeVersion,
+            RuntimeSnapshotsEnabled = node.RuntimeSnapshotsEnabled,
         };
         proto.Roles.AddRange(node.Roles);
         proto.EtcdPeerUrls.AddRange(node.EtcdPeerUrls);

@@ -47,6 +47,8 @@ internal static class S3SnapshotMapping
             KubernetesVersion = Get("kubernetesVersion"),
             ClusterConfiguration = Get("clusterConfig"),
             TokenHash = Or(Get("tokenHash"), Header("token-hash")),
+            // Our sidecar always records the sha256; without it the first node that verifies the file computes it.
+            WithoutSidecar = Get("sha256").Length == 0,
         };
     }
 

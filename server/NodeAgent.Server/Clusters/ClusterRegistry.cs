@@ -88,6 +88,7 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
         }
         var roles = request.Roles.Count > 0 ? request.Roles.Distinct().ToArray() : [NodeRole.Etcd];
         var peerUrls = EtcdMember.RequirePeerUrls(request.EtcdPeerUrls);
+        var advertiseAddress = AdvertiseAddress.Require(request.AdvertiseAddress, "advertise_address");
         var memberName = EtcdMember.RequireName(request.EtcdMemberName.Length > 0 || peerUrls.Count == 0 ? request.EtcdMemberName : request.Node);
         var existing = await store.ListNodesAsync(cluster.Name, cancellationToken);
         var previous = existing.FirstOrDefault(n => n.Name == request.Node);
@@ -101,7 +102,15 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
             ?? (roles.Contains(NodeRole.Etcd) && !existing.Any(n => n.InitNode));
         var credential = Secrets.NewToken("na-node-");
         var node = new NodeRecord(cluster.Name, request.Node, roles, initNode, Secrets.Sha256Hex(credential),
-            time.GetUtcNow(), time.GetUtcNow(), "", request.AgentVersion) { EtcdMemberName = memberName, EtcdPeerUrls = peerUrls };
+            time.GetUtcNow(), time.GetUtcNow(), "", request.AgentVersion)
+        {
+            EtcdMemberName = memberName,
+            EtcdPeerUrls = peerUrls,
+            // What the agent found on the node before: its next full report says it again.
+            AdvertiseAddress = advertiseAddress.Length > 0 ? advertiseAddress : previous?.AdvertiseAddress ?? "",
+            RuntimeVersion = previous?.RuntimeVersion ?? "",
+            RuntimeSnapshotsEnabled = previous?.RuntimeSnapshotsEnabled ?? false,
+        };
         await store.UpsertNodeAsync(node, cancellationToken);
         notifier.Changed(cluster.Name);
         return (node, credential);

@@ -75,7 +75,7 @@ internal sealed partial class OperationEngine(
         state.InitNodeReason = choice.Reason;
         // Every node takes part: killall runs everywhere.
         state.Nodes.AddRange(nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new NodeStep { Node = n.Name, State = StepState.Pending, UpdatedAt = state.CreatedAt }));
-        var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source), clusterRecord, nodes, now, timeouts);
+        var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source) { Progress = RestoreProgress.Start(nodes, init) }, clusterRecord, nodes, now, timeouts);
         await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, OperationType.Restore, cluster, nodes.Count);
         Announce(operation);
@@ -142,11 +142,7 @@ internal sealed partial class OperationEngine(
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// Folds a node's step results into its cluster's active operation, then advances it. A node
-    /// runs its phase's instructions in order: a result for the instruction it is on moves it to
-    /// the next one (or ends its part of the phase), a failure stops it there.
-    /// </summary>
+    /// <summary>Folds a node's step results into its cluster's active operation (<see cref="StepResultFolding"/>), then advances it.</summary>
     public async Task RecordStepsAsync(string cluster, string node, IReadOnlyList<StepResult> steps, CancellationToken cancellationToken)
     {
         await UnderClusterLockAsync(cluster, async () =>
@@ -156,43 +152,22 @@ internal sealed partial class OperationEngine(
             {
                 return 0;
             }
-            var next = operation.State.Clone();
-            var step = next.Nodes.FirstOrDefault(n => n.Node == node);
-            var results = steps.Where(r => r.OperationId == operation.Id).GroupBy(r => r.InstructionId).ToDictionary(g => g.Key, g => g.Last());
             var changed = false;
-            if (step is not null && results.Count > 0
+            if (steps.Count > 0
                 && await plans.GetClusterAsync(cluster, cancellationToken) is { } clusterRecord
                 && await plans.GetNodeAsync(cluster, node, cancellationToken) is { } nodeRecord)
             {
                 var instructions = OperationInstructions.ForNode(operation, clusterRecord, nodeRecord, timeouts) ?? [];
-                var ids = instructions.Select(i => i.Id).ToList();
-                while (step.InstructionId.Length > 0 && results.Remove(step.InstructionId, out var result))
+                (operation, changed, var ended) = StepResultFolding.Fold(operation, node, instructions, steps, time.GetUtcNow());
+                foreach (var (instruction, result) in ended)
                 {
-                    var index = ids.IndexOf(step.InstructionId);
-                    if (index >= 0 && Ended(result.State) && !Ended(step.State))
-                    {
-                        metrics.StepEnded(cluster, instructions[index], result);
-                    }
-                    step.State = result.State;
-                    step.Message = result.Message;
-                    step.Progress = result.Progress;
-                    step.UpdatedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                    changed = true;
-                    if (result.State is not (StepState.Succeeded or StepState.Skipped) || index < 0 || index == instructions.Count - 1)
-                    {
-                        break;
-                    }
-                    step.InstructionId = instructions[index + 1].Id;
-                    step.State = StepState.Pending;
-                    step.Progress = null;
+                    metrics.StepEnded(cluster, instruction, result);
                 }
             }
-            await AdvanceLockedAsync(changed ? operation with { State = next } : operation, changed, cancellationToken);
+            await AdvanceLockedAsync(operation, changed, cancellationToken);
             return 0;
         }, cancellationToken);
     }
-
-    private static bool Ended(StepState state) => state is StepState.Succeeded or StepState.Failed or StepState.Skipped;
 
     /// <summary>Re-evaluates the cluster's active operation (node liveness, deadlines).</summary>
     public Task AdvanceAsync(string cluster, CancellationToken cancellationToken)

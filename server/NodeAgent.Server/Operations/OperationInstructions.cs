@@ -17,16 +17,17 @@ internal static class OperationInstructions
     public const string SafetySnapshot = "started/safety-snapshot";
     public const string DownloadSnapshot = "started/download-snapshot";
     public const string VerifySnapshot = "started/verify-snapshot";
+    public const string CheckRuntimeVersion = "started/check-runtime-version";
     public const string Killall = "shutdown/killall";
-    public const string RemoveEtcdData = "shutdown/remove-etcd-data";
+    public const string InstallRuntimeVersion = "shutdown/install-runtime-version";
     public const string RestoreSnapshot = "restore/restore-snapshot";
     public const string StartRuntime = "restart-cluster/start-runtime";
     public const string WaitHealthy = "restart-cluster/wait-healthy";
 
     /// <summary>
     /// The instructions <paramref name="node"/> runs in the operation's current phase: empty when it
-    /// has nothing to do there, null while it waits for another node (a restore's other servers
-    /// start only once the init node is healthy).
+    /// has nothing to do there, null while it waits for another node (a K3s/RKE2 restore starts one
+    /// node at a time; a plain etcd member waits for the sha256 the init node computes when none was recorded).
     /// </summary>
     public static IReadOnlyList<Instruction>? ForNode(OperationRecord operation, ClusterRecord cluster, NodeRecord node, OperationTimeouts timeouts)
     {
@@ -65,8 +66,10 @@ internal static class OperationInstructions
         var etcd = node.Roles.Contains(NodeRole.Etcd);
         // A plain etcd cluster is restored by every member from the same file with the full initial
         // cluster (etcd's multi-member procedure); K3s and RKE2 restore on the init node and the
-        // other servers rejoin it from a tombstone.
+        // other servers rejoin it, as Rancher's planner does (RuntimeRestoreInstructions).
         var everyMember = cluster.Runtime == Runtime.Etcd && etcd;
+        // Restore modes kubernetesVersion and all put the snapshot's runtime version on every K3s/RKE2 node.
+        var version = cluster.Runtime != Runtime.Etcd && state.RestoreMode is RestoreMode.KubernetesVersion or RestoreMode.All ? source.KubernetesVersion : "";
         var snapshot = state.Snapshot;
         var list = new List<Instruction>();
         switch (state.Phase)
@@ -79,6 +82,11 @@ internal static class OperationInstructions
                         Name = "pre-restore", Upload = cluster.SnapshotSettings.S3 is not null, SkipIfEtcdDown = true,
                     }));
                 }
+                if (everyMember && !init && source.Sha256.Length == 0)
+                {
+                    // No recorded sha256 (no sidecar): the init node's computed one is the one every other member must match.
+                    return null;
+                }
                 if (init || everyMember)
                 {
                     // With an S3 copy every restoring node downloads it; a node whose local file
@@ -90,43 +98,57 @@ internal static class OperationInstructions
                     }
                     list.Add(Make(VerifySnapshot, timeouts.SaveInstruction, 1, i => i.VerifySnapshot = new VerifySnapshotInstruction { Snapshot = snapshot, Sha256 = source.Sha256 }));
                 }
+                if (version.Length > 0)
+                {
+                    list.Add(Make(CheckRuntimeVersion, timeouts.RestoreStep, 2, i => i.CheckRuntimeVersion = new CheckRuntimeVersionInstruction { Version = version }));
+                }
                 break;
             case OperationPhase.Shutdown:
                 list.Add(Make(Killall, timeouts.RestoreStep, 2, i => i.RunKillall = new RunKillallInstruction()));
-                if (etcd && !init && cluster.Runtime != Runtime.Etcd)
+                if (version.Length > 0)
                 {
-                    list.Add(Make(RemoveEtcdData, timeouts.RestoreStep, 1, i => i.RemoveEtcdData = new RemoveEtcdDataInstruction { Tombstone = true }));
+                    list.Add(Make(InstallRuntimeVersion, timeouts.SaveInstruction, 1, i => i.InstallRuntimeVersion = new InstallRuntimeVersionInstruction { Version = version }));
                 }
                 break;
+            case OperationPhase.Restore when cluster.Runtime != Runtime.Etcd:
+                return RuntimeRestoreInstructions.Restore(operation, source, node, timeouts);
             case OperationPhase.Restore:
-                if (init || everyMember)
+                if (everyMember)
                 {
-                    list.Add(Make(RestoreSnapshot, timeouts.SaveInstruction, 1, i => i.RestoreSnapshot = new RestoreSnapshotInstruction
-                    {
-                        Snapshot = snapshot, Sha256 = source.Sha256, InitialCluster = cluster.Runtime == Runtime.Etcd ? source.InitialCluster : "",
-                    }));
+                    list.Add(RestoreSnapshotStep(source, snapshot, source.InitialCluster, timeouts));
                 }
                 break;
+            case OperationPhase.RestartCluster when (operation.Progress?.Pass ?? RestartPass.NotStarted) == RestartPass.Recovery:
+                return RestoreRecovery.Instructions(operation, cluster, node, timeouts);
+            case OperationPhase.RestartCluster when cluster.Runtime != Runtime.Etcd:
+                return RuntimeRestoreInstructions.Restart(operation, source, node, timeouts);
             case OperationPhase.RestartCluster:
-                var initHealthy = state.Nodes.Any(n => n.Node == state.InitNode && n.State == StepState.Succeeded);
-                if (!init && cluster.Runtime != Runtime.Etcd && !initHealthy)
+                if (init || etcd)
                 {
-                    return null;
-                }
-                if (init || etcd || cluster.Runtime != Runtime.Etcd)
-                {
-                    list.Add(Make(StartRuntime, timeouts.RestoreStep, 2, i => i.StartRuntime = new StartRuntimeInstruction { SkipEtcdWait = !etcd }));
+                    list.Add(StartRuntimeStep(StartRuntime, !etcd, restart: false, timeouts));
                 }
                 if (etcd)
                 {
-                    list.Add(Make(WaitHealthy, timeouts.RestoreStep, 1, i => i.WaitHealthy = new WaitHealthyInstruction()));
+                    list.Add(WaitHealthyStep(WaitHealthy, timeouts));
                 }
                 break;
         }
         return list;
     }
 
-    private static Instruction Make(string id, TimeSpan timeout, int attempts, Action<Instruction> kind)
+    internal static Instruction RestoreSnapshotStep(RestoreSource source, string snapshot, string initialCluster, OperationTimeouts timeouts)
+        => Make(RestoreSnapshot, timeouts.SaveInstruction, 1, i => i.RestoreSnapshot = new RestoreSnapshotInstruction
+        {
+            Snapshot = snapshot, Sha256 = source.Sha256, InitialCluster = initialCluster,
+        });
+
+    internal static Instruction StartRuntimeStep(string id, bool skipEtcdWait, bool restart, OperationTimeouts timeouts)
+        => Make(id, timeouts.RestoreStep, 2, i => i.StartRuntime = new StartRuntimeInstruction { SkipEtcdWait = skipEtcdWait, Restart = restart });
+
+    internal static Instruction WaitHealthyStep(string id, OperationTimeouts timeouts)
+        => Make(id, timeouts.RestoreStep, 1, i => i.WaitHealthy = new WaitHealthyInstruction());
+
+    internal static Instruction Make(string id, TimeSpan timeout, int attempts, Action<Instruction> kind)
     {
         var instruction = new Instruction { Id = id, Timeout = Duration.FromTimeSpan(timeout), MaxAttempts = attempts };
         kind(instruction);

@@ -8,6 +8,9 @@ namespace NodeAgent.Server.Operations;
 /// </summary>
 internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDeadline, bool Compress, RestoreSource? Restore = null)
 {
+    /// <summary>A restore's progress (restart pass, join order, installs); null for other operations.</summary>
+    public RestoreProgress? Progress { get; init; }
+
     public string Id => State.Id;
 
     public string Cluster => State.Cluster;
@@ -20,7 +23,9 @@ internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDead
 /// copy against it), whether the init node holds a local copy or downloads the S3 one, whether an
 /// S3 copy exists, the safety snapshot, the snapshot's cluster facts the restore mode applies, and
 /// for plain etcd the new cluster's members (<c>name=peerURL,...</c> of the restoring nodes; empty
-/// when one of them did not register its member settings: each agent's own config then says).
+/// when one of them did not register its member settings: each agent's own config then says), and
+/// for K3s/RKE2 the init node's join URL the other servers are pointed at. A snapshot without a
+/// recorded sha256 (no sidecar) starts with none: the first node that computes it sets it.
 /// </summary>
 internal sealed record RestoreSource(
     string Sha256,
@@ -29,7 +34,8 @@ internal sealed record RestoreSource(
     bool SafetySnapshot,
     string KubernetesVersion,
     string ClusterConfiguration,
-    string InitialCluster = "");
+    string InitialCluster = "",
+    string JoinUrl = "");
 
 /// <summary>Facts about phases.</summary>
 internal static class OperationPhases

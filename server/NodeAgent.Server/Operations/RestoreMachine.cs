@@ -6,12 +6,14 @@ namespace NodeAgent.Server.Operations;
 
 /// <summary>
 /// The phase machine of a restore, a pure function of the operation, its cluster's nodes and the
-/// time: <c>Started</c> (safety snapshot, download, verification: nothing is stopped yet) →
-/// <c>Shutdown</c> (every node runs killall; the other K3s/RKE2 servers drop their etcd data) →
-/// <c>Restore</c> → <c>RestartCluster</c> (the init node starts and is healthy, then the others)
-/// → <c>Finished</c>; or <c>Failed</c> with node, step and message. Each node follows its own
-/// instruction list through a phase (<see cref="OperationInstructions.ForNode"/>); a phase ends
-/// when every node is through its list, and every phase has a deadline.
+/// time: <c>Started</c> (safety snapshot, download, verification, runtime version check: nothing
+/// is stopped yet) → <c>Shutdown</c> (every node runs killall [and installs the snapshot's runtime
+/// version]) → <c>Restore</c> (the init node restores; the other K3s/RKE2 servers drop their etcd
+/// data and credentials) → <c>RestartCluster</c> (K3s/RKE2 in three passes, see
+/// <see cref="RuntimeRestoreInstructions"/>) → <c>Finished</c>; or <c>Failed</c> with node, step and
+/// message. A failure in <c>Shutdown</c> first starts every node again (<see cref="RestoreRecovery"/>).
+/// Each node follows its own instruction list through a phase (<see cref="OperationInstructions.ForNode"/>);
+/// a phase (or pass) ends when every node is through its list, and every phase has a deadline.
 /// </summary>
 internal static class RestoreMachine
 {
@@ -23,22 +25,59 @@ internal static class RestoreMachine
         var failed = operation.State.Nodes.FirstOrDefault(n => n.State == StepState.Failed);
         if (failed is not null)
         {
-            return OperationMachine.Fail(operation, now, failed.Node, failed.InstructionId, failed.Message);
+            return Fail(operation, new OperationFailure
+            {
+                Phase = operation.State.Phase, Node = failed.Node, InstructionId = failed.InstructionId, Message = failed.Message,
+            }, cluster, nodes, now, timeouts);
         }
         var assigned = AssignWaiting(operation, cluster, nodes, now, timeouts);
+        if (assigned.Progress is { Pass: RestartPass.InitNode } progress && !assigned.State.Nodes.All(Done)
+            && assigned.State.Nodes.FirstOrDefault(n => n.Node == assigned.State.InitNode) is { } init && Done(init))
+        {
+            // Pass 1 is through: the others start, one at a time.
+            assigned = AssignWaiting(assigned with { Progress = progress with { Pass = RestartPass.Join } }, cluster, nodes, now, timeouts);
+        }
         if (assigned.State.Nodes.All(Done))
         {
+            if (assigned.State.RecoveringFrom is { } original)
+            {
+                return OperationMachine.End(assigned, now, OperationPhase.Failed, RestoreRecovery.Outcome(original, null));
+            }
+            if (assigned.State.Phase == OperationPhase.RestartCluster && assigned.Progress is { Pass: RestartPass.InitNode or RestartPass.Join } joined)
+            {
+                return Enter(assigned with { Progress = joined with { Pass = RestartPass.Final } }, OperationPhase.RestartCluster, cluster, nodes, now, timeouts);
+            }
             return Next(assigned.State.Phase) is { } phase
                 ? Enter(assigned, phase, cluster, nodes, now, timeouts)
                 : OperationMachine.End(assigned, now, OperationPhase.Finished, null);
         }
-        return OperationMachine.TimedOut(assigned, now);
+        var timedOut = OperationMachine.TimedOut(assigned, now);
+        return timedOut.State.Failure is { } late ? Fail(assigned, late, cluster, nodes, now, timeouts) : timedOut;
+    }
+
+    /// <summary>
+    /// A step failed or a deadline passed: in Shutdown the nodes start again first (nothing is
+    /// destroyed yet); a failure of that recovery ends the operation naming both; otherwise it ends here.
+    /// </summary>
+    private static OperationRecord Fail(OperationRecord operation, OperationFailure failure, ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, DateTimeOffset now, OperationTimeouts timeouts)
+    {
+        if (operation.State.RecoveringFrom is { } original)
+        {
+            return OperationMachine.End(operation, now, OperationPhase.Failed, RestoreRecovery.Outcome(original, failure));
+        }
+        return RestoreRecovery.Applies(operation)
+            ? Enter(RestoreRecovery.Begin(operation, failure), OperationPhase.RestartCluster, cluster, nodes, now, timeouts)
+            : OperationMachine.End(operation, now, OperationPhase.Failed, failure);
     }
 
     private static OperationRecord Enter(OperationRecord operation, OperationPhase phase, ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, DateTimeOffset now, OperationTimeouts timeouts)
     {
         while (true)
         {
+            if (phase == OperationPhase.RestartCluster && (operation.Progress ?? RestoreProgress.None) is { Pass: RestartPass.NotStarted } progress)
+            {
+                operation = operation with { Progress = progress with { Pass = cluster.Runtime == Runtime.Etcd ? RestartPass.AllMembers : RestartPass.InitNode } };
+            }
             var next = operation.State.Clone();
             next.Phase = phase;
             // Cancel stops a restore only until it begins to replace etcd data.
@@ -58,9 +97,11 @@ internal static class RestoreMachine
                 return operation;
             }
             // Nobody has anything to do in this phase: straight on to the next.
-            if (Next(phase) is not { } following)
+            if (Next(phase) is not { } following || operation.State.RecoveringFrom is not null)
             {
-                return OperationMachine.End(operation, now, OperationPhase.Finished, null);
+                return operation.State.RecoveringFrom is { } original
+                    ? OperationMachine.End(operation, now, OperationPhase.Failed, RestoreRecovery.Outcome(original, null))
+                    : OperationMachine.End(operation, now, OperationPhase.Finished, null);
             }
             phase = following;
         }
@@ -77,7 +118,7 @@ internal static class RestoreMachine
             var instructions = OperationInstructions.ForNode(operation with { State = next }, cluster, node, timeouts);
             if (instructions is null)
             {
-                var waiting = $"waiting for the init node '{next.InitNode}' to be healthy";
+                var waiting = Waiting(operation with { State = next }, step.Node);
                 if (step.Message == waiting)
                 {
                     continue;
@@ -99,6 +140,15 @@ internal static class RestoreMachine
         }
         return changed ? operation with { State = next } : operation;
     }
+
+    private static string Waiting(OperationRecord operation, string node)
+        => operation.State.Phase == OperationPhase.Started
+            ? $"waiting for the init node '{operation.State.InitNode}' to compute the snapshot's sha256 (none was recorded), which this node's copy must then match"
+            : RuntimeRestoreInstructions.WaitingFor(operation, node) is { } before
+                ? before == operation.State.InitNode
+                    ? $"waiting for the init node '{before}' to be healthy"
+                    : $"waiting for '{before}' first: the nodes start one at a time"
+                : "waiting for its turn";
 
     private static bool Done(NodeStep step) => step.State is StepState.Succeeded or StepState.Skipped;
 

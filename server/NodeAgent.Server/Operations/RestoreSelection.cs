@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Store;
 
@@ -9,8 +10,9 @@ namespace NodeAgent.Server.Operations;
 /// <summary>
 /// What a restore request is checked against before an operation exists (so a refused request
 /// stops nothing): the snapshot is in the catalog, succeeded and is this cluster's (unless allowed), the cluster's token hash matches,
-/// Rancher's version guard, the mode has the metadata it needs; then the copy to restore from and
-/// the init node are chosen. The node-side checks (sha256, etcd trailer, disk) run in the
+/// Rancher's version guard, the mode has the metadata it needs (K3s/RKE2: the runtime version, and
+/// for mode all the runtime config files); then the copy to restore from and the init node are
+/// chosen, and for K3s/RKE2 the init node's join URL (it must have reported its advertise address). The node-side checks (sha256, etcd trailer, disk) run in the
 /// operation's Started phase, still before anything is stopped.
 /// </summary>
 internal static partial class RestoreSelection
@@ -46,7 +48,7 @@ internal static partial class RestoreSelection
             throw new DomainException(DomainErrorKind.FailedPrecondition,
                 $"snapshot '{snapshot}' belongs to cluster '{chosen.Cluster}', not '{cluster.Name}'; restore it only on purpose, with allow_other_cluster (nodeagentctl restore --allow-other-cluster)");
         }
-        if (chosen.Sha256.Length == 0)
+        if (chosen.Sha256.Length == 0 && !chosen.WithoutSidecar)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"snapshot '{snapshot}' has no recorded sha256, so no node could verify it before a restore");
         }
@@ -65,6 +67,16 @@ internal static partial class RestoreSelection
             throw new DomainException(DomainErrorKind.FailedPrecondition,
                 $"snapshot '{snapshot}' is from Kubernetes {chosen.KubernetesVersion} (before 1.25, with PodSecurityPolicies); it cannot be restored into {cluster.KubernetesVersion}");
         }
+        var runtime = cluster.Runtime != Runtime.Etcd;
+        if (runtime && mode is RestoreMode.KubernetesVersion or RestoreMode.All && chosen.KubernetesVersion.Length == 0)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, $"snapshot '{snapshot}' records no runtime version; restore with mode none");
+        }
+        if (runtime && mode == RestoreMode.All && !RuntimeConfigDocument.IsOne(chosen.ClusterConfiguration))
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"snapshot '{snapshot}' records no runtime configuration files (a {RuntimeConfigDocument.Format} document); restore with mode kubernetesVersion or none");
+        }
         if (mode is RestoreMode.KubernetesVersion or RestoreMode.All && chosen.KubernetesVersion.Length == 0)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, $"restore mode {mode} needs the snapshot's Kubernetes version, and '{snapshot}' has none recorded; use RESTORE_MODE_NONE");
@@ -77,7 +89,29 @@ internal static partial class RestoreSelection
         var facts = local ?? s3!;
         return new RestoreChoice(init, reason, elected,
             new RestoreSource(chosen.Sha256, local is not null, s3 is not null, safetySnapshot, facts.KubernetesVersion, facts.ClusterConfiguration,
-                cluster.Runtime == Runtime.Etcd ? InitialCluster(etcdNodes) : ""));
+                cluster.Runtime == Runtime.Etcd ? InitialCluster(etcdNodes) : "",
+                runtime ? JoinUrl(cluster, nodes, init) : ""));
+    }
+
+    /// <summary>
+    /// Where the other K3s/RKE2 servers rejoin the restored init node: its advertised address. Without
+    /// one they could not be pointed at it, and a server with no join address starts a second, empty cluster.
+    /// </summary>
+    private static string JoinUrl(ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, string init)
+    {
+        var initNode = nodes.First(n => n.Name == init);
+        if (initNode.AdvertiseAddress.Length > 0)
+        {
+            return AdvertiseAddress.JoinUrl(cluster.Runtime, initNode.AdvertiseAddress);
+        }
+        if (nodes.Any(n => n.Name != init && RuntimeRestoreInstructions.IsServer(n)))
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition,
+                $"node '{init}', the restore's init node, has reported no advertise address, so the other servers could not be pointed at it to rejoin; "
+                + $"run a node-agent there that reports it (from advertise-address or node-ip in the runtime's config, else the host's primary address), "
+                + $"check that 'nodeagentctl node ls --cluster {cluster.Name}' shows its ADDRESS, then restore again");
+        }
+        return "";
     }
 
     /// <summary>

@@ -27,4 +27,13 @@ internal sealed record NodeRecord(
 
     /// <summary>The member's peer URLs the agent registered with; empty when it did not say.</summary>
     public IReadOnlyList<string> EtcdPeerUrls { get; init; } = [];
+
+    /// <summary>K3s/RKE2: the address the runtime advertises, as the agent last reported it; empty when it did not say.</summary>
+    public string AdvertiseAddress { get; init; } = "";
+
+    /// <summary>K3s/RKE2: <c>&lt;rt&gt; --version</c> as the agent last reported it.</summary>
+    public string RuntimeVersion { get; init; } = "";
+
+    /// <summary>The runtime's own scheduled snapshots are on as well.</summary>
+    public bool RuntimeSnapshotsEnabled { get; init; }
 }

@@ -16,8 +16,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore)
-            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore)
+            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore, restore_progress)
+            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore, $progress)
             """;
         Bind(command, operation);
         try
@@ -51,7 +51,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state, restore = $restore
+            UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state, restore = $restore,
+                restore_progress = $progress
             WHERE id = $id
             """;
         Bind(command, operation);
@@ -62,7 +63,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT phase_deadline, compress, state, restore FROM operations {where}";
+        command.CommandText = $"SELECT phase_deadline, compress, state, restore, restore_progress FROM operations {where}";
         if (parameter is not null)
         {
             command.Parameters.AddWithValue("$p", parameter);
@@ -75,7 +76,10 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
                 Operation.Parser.ParseFrom((byte[])reader[2]),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
                 reader.GetInt64(1) != 0,
-                reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), StoreJsonContext.Default.RestoreSource)));
+                reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), StoreJsonContext.Default.RestoreSource))
+            {
+                Progress = reader.IsDBNull(4) ? null : JsonSerializer.Deserialize(reader.GetString(4), StoreJsonContext.Default.RestoreProgress),
+            });
         }
         return result;
     }
@@ -92,9 +96,13 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         command.Parameters.AddWithValue("$restore", operation.Restore is { } restore
             ? JsonSerializer.Serialize(restore, StoreJsonContext.Default.RestoreSource)
             : DBNull.Value);
+        command.Parameters.AddWithValue("$progress", operation.Progress is { } progress
+            ? JsonSerializer.Serialize(progress, StoreJsonContext.Default.RestoreProgress)
+            : DBNull.Value);
     }
 }
 
 /// <summary>Source-generated JSON for what the store keeps as JSON.</summary>
 [System.Text.Json.Serialization.JsonSerializable(typeof(RestoreSource))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(RestoreProgress))]
 internal sealed partial class StoreJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -69,14 +69,17 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
-                               applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls)
-            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls)
+                               applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
+                               advertise_address, runtime_version, runtime_snapshots_enabled)
+            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls,
+                    $advertise, $runtimeVersion, $runtimeSnapshots)
             ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
                 credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
                 last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
                 agent_version = excluded.agent_version, credential_reset = excluded.credential_reset,
                 last_report_error = excluded.last_report_error, etcd_member_name = excluded.etcd_member_name,
-                etcd_peer_urls = excluded.etcd_peer_urls
+                etcd_peer_urls = excluded.etcd_peer_urls, advertise_address = excluded.advertise_address,
+                runtime_version = excluded.runtime_version, runtime_snapshots_enabled = excluded.runtime_snapshots_enabled
             """;
         BindNode(command, node);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -152,7 +155,8 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
-                   credential_reset, last_report_error, etcd_member_name, etcd_peer_urls
+                   credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
+                   advertise_address, runtime_version, runtime_snapshots_enabled
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -178,6 +182,9 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 LastReportError = reader.GetString(10),
                 EtcdMemberName = reader.GetString(11),
                 EtcdPeerUrls = reader.GetString(12).Split(',', StringSplitOptions.RemoveEmptyEntries),
+                AdvertiseAddress = reader.GetString(13),
+                RuntimeVersion = reader.GetString(14),
+                RuntimeSnapshotsEnabled = reader.GetInt64(15) != 0,
             });
         }
         return result;
@@ -211,5 +218,8 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.Parameters.AddWithValue("$reportError", node.LastReportError);
         command.Parameters.AddWithValue("$member", node.EtcdMemberName);
         command.Parameters.AddWithValue("$peerUrls", string.Join(',', node.EtcdPeerUrls));
+        command.Parameters.AddWithValue("$advertise", node.AdvertiseAddress);
+        command.Parameters.AddWithValue("$runtimeVersion", node.RuntimeVersion);
+        command.Parameters.AddWithValue("$runtimeSnapshots", node.RuntimeSnapshotsEnabled ? 1 : 0);
     }
 }

@@ -30,6 +30,9 @@ internal static class SqliteSchema
             last_report_error TEXT NOT NULL DEFAULT '',
             etcd_member_name TEXT NOT NULL DEFAULT '',
             etcd_peer_urls TEXT NOT NULL DEFAULT '',
+            advertise_address TEXT NOT NULL DEFAULT '',
+            runtime_version TEXT NOT NULL DEFAULT '',
+            runtime_snapshots_enabled INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (cluster, name));
         CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
         CREATE TABLE IF NOT EXISTS operations (
@@ -40,7 +43,8 @@ internal static class SqliteSchema
             phase_deadline INTEGER NOT NULL,
             compress INTEGER NOT NULL,
             state BLOB NOT NULL,
-            restore TEXT);
+            restore TEXT,
+            restore_progress TEXT);
         CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations(cluster) WHERE active = 1;
         CREATE TABLE IF NOT EXISTS snapshots (
             cluster TEXT NOT NULL,
@@ -64,6 +68,10 @@ internal static class SqliteSchema
         ("nodes", "last_report_error", "TEXT NOT NULL DEFAULT ''"),
         ("nodes", "etcd_member_name", "TEXT NOT NULL DEFAULT ''"),
         ("nodes", "etcd_peer_urls", "TEXT NOT NULL DEFAULT ''"),
+        ("nodes", "advertise_address", "TEXT NOT NULL DEFAULT ''"),
+        ("nodes", "runtime_version", "TEXT NOT NULL DEFAULT ''"),
+        ("nodes", "runtime_snapshots_enabled", "INTEGER NOT NULL DEFAULT 0"),
+        ("operations", "restore_progress", "TEXT"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

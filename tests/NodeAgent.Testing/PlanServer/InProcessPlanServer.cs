@@ -9,6 +9,8 @@ public sealed class InProcessPlanServer : IAsyncDisposable
 {
     private readonly TempDir _dataDir = new("nodeagent-planserver-");
     private WebApplication? _app;
+    private PlanServerOptions _options = null!;
+    private TimeProvider? _time;
 
     public string DataDir => _dataDir.Path;
 
@@ -36,17 +38,12 @@ public sealed class InProcessPlanServer : IAsyncDisposable
                 MetricsListen = $"127.0.0.1:{metricsPort}",
                 Plaintext = plaintext,
             };
-            server._app = PlanServerApp.Build(options, [], time);
-            await server._app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
+            server._options = options;
+            server._time = time;
             server.Address = new Uri($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}");
             server.MetricsAddress = new Uri($"http://127.0.0.1:{metricsPort}");
+            await server.RunAsync(cancellationToken);
             server.CaFile = plaintext ? null : PlanServerChannels.CaFile(server.DataDir);
-            // Ready once gRPC health says serving (its store check takes the write lock; a cold
-            // process's first answer can take longer than one probe), as PlanServerProcess waits too.
-            using (var probe = server.CreateChannel())
-            {
-                await OperationWaits.UntilAsync(ct => PlanServerHealth.IsServingAsync(probe, ct));
-            }
             return server;
         }
         catch
@@ -54,6 +51,28 @@ public sealed class InProcessPlanServer : IAsyncDisposable
             await server.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Stops the server and starts a new one on the same data dir, ports and clock (what a restarted process finds).</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
+            await _app.DisposeAsync();
+            _app = null;
+        }
+        await RunAsync(cancellationToken);
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        _app = PlanServerApp.Build(_options, [], _time);
+        await _app.StartAsync(cancellationToken).WithTimeout(TestTimeouts.Default);
+        // Ready once gRPC health says serving (its store check takes the write lock; a cold
+        // process's first answer can take longer than one probe), as PlanServerProcess waits too.
+        using var probe = PlanServerChannels.Create(Address, null, _options.Plaintext ? null : PlanServerChannels.CaFile(DataDir));
+        await OperationWaits.UntilAsync(ct => PlanServerHealth.IsServingAsync(probe, ct));
     }
 
     public GrpcChannel CreateChannel() => PlanServerChannels.Create(Address, null, CaFile);
