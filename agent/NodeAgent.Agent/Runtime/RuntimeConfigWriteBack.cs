@@ -9,9 +9,10 @@ namespace NodeAgent.Agent.Runtime;
 /// keys keep what the node has now (the snapshot never held the secrets, and the node names, addresses
 /// and join settings are this node's); a file the snapshot did not have keeps only those keys, or is set
 /// aside when it has none. A file that would not change is left alone; one that changes is kept beside
-/// as <c>&lt;file&gt;.pre-restore-&lt;unix&gt;</c> first. Our restore drop-in is never touched. Only the
-/// base file and <c>*.yaml|*.yml</c> directly in its <c>.d</c> are written: any other path refuses the
-/// whole step before a file changes. Running it again changes nothing more.
+/// as <c>&lt;file&gt;.pre-restore-&lt;unix&gt;</c> first. Our restore drop-in is never touched. The recorded
+/// files land at this node's <c>runtime-config</c> (the base file by its name, drop-ins by theirs in its
+/// <c>.d</c>), so a node whose paths differ from the saving node's still gets them; any other path refuses
+/// the whole step before a file changes. Running it again changes nothing more.
 /// </summary>
 internal static class RuntimeConfigWriteBack
 {
@@ -21,17 +22,10 @@ internal static class RuntimeConfigWriteBack
     /// <exception cref="RuntimeConfigException">The document, a path in it, or a file cannot be used; nothing was written.</exception>
     public static IReadOnlyList<string> Apply(string basePath, string document, DateTimeOffset now)
     {
-        var recorded = RuntimeConfigDocument.Parse(document);
-        var dropIns = basePath + ".d";
-        foreach (var file in recorded)
+        var recorded = RuntimeConfigDocument.Parse(document).Select(f => (Path: Local(f.Path, basePath), f.Content)).ToList();
+        if (recorded.Select(f => f.Path).Distinct(StringComparer.Ordinal).Count() != recorded.Count)
         {
-            var inDropIns = Path.GetDirectoryName(file.Path) == dropIns
-                && (file.Path.EndsWith(".yaml", StringComparison.Ordinal) || file.Path.EndsWith(".yml", StringComparison.Ordinal))
-                && Path.GetFileName(file.Path) != RuntimeConfigFiles.RestoreDropInName;
-            if (!Path.IsPathFullyQualified(file.Path) || file.Path.Contains("/../", StringComparison.Ordinal) || (file.Path != basePath && !inDropIns))
-            {
-                throw new RuntimeConfigException($"refusing to write {file.Path}: only {basePath} and *.yaml drop-ins in {dropIns}/ are this node's runtime config");
-            }
+            throw new RuntimeConfigException("the snapshot's configuration names the same file twice");
         }
         var current = RuntimeConfigFiles.Read(basePath, skipDropIn: RuntimeConfigFiles.RestoreDropInName).Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         var wanted = recorded.Select(f => (f.Path, Values: RuntimeConfigFiles.Parse(f.Content, f.Path))).ToList();
@@ -43,6 +37,28 @@ internal static class RuntimeConfigWriteBack
             lines.Add(WriteOne(path, values, current.GetValueOrDefault(path), stamp));
         }
         return lines;
+    }
+
+    /// <summary>
+    /// Where a recorded file goes on this node: the snapshot node's base file (named as this node's) to this
+    /// node's base, its drop-ins (<c>*.yaml|*.yml</c> in <c>&lt;base name&gt;.d/</c>) to this node's <c>.d</c>; anything else is refused.
+    /// </summary>
+    private static string Local(string recorded, string basePath)
+    {
+        var name = Path.GetFileName(recorded);
+        var directory = Path.GetDirectoryName(recorded) ?? "";
+        var safe = Path.IsPathFullyQualified(recorded) && !recorded.Split('/').Any(p => p is ".." or ".");
+        if (safe && name == Path.GetFileName(basePath))
+        {
+            return basePath;
+        }
+        if (safe && Path.GetFileName(directory) == Path.GetFileName(basePath) + ".d"
+            && (name.EndsWith(".yaml", StringComparison.Ordinal) || name.EndsWith(".yml", StringComparison.Ordinal))
+            && name != RuntimeConfigFiles.RestoreDropInName)
+        {
+            return Path.Combine(basePath + ".d", name);
+        }
+        throw new RuntimeConfigException($"refusing to write {recorded}: only {Path.GetFileName(basePath)} and *.yaml drop-ins in {Path.GetFileName(basePath)}.d/ are a node's runtime config");
     }
 
     private static string WriteOne(string path, IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> recorded, RuntimeConfigFile? now, string stamp)

@@ -96,8 +96,23 @@ public sealed class WriteRuntimeConfigTests : IDisposable
         var outcome = await rig.RunAsync(Write(document));
 
         Assert.False(outcome.Succeeded);
-        Assert.Equal($"refusing to write {target}: only {ConfigPath} and *.yaml drop-ins in {DropIns}/ are this node's runtime config", outcome.Message);
+        Assert.Equal($"refusing to write {target}: only config.yaml and *.yaml drop-ins in config.yaml.d/ are a node's runtime config", outcome.Message);
         Assert.Equal("write-kubeconfig-mode: \"0600\"\n", await File.ReadAllTextAsync(ConfigPath));
+    }
+
+    [Fact]
+    public async Task Write_RecordedOnANodeWithOtherPaths_LandsInThisNodesRuntimeConfig()
+    {
+        var document = Document(("/other/etc/rancher/k3s/config.yaml", "write-kubeconfig-mode: \"0644\"\n", []),
+            ("/other/etc/rancher/k3s/config.yaml.d/10-args.yaml", "disable: \"traefik\"\n", []));
+        await using var rig = await RigAsync();
+
+        var outcome = await rig.RunAsync(Write(document));
+
+        AssertStep.Succeeded(outcome);
+        Assert.Equal("write-kubeconfig-mode: \"0644\"\n", await File.ReadAllTextAsync(ConfigPath));
+        Assert.Equal("disable: \"traefik\"\n", await File.ReadAllTextAsync(Path.Combine(DropIns, "10-args.yaml")));
+        Assert.False(Directory.Exists("/other/etc/rancher"));
     }
 
     [Fact]
