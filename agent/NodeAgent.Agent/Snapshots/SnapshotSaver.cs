@@ -32,7 +32,19 @@ internal sealed record SnapshotSaveResult(string? Path, SnapshotMetadata? Metada
 /// </summary>
 internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, TimeProvider time, ILogger<SnapshotSaver> logger)
 {
-    public const string LockFileName = ".node-agent-save.lock";
+    /// <summary>
+    /// The save lock's file: <c>&lt;snapshot-dir&gt;/../.nodeagent/save.lock</c> (with the default dir,
+    /// <c>&lt;data-dir&gt;/server/db/.nodeagent/</c>), next to K3s's <c>.metadata/</c>, never in the snapshot dir:
+    /// K3s lists every regular file under the snapshot dir as a snapshot (a lock there would show in
+    /// <c>k3s etcd-snapshot ls</c> and as an ETCDSnapshotFile that cannot be restored). The CLI and the
+    /// daemon derive it from the same snapshot dir, so they still exclude each other.
+    /// </summary>
+    public static string LockPathFor(string snapshotDirectory)
+    {
+        var full = Path.GetFullPath(snapshotDirectory);
+        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(full)) ?? full;
+        return Path.Combine(parent, ".nodeagent", "save.lock");
+    }
 
     /// <summary>How long a .part file must be untouched before a save removes it as abandoned.</summary>
     public static readonly TimeSpan AbandonedPartAge = TimeSpan.FromHours(1);
@@ -199,8 +211,10 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     {
         try
         {
+            var path = LockPathFor(directory);
+            LinuxFiles.CreatePrivateDirectory(Path.GetDirectoryName(path)!);
             // FileShare.None takes an exclusive flock on Linux: one save per node, across processes.
-            return new FileStream(Path.Combine(directory, LockFileName), new FileStreamOptions
+            return new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.OpenOrCreate,
                 Access = FileAccess.ReadWrite,

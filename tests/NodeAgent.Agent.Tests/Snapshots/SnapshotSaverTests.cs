@@ -166,12 +166,26 @@ public sealed class SnapshotSaverTests : IDisposable
     {
         await using var etcd = await EtcdServer.StartAsync();
         Directory.CreateDirectory(_dir);
-        await using var held = new FileStream(Path.Combine(_dir, SnapshotSaver.LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        Directory.CreateDirectory(Path.GetDirectoryName(SnapshotSaver.LockPathFor(_dir))!);
+        await using var held = new FileStream(SnapshotSaver.LockPathFor(_dir), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
 
         var ex = await Assert.ThrowsAsync<SnapshotInProgressException>(() => Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout());
 
         Assert.Equal("snapshot save already in progress", ex.Message);
-        Assert.Equal([SnapshotSaver.LockFileName], Directory.GetFiles(_dir).Select(Path.GetFileName));
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+
+    /// <summary>K3s lists every regular file under its snapshot dir (recursively) as a snapshot: a save leaves only the snapshot there.</summary>
+    [Fact]
+    public async Task Save_Done_TheSnapshotDirHoldsTheSnapshotAloneAndTheLockLivesBesideIt()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+
+        var result = await Saver(etcd).SaveAsync(Request(), null, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal([result.Path!], Directory.GetFileSystemEntries(_dir));
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(_dir)!, ".nodeagent", "save.lock"), SnapshotSaver.LockPathFor(_dir));
+        Assert.True(File.Exists(SnapshotSaver.LockPathFor(_dir)));
     }
 
     [Fact]
