@@ -63,6 +63,29 @@ public sealed class OperationWatcherTests
             output.ToString().TrimEnd('\n').Split('\n'));
     }
 
+    [Fact]
+    public void Draw_RestoreRecoveringFromAShutdownFailure_SaysWhatFailedAndThatTheNodesStartAgain()
+    {
+        using var output = new StringWriter();
+        var watcher = new OperationWatcher(output, interactive: false);
+        var restore = new Operation
+        {
+            Id = "op-3", Cluster = "prod", Type = OperationType.Restore, Phase = OperationPhase.RestartCluster, Snapshot = "on-demand-node-1-1700000000",
+            RecoveringFrom = new OperationFailure { Phase = OperationPhase.Shutdown, Node = "node-2", InstructionId = "shutdown/killall", Message = "killall script exited 1" },
+            Nodes = { new NodeStep { Node = "node-2", InstructionId = "restart-cluster/start-runtime", State = StepState.Running } },
+        };
+
+        watcher.Draw(restore);
+
+        Assert.Equal(
+            [
+                "operation op-3 (restore on-demand-node-1-1700000000) on prod: RestartCluster",
+                "  recovering: Shutdown failed on node node-2, step shutdown/killall: killall script exited 1; every node is started again on what it had, then the restore ends Failed",
+                "  node-2: restart-cluster/start-runtime RUNNING",
+            ],
+            output.ToString().TrimEnd('\n').Split('\n'));
+    }
+
     private static Operation Saving(long bytesDone) => new()
     {
         Id = "op-1",

@@ -287,6 +287,31 @@ public sealed class K3sRestoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restore_NodeNeverFinishesItsKillall_AtTheShutdownDeadlineEveryNodeStartsAgain_ThenFailedNamingIt()
+    {
+        var token = await CreateClusterAsync(Runtime.K3S);
+        var a = await RegisterAsync("node-a", token, "10.0.0.1", NodeRole.Etcd);
+        var b = await RegisterAsync("node-b", token, "10.0.0.2", NodeRole.Etcd);
+        await ReportLocalSnapshotAsync(a, "on-demand-node-a-1700000000");
+        var op = await RestoreAsync(RestoreMode.None, "on-demand-node-a-1700000000");
+        await CompleteAsync(a, "started/verify-snapshot");
+        await CompleteAsync(a, "shutdown/killall");
+
+        _time.Advance(TimeSpan.FromMinutes(11));
+        await OperationWaits.UntilAsync(async ct => (await _operations.GetOperationAsync(new GetOperationRequest { Id = op.Id }, cancellationToken: ct)).Operation.RecoveringFrom is not null);
+
+        var recovering = await GetAsync(op.Id);
+        Assert.Equal(OperationPhase.RestartCluster, recovering.Phase);
+        Assert.Equal("node-b", recovering.RecoveringFrom.Node);
+        Assert.Contains("did not finish 'shutdown/killall' before the phase deadline", recovering.RecoveringFrom.Message, StringComparison.Ordinal);
+        await CompleteAsync(a, "restart-cluster/start-runtime", "restart-cluster/wait-healthy");
+        await CompleteAsync(b, "restart-cluster/start-runtime", "restart-cluster/wait-healthy");
+        var failed = await GetAsync(op.Id);
+        Assert.Equal(OperationPhase.Failed, failed.Phase);
+        Assert.Equal(recovering.RecoveringFrom, failed.Failure);
+    }
+
+    [Fact]
     public async Task Restore_PlainEtcdStopFails_TheMembersStartAgain_ThenFailedWithTheStopFailure()
     {
         var token = await CreateClusterAsync(Runtime.Etcd);

@@ -48,6 +48,10 @@ internal static class OperationCommands
             {
                 ctx.Out.WriteLine(init);
             }
+            if (OperationView.RecoveringLine(op) is { } recovering)
+            {
+                ctx.Out.WriteLine(recovering);
+            }
             foreach (var line in OperationView.NodeLines(op))
             {
                 ctx.Out.WriteLine(line);

@@ -62,6 +62,13 @@ internal static class OperationView
     public static string? InitNodeLine(Operation op)
         => op.InitNode.Length > 0 && op.InitNodeReason.Length > 0 ? $"  init node {op.InitNode}: {op.InitNodeReason}" : null;
 
+    /// <summary>A restore starting the nodes again after a Shutdown failure (while it does); null otherwise.</summary>
+    public static string? RecoveringLine(Operation op)
+        => op.RecoveringFrom is { } f && op.Phase is not (OperationPhase.Finished or OperationPhase.Failed or OperationPhase.Cancelled)
+            ? $"  recovering: {Phase(f.Phase)} failed{(f.Node.Length > 0 ? $" on node {f.Node}" : "")}{(f.InstructionId.Length > 0 ? $", step {f.InstructionId}" : "")}: {f.Message}; "
+                + "every node is started again on what it had, then the restore ends Failed"
+            : null;
+
     public static string? FailureLine(Operation op)
         => op.Failure is { } f ? $"  failed in {Phase(f.Phase)}{(f.Node.Length > 0 ? $" on node {f.Node}" : "")}{(f.InstructionId.Length > 0 ? $", step {f.InstructionId}" : "")}: {f.Message}" : null;
 }

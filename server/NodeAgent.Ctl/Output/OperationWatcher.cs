@@ -35,6 +35,10 @@ internal sealed class OperationWatcher(TextWriter output, bool interactive)
         {
             lines.Add(init);
         }
+        if (OperationView.RecoveringLine(op) is { } recovering)
+        {
+            lines.Add(recovering);
+        }
         lines.AddRange(OperationView.NodeLines(op, bar: interactive));
         if (OperationView.FailureLine(op) is { } failure)
         {
