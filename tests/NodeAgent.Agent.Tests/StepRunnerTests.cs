@@ -111,6 +111,23 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_StepComputedASnapshotSha256_ResultCarriesIt_AlsoFromTheMarkerAfterARestart()
+    {
+        var sha256 = new string('c', 64);
+        var verify = new ScriptedExecutor(Instruction.KindOneofCase.VerifySnapshot, safe: true, StepOutcome.Success("verified") with { SnapshotSha256 = sha256 });
+        var plan = Plan(new Instruction { Id = "v1", MaxAttempts = 1, VerifySnapshot = new() });
+        await Runner(verify).RunAsync(plan, Report, CancellationToken.None).DefaultTimeout();
+        var first = _reports[^1];
+        _reports.Clear();
+
+        var again = new ScriptedExecutor(Instruction.KindOneofCase.VerifySnapshot, safe: true, StepOutcome.Success("verified again"));
+        await Runner(again).RunAsync(plan, Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal((StepState.Succeeded, sha256), (first.State, first.SnapshotSha256));
+        Assert.Equal(sha256, Assert.Single(_reports).SnapshotSha256);
+    }
+
+    [Fact]
     public async Task RunAsync_InterruptedDestructiveStep_ReportedFailedNeverRerun()
     {
         new StepMarkers(_state.Path).MarkStarted("op-1", "restore", 1, _time.GetUtcNow());

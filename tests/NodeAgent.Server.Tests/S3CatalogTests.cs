@@ -81,6 +81,52 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         Assert.Equal((2u, ""), (cluster.S3Listing.Snapshots, cluster.S3Listing.Error));
     }
 
+    [Theory]
+    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
+    public async Task ListSnapshots_K3sUploadsWithoutOurSidecar_ListedWithoutSidecarWithTheirNodeFromObjectMetadataOrName(string name)
+    {
+        var s3 = servers.Get(name);
+        var bucket = await NewBucketAsync(s3);
+        await PutSnapshotAsync(s3, bucket, "etcd-snapshot-old-node-1764000000", sidecar: true);
+        // K3s's upload with its object metadata and its own .metadata/ sidecar (Rancher's cluster spec): not ours.
+        var zip = _files.Combine("etcd-snapshot-k3s-node-1764000200.zip");
+        await File.WriteAllBytesAsync(zip, RandomNumberGenerator.GetBytes(4096));
+        (await s3.Aws().RunAsync(["s3", "cp", zip, $"s3://{bucket}/{Folder}/etcd-snapshot-k3s-node-1764000200.zip",
+            "--metadata", "k3s-node-name=k3s-node,k3s-token-hash=0123456789ab"]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        var k3sSidecar = _files.Combine("k3s-sidecar.json");
+        await File.WriteAllTextAsync(k3sSidecar, JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["provisioning-cluster-spec"] = RancherClusterSpec("{\"kubernetesVersion\":\"v1.31.2+k3s1\",\"rkeConfig\":{}}"),
+        }));
+        await s3.Aws().CopyUpAsync(k3sSidecar, bucket, $"{Folder}/.metadata/etcd-snapshot-k3s-node-1764000200.zip").WithTimeout(TestTimeouts.Slow);
+        // No object metadata and no sidecar at all (copied by hand): the name gives node and time.
+        var bare = _files.Combine("on-demand-lost-node-1764000300");
+        await File.WriteAllBytesAsync(bare, RandomNumberGenerator.GetBytes(4096));
+        await s3.Aws().CopyUpAsync(bare, bucket, $"{Folder}/on-demand-lost-node-1764000300").WithTimeout(TestTimeouts.Slow);
+        await CreateClusterAsync(s3.PlanS3Target(bucket, Folder));
+
+        var listed = await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.WithTimeout(TestTimeouts.Slow);
+
+        var byName = listed.Snapshots.ToDictionary(s => s.Name);
+        Assert.False(byName["etcd-snapshot-old-node-1764000000"].WithoutSidecar);
+        var k3s = byName["etcd-snapshot-k3s-node-1764000200.zip"];
+        Assert.Equal((true, "k3s-node", "", "0123456789ab", "v1.31.2+k3s1", true), (k3s.WithoutSidecar, k3s.Node, k3s.Sha256, k3s.TokenHash, k3s.KubernetesVersion, k3s.Compressed));
+        var byHand = byName["on-demand-lost-node-1764000300"];
+        Assert.Equal((true, "lost-node", ""), (byHand.WithoutSidecar, byHand.Node, byHand.Sha256));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1764000300), byHand.CreatedAt.ToDateTimeOffset());
+    }
+
+    /// <summary>Rancher's <c>provisioning-cluster-spec</c>: base64 of the gzipped JSON spec.</summary>
+    private static string RancherClusterSpec(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(json));
+        }
+        return Convert.ToBase64String(buffer.ToArray());
+    }
+
     [Fact]
     public async Task ListSnapshots_WrongSecretKeyOnRgw_AnswersWithTheErrorInS3ListingAndTheMetric()
     {

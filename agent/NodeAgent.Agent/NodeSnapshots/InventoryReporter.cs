@@ -48,7 +48,8 @@ internal sealed partial class InventoryReporter(
             try
             {
                 var bucket = uploads.Store.Settings.Bucket;
-                inventory.Snapshots.AddRange((await uploads.Store.ListAsync(cancellationToken)).Select(o => Remote(o, bucket)));
+                string[] prefixes = [SnapshotNames.OnDemandPrefix, SnapshotNames.RecurringPrefix, target.Schedule?.NamePrefix ?? ""];
+                inventory.Snapshots.AddRange((await uploads.Store.ListAsync(cancellationToken)).Select(o => Remote(o, bucket, prefixes)));
                 inventory.S3Listed = true;
             }
             catch (S3TargetException ex)
@@ -134,15 +135,16 @@ internal sealed partial class InventoryReporter(
             Status = s.Status == SnapshotMetadata.Failed ? SnapshotStatus.Failed : uploadFailed ? SnapshotStatus.UploadFailed : SnapshotStatus.Successful,
             Message = uploadFailed ? m!.S3Upload : m?.Message ?? "",
         };
-        return WithFacts(snapshot, m);
+        return WithFacts(snapshot, m, s.RuntimeMetadata);
     }
 
-    private static Snapshot Remote(S3SnapshotObject o, string bucket)
+    /// <summary>An S3 copy; without our sidecar (K3s's upload), its node from K3s's object metadata, else from its name.</summary>
+    private static Snapshot Remote(S3SnapshotObject o, string bucket, IEnumerable<string> prefixes)
     {
         var snapshot = new Snapshot
         {
             Name = o.Name,
-            Node = o.NodeName,
+            Node = o.NodeName.Length > 0 || o.Metadata is not null ? o.NodeName : SnapshotNames.NodeFromName(o.Name, prefixes),
             Storage = StorageKind.S3,
             Location = o.Location(bucket),
             Size = o.Size,
@@ -150,14 +152,18 @@ internal sealed partial class InventoryReporter(
             Compressed = o.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal),
             Sha256 = o.Metadata?.Sha256 ?? "",
             Status = SnapshotStatus.Successful,
+            TokenHash = o.TokenHash,
         };
-        return WithFacts(snapshot, o.Metadata);
+        return WithFacts(snapshot, o.Metadata, o.RuntimeMetadata);
     }
 
-    private static Snapshot WithFacts(Snapshot snapshot, SnapshotMetadata? m)
+    /// <summary>What our sidecar records; without one, the snapshot says so and K3s's sidecar gives what it has (Rancher's Kubernetes version).</summary>
+    private static Snapshot WithFacts(Snapshot snapshot, SnapshotMetadata? m, RuntimeSnapshotMetadata? runtime)
     {
         if (m is null)
         {
+            snapshot.WithoutSidecar = true;
+            snapshot.KubernetesVersion = runtime?.KubernetesVersion ?? "";
             return snapshot;
         }
         snapshot.Cluster = m.Cluster;

@@ -6,7 +6,10 @@ using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Runtime;
 
-/// <summary><c>VerifySnapshot</c>: <see cref="SnapshotPreflight"/> alone; touches neither etcd nor the file.</summary>
+/// <summary>
+/// <c>VerifySnapshot</c>: <see cref="SnapshotPreflight"/> alone; touches neither etcd nor the file. The
+/// sha256 it computed goes back with the result (with none expected, K3s's snapshot, it is the one the others must match).
+/// </summary>
 internal sealed class VerifySnapshotExecutor(SnapshotPreflight preflight) : IInstructionExecutor
 {
     public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.VerifySnapshot;
@@ -16,7 +19,7 @@ internal sealed class VerifySnapshotExecutor(SnapshotPreflight preflight) : IIns
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
         var (snapshot, failure) = await preflight.CheckAsync(instruction.VerifySnapshot.Snapshot, instruction.VerifySnapshot.Sha256, cancellationToken);
-        return failure ?? StepOutcome.Success(snapshot!.Describe());
+        return failure ?? StepOutcome.Success(snapshot!.Describe()) with { SnapshotSha256 = snapshot.Check.Sha256 };
     }
 }
 
@@ -48,7 +51,7 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
             return unpackFailure;
         }
         var outcome = await RuntimeSteps.GuardAsync(() => driver.RestoreAsync(plain!, instruction.RestoreSnapshot.InitialCluster, cancellationToken));
-        return outcome with { Message = $"verified {snapshot.Describe()}; {outcome.Message}" };
+        return outcome with { Message = $"verified {snapshot.Describe()}; {outcome.Message}", SnapshotSha256 = snapshot.Check.Sha256 };
     }
 
     /// <summary>The snapshot itself, or for a zip its entry unpacked into the same dir (an earlier unpack is reused when it verifies).</summary>
@@ -116,7 +119,8 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
                 File.Delete(restorable);
                 return StepOutcome.Failure($"sha256 mismatch: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} has sha256 {file.Sha256}, the plan expects {download.Sha256.ToLowerInvariant()}; the download was deleted", retryable: false);
             }
-            return StepOutcome.Success($"downloaded s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} to {file.Path} ({file.SizeBytes} bytes, sha256 {file.Sha256}, etcd hash trailer verified)");
+            return StepOutcome.Success($"downloaded s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} to {file.Path} ({file.SizeBytes} bytes, sha256 {file.Sha256}, etcd hash trailer verified)")
+                with { SnapshotSha256 = file.Sha256 };
         }
         catch (SnapshotRequestException ex)
         {
@@ -136,7 +140,7 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
             return StepOutcome.Failure($"a different {Path.GetFileName(local)} is already in {Path.GetDirectoryName(local)} (sha256 {check.Sha256}, the plan expects {expectedSha256.ToLowerInvariant()}); move it away first", retryable: false);
         }
         return check.Problem is null
-            ? StepOutcome.Success($"{local} is already here and verifies (sha256 {check.Sha256}); not downloaded again")
+            ? StepOutcome.Success($"{local} is already here and verifies (sha256 {check.Sha256}); not downloaded again") with { SnapshotSha256 = check.Sha256 }
             : StepOutcome.Failure($"{local} is already here but broken: {check.Problem}; move it away first", retryable: false);
     }
 

@@ -6,6 +6,9 @@ namespace NodeAgent.Agent.S3;
 /// <summary>What every object we write carries: K3s's user metadata, its content type, Content-MD5, no chunked encoding.</summary>
 internal static class S3Objects
 {
+    /// <summary>The runtimes whose object metadata names a snapshot's node (<c>k3s-node-name</c>, <c>rke2-…</c>; <c>etcd-…</c> is ours for plain etcd).</summary>
+    public static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
+
     public static string ContentTypeOf(string fileName)
         => fileName.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
 

@@ -27,8 +27,13 @@ internal sealed record S3DeleteResult(S3DeleteOutcome Outcome, DateTimeOffset? L
     };
 }
 
-/// <summary>One snapshot object in the bucket, with what its metadata says.</summary>
-internal sealed record S3SnapshotObject(string Name, string Key, long Size, DateTimeOffset LastModified, string NodeName, SnapshotMetadata? Metadata)
+/// <summary>
+/// One snapshot object in the bucket, with what its metadata says: our sidecar (<see cref="Metadata"/>)
+/// or, without one, K3s's object metadata (<see cref="NodeName"/>, <see cref="TokenHash"/> from
+/// <c>&lt;rt&gt;-node-name</c>, <c>&lt;rt&gt;-token-hash</c>) and K3s's own sidecar where it wrote one.
+/// </summary>
+internal sealed record S3SnapshotObject(string Name, string Key, long Size, DateTimeOffset LastModified, string NodeName, SnapshotMetadata? Metadata,
+    RuntimeSnapshotMetadata? RuntimeMetadata = null, string TokenHash = "")
 {
     public string Location(string bucket) => $"s3://{bucket}/{Key}";
 }
@@ -249,9 +254,19 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
                     {
                         continue;
                     }
-                    var metadata = await ReadMetadataAsync(name, cancellationToken);
                     var lastModified = o.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue;
-                    result.Add(new S3SnapshotObject(name, o.Key, o.Size ?? 0, lastModified, metadata?.NodeName ?? "", metadata));
+                    var map = await ReadSidecarMapAsync(name, cancellationToken);
+                    if (map is not null && SnapshotMetadata.IsOurs(map))
+                    {
+                        var metadata = SnapshotMetadata.FromMap(map, name);
+                        result.Add(new S3SnapshotObject(name, o.Key, o.Size ?? 0, lastModified, metadata.NodeName, metadata, TokenHash: metadata.TokenHash));
+                        continue;
+                    }
+                    // K3s's upload (no sidecar of ours, N+1 only for these): its object metadata names the node, as K3s reads it.
+                    if (await ReadK3sObjectMetadataAsync(o.Key, cancellationToken) is { } k3s)
+                    {
+                        result.Add(new S3SnapshotObject(name, o.Key, o.Size ?? 0, lastModified, k3s.NodeName, null, map is null ? null : RuntimeSnapshotMetadata.FromMap(map), k3s.TokenHash));
+                    }
                 }
                 request.ContinuationToken = page.NextContinuationToken;
             }
@@ -412,13 +427,38 @@ internal sealed partial class S3SnapshotStore(IAmazonS3 s3, S3Settings settings,
         }
     }
 
+    /// <summary>Our sidecar of a snapshot; null when it has none or the sidecar is K3s's own.</summary>
     private async Task<SnapshotMetadata?> ReadMetadataAsync(string name, CancellationToken cancellationToken)
+        => await ReadSidecarMapAsync(name, cancellationToken) is { } map && SnapshotMetadata.IsOurs(map) ? SnapshotMetadata.FromMap(map, name) : null;
+
+    /// <summary>K3s's <c>&lt;rt&gt;-node-name</c> and <c>&lt;rt&gt;-token-hash</c> object metadata ("" where absent); null when the object went meanwhile.</summary>
+    private async Task<(string NodeName, string TokenHash)?> ReadK3sObjectMetadataAsync(string key, CancellationToken cancellationToken)
+    {
+        GetObjectMetadataResponse head;
+        try
+        {
+            head = await retry.ExecuteAsync(async ct => await s3.GetObjectMetadataAsync(settings.Bucket, key, ct), cancellationToken);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var k in head.Metadata.Keys)
+        {
+            var bare = k.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase) ? k["x-amz-meta-".Length..] : k;
+            map[bare.ToLowerInvariant()] = head.Metadata[k];
+        }
+        string Of(string suffix) => S3Objects.Runtimes.Select(rt => map.GetValueOrDefault($"{rt}-{suffix}", "")).FirstOrDefault(v => v.Length > 0) ?? "";
+        return (Of("node-name"), Of("token-hash"));
+    }
+
+    private async Task<Dictionary<string, string>?> ReadSidecarMapAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
             using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.MetadataKeyOf(name), ct), cancellationToken);
-            var map = await JsonSerializer.DeserializeAsync(response.ResponseStream, SnapshotJsonContext.Default.DictionaryStringString, cancellationToken);
-            return map is null ? null : SnapshotMetadata.FromMap(map, name);
+            return await JsonSerializer.DeserializeAsync(response.ResponseStream, SnapshotJsonContext.Default.DictionaryStringString, cancellationToken);
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {

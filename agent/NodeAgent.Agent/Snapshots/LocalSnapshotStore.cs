@@ -102,11 +102,13 @@ internal sealed class LocalSnapshotStore(string directory, string localNodeName 
             file.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal),
             metadata?.Status ?? SnapshotMetadata.Successful,
             metadata?.Sha256 ?? "",
-            metadata);
+            metadata,
+            metadata is null ? Sidecars.ReadRuntime(file.Name) : null);
     }
 }
 
-/// <summary>One line of <c>ls</c>.</summary>
+/// <summary>One line of <c>ls</c>: <see cref="Metadata"/> is our sidecar (null without one), <see cref="RuntimeMetadata"/> K3s's own, where it wrote one.</summary>
 internal sealed record SnapshotListing(
     string Name, string Location, long Size, DateTimeOffset CreatedAt, string NodeName, bool Compressed, string Status, string Sha256,
-    [property: System.Text.Json.Serialization.JsonIgnore] SnapshotMetadata? Metadata);
+    [property: System.Text.Json.Serialization.JsonIgnore] SnapshotMetadata? Metadata,
+    [property: System.Text.Json.Serialization.JsonIgnore] RuntimeSnapshotMetadata? RuntimeMetadata = null);

@@ -84,7 +84,13 @@ internal sealed record SnapshotMetadata
         return map;
     }
 
-    /// <summary>Reads what a sidecar holds; keys we do not know (K3s's own extra metadata) are ignored.</summary>
+    /// <summary>
+    /// Whether a sidecar's map is one of ours: every sidecar we write names its node. K3s's own
+    /// sidecar (its extra-metadata ConfigMap's data, see <see cref="RuntimeSnapshotMetadata"/>) never does.
+    /// </summary>
+    public static bool IsOurs(IReadOnlyDictionary<string, string> map) => map.ContainsKey("nodeName");
+
+    /// <summary>Reads what one of our sidecars holds; keys we do not know are ignored.</summary>
     public static SnapshotMetadata FromMap(IReadOnlyDictionary<string, string> map, string fileName)
     {
         string Get(string key) => map.TryGetValue(key, out var value) ? value : "";

@@ -40,15 +40,21 @@ internal sealed class SnapshotSidecars(string snapshotDir)
         }
     }
 
-    /// <summary>The sidecar of a snapshot, or null when it has none or it cannot be read as a string map.</summary>
+    /// <summary>Our sidecar of a snapshot, or null when it has none, it cannot be read as a string map, or it is K3s's own.</summary>
     public SnapshotMetadata? Read(string fileName)
+        => ReadMap(fileName) is { } map && SnapshotMetadata.IsOurs(map) ? SnapshotMetadata.FromMap(map, fileName) : null;
+
+    /// <summary>K3s's own sidecar of a snapshot (its extra metadata), or null when it has none or the sidecar is ours.</summary>
+    public RuntimeSnapshotMetadata? ReadRuntime(string fileName)
+        => ReadMap(fileName) is { } map && !SnapshotMetadata.IsOurs(map) ? RuntimeSnapshotMetadata.FromMap(map) : null;
+
+    private Dictionary<string, string>? ReadMap(string fileName)
     {
         var path = PathOf(fileName);
         try
         {
             using var stream = File.OpenRead(path);
-            var map = JsonSerializer.Deserialize(stream, SnapshotJsonContext.Default.DictionaryStringString);
-            return map is null ? null : SnapshotMetadata.FromMap(map, fileName);
+            return JsonSerializer.Deserialize(stream, SnapshotJsonContext.Default.DictionaryStringString);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or JsonException)
         {

@@ -150,7 +150,7 @@ internal sealed partial class StepRunner(
     private StepRecord Complete(string operationId, Instruction instruction, int attempt, DateTimeOffset startedAt, StepOutcome outcome)
     {
         var record = new StepRecord(operationId, instruction.Id, outcome.Succeeded, outcome.Skipped, outcome.Message, outcome.Retryable,
-            attempt, outcome.ExitCode, outcome.StdoutTail, outcome.StderrTail, startedAt, time.GetUtcNow() - startedAt);
+            attempt, outcome.ExitCode, outcome.StdoutTail, outcome.StderrTail, startedAt, time.GetUtcNow() - startedAt, outcome.SnapshotSha256);
         markers.MarkCompleted(record);
         metrics.StepEnded(instruction, outcome.Succeeded, outcome.Skipped, record.Duration);
         LogCompleted(logger, operationId, instruction.Id, outcome.Succeeded, outcome.Message);
@@ -190,6 +190,7 @@ internal sealed partial class StepRunner(
         StderrTail = record.StderrTail,
         Message = record.Message,
         Retryable = record.Retryable,
+        SnapshotSha256 = record.SnapshotSha256 ?? "",
     };
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Operation {OperationId}: {InstructionId} attempt {Attempt} of {MaxAttempts}")]

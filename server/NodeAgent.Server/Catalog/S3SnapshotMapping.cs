@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.S3;
@@ -6,18 +8,23 @@ using NodeAgent.Server.S3;
 namespace NodeAgent.Server.Catalog;
 
 /// <summary>
-/// An object of a cluster's S3 folder as a catalog copy, read the way the agents read it: the
-/// sidecar's keys (our own and K3s's extra metadata) first, else K3s's object metadata
-/// (<c>&lt;rt&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>), else the name
-/// (<c>&lt;name&gt;-&lt;node&gt;-&lt;unix&gt;[.zip]</c>) for its time.
+/// An object of a cluster's S3 folder as a catalog copy, read the way the agents read it: our
+/// sidecar's keys first; without one (K3s's upload, <c>without_sidecar</c>, no sha256), K3s's object
+/// metadata (<c>&lt;rt&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>), else the name
+/// (<c>&lt;name&gt;-&lt;node&gt;-&lt;unix&gt;[.zip]</c>) for its node and time, and K3s's own sidecar
+/// (Rancher's cluster spec) for the Kubernetes version.
 /// </summary>
 internal static class S3SnapshotMapping
 {
     private static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
 
+    /// <summary>Rancher's key for the cluster spec in K3s's extra metadata: base64 of the gzipped JSON spec.</summary>
+    private const string ClusterSpecKey = "provisioning-cluster-spec";
+
     public static Snapshot ToSnapshot(S3SnapshotObject o, S3Target target)
     {
-        var sidecar = o.Sidecar ?? new Dictionary<string, string>();
+        var ours = o.Sidecar is { } found && S3SnapshotObject.IsOurSidecar(found);
+        var sidecar = ours ? o.Sidecar! : new Dictionary<string, string>();
         string Get(string key) => sidecar.TryGetValue(key, out var value) ? value : "";
         long Long(string key) => long.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
         var runtime = Get("runtime");
@@ -29,10 +36,11 @@ internal static class S3SnapshotMapping
         var created = DateTimeOffset.TryParse(Get("createdAt"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
             ? at
             : CreatedFromName(o.Name) ?? o.LastModified;
+        var node = Or(Get("nodeName"), Header("node-name"));
         return new Snapshot
         {
             Name = o.Name,
-            Node = Or(Get("nodeName"), Header("node-name")),
+            Node = ours || node.Length > 0 ? node : NodeFromName(o.Name, ["on-demand", "etcd-snapshot", target.NamePrefix]),
             Cluster = Or(Get("cluster"), Header("cluster-id")),
             Storage = StorageKind.S3,
             Location = target.Location(o.Key),
@@ -44,11 +52,11 @@ internal static class S3SnapshotMapping
             EtcdRevision = Long("etcdRevision"),
             EtcdVersion = Get("etcdVersion"),
             Runtime = RuntimeNames.Parse(runtime),
-            KubernetesVersion = Get("kubernetesVersion"),
+            KubernetesVersion = ours ? Get("kubernetesVersion") : KubernetesVersionOf(o.Sidecar),
             ClusterConfiguration = Get("clusterConfig"),
             TokenHash = Or(Get("tokenHash"), Header("token-hash")),
-            // Our sidecar always records the sha256; without it the first node that verifies the file computes it.
-            WithoutSidecar = Get("sha256").Length == 0,
+            // Without a sidecar of ours the first node that verifies the file computes its sha256.
+            WithoutSidecar = !ours,
         };
     }
 
@@ -61,6 +69,45 @@ internal static class S3SnapshotMapping
             && seconds is > 0 and < 253402300800
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : null;
+    }
+
+    /// <summary>
+    /// The node part of <c>&lt;prefix&gt;-&lt;node&gt;-&lt;unix&gt;[.zip]</c> for a known prefix (both may hold
+    /// '-', so only a known prefix splits the name, the longest that fits); "" otherwise.
+    /// </summary>
+    public static string NodeFromName(string fileName, IEnumerable<string> prefixes)
+    {
+        var bare = fileName.EndsWith(".zip", StringComparison.Ordinal) ? fileName[..^4] : fileName;
+        var dash = bare.LastIndexOf('-');
+        if (CreatedFromName(bare) is null || dash <= 0)
+        {
+            return "";
+        }
+        var head = bare[..dash];
+        var prefix = prefixes.Where(p => p.Length > 0 && head.Length > p.Length + 1 && head.StartsWith(p + "-", StringComparison.Ordinal)).MaxBy(p => p.Length);
+        return prefix is null ? "" : head[(prefix.Length + 1)..];
+    }
+
+    /// <summary>The <c>kubernetesVersion</c> of Rancher's cluster spec in K3s's sidecar; "" when there is none or it cannot be read.</summary>
+    private static string KubernetesVersionOf(IReadOnlyDictionary<string, string>? k3sSidecar)
+    {
+        if (k3sSidecar is null || !k3sSidecar.TryGetValue(ClusterSpecKey, out var spec))
+        {
+            return "";
+        }
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(Convert.FromBase64String(spec)), CompressionMode.Decompress);
+            using var document = JsonDocument.Parse(gzip);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("kubernetesVersion", out var version) && version.ValueKind == JsonValueKind.String
+                ? version.GetString()!
+                : "";
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or JsonException)
+        {
+            return "";
+        }
     }
 
     private static string Or(string first, string second) => first.Length > 0 ? first : second;

@@ -31,7 +31,8 @@ internal sealed class AwsS3SnapshotFolder(TimeProvider time) : IS3SnapshotFolder
                         continue;
                     }
                     var sidecar = await ReadSidecarAsync(s3, retry, target, name, cancellationToken);
-                    var objectMetadata = sidecar is null
+                    // Without a sidecar of ours (none, or K3s's own extra metadata), K3s's object metadata names the node.
+                    var objectMetadata = sidecar is null || !S3SnapshotObject.IsOurSidecar(sidecar)
                         ? await ReadObjectMetadataAsync(s3, retry, target, o.Key, cancellationToken)
                         : new Dictionary<string, string>();
                     var lastModified = o.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue;

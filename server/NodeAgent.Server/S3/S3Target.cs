@@ -46,6 +46,9 @@ internal sealed record S3Target
 
     public string SessionToken { get; init; } = "";
 
+    /// <summary>The cluster's recurring snapshot name (settings <c>name</c>), one of the prefixes that split a K3s file name into its node.</summary>
+    public string NamePrefix { get; init; } = "";
+
     /// <summary>sha256 of the settings it was made from: a different value means the target changed.</summary>
     public required string Fingerprint { get; init; }
 
@@ -85,6 +88,7 @@ internal sealed record S3Target
             AccessKey = keys?.AccessKey ?? "",
             SecretKey = keys?.SecretKey ?? "",
             SessionToken = keys?.SessionToken ?? "",
+            NamePrefix = settings.Name,
             Fingerprint = Convert.ToHexStringLower(SHA256.HashData(s3.ToByteArray())),
         };
     }

@@ -43,6 +43,52 @@ public sealed class InventoryReporterTests : IDisposable
             built.Snapshots.Select(s => (s.Name, s.Cluster)).Order());
     }
 
+    [Fact]
+    public async Task BuildAsync_K3sSnapshotsWithoutOurSidecar_ReportedWithoutSidecarAndWithWhatK3sRecorded()
+    {
+        var dir = _root.Combine("snapshots");
+        Directory.CreateDirectory(dir);
+        var sidecars = new SnapshotSidecars(dir);
+        Save(sidecars, dir, "on-demand-n1-1700000001", "c1");
+        // K3s's zip with K3s's own .metadata/ sidecar (Rancher's cluster spec), and a file etcdctl saved into the dir.
+        await File.WriteAllTextAsync(Path.Combine(dir, "etcd-snapshot-n1-1700000002.zip"), "zip");
+        Directory.CreateDirectory(sidecars.Directory);
+        await File.WriteAllTextAsync(sidecars.PathOf("etcd-snapshot-n1-1700000002.zip"),
+            $"{{\"provisioning-cluster-spec\":\"{RancherClusterSpec("{\"kubernetesVersion\":\"v1.31.2+k3s1\"}")}\"}}");
+        await File.WriteAllTextAsync(Path.Combine(dir, "on-demand-n1-1700000003"), "db");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "k3s", DataDir = _root.Path };
+        var identity = new AgentIdentity("c1", "n1", "test");
+        var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
+        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.K3S, SnapshotSettings = new SnapshotSettings { Dir = dir } }, CancellationToken.None).DefaultTimeout();
+        using var client = new GrpcPlanServerClient(options, time);
+        using var reporter = new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance);
+        using var inventory = new InventoryReporter(targets, reporter, identity, time, NullLogger<InventoryReporter>.Instance);
+
+        var built = await inventory.BuildAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.NotNull(built);
+        Assert.Equal(
+            [
+                ("etcd-snapshot-n1-1700000002.zip", true, "n1", "v1.31.2+k3s1", ""),
+                ("on-demand-n1-1700000001", false, "n1", "", ""),
+                ("on-demand-n1-1700000003", true, "n1", "", ""),
+            ],
+            built.Snapshots.Select(s => (s.Name, s.WithoutSidecar, s.Node, s.KubernetesVersion, s.Sha256)).Order());
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000002), built.Snapshots.Single(s => s.Name.EndsWith(".zip", StringComparison.Ordinal)).CreatedAt.ToDateTimeOffset());
+    }
+
+    /// <summary>Rancher's <c>provisioning-cluster-spec</c>: base64 of the gzipped JSON spec.</summary>
+    internal static string RancherClusterSpec(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(json));
+        }
+        return Convert.ToBase64String(buffer.ToArray());
+    }
+
     private static void Save(SnapshotSidecars sidecars, string dir, string name, string cluster)
     {
         File.WriteAllText(Path.Combine(dir, name), "db");

@@ -54,6 +54,25 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Download_K3sObjectWithoutSidecarAndNoShaGiven_VerifiesTheTrailerAndReportsTheSha256()
+    {
+        // K3s's own upload: the object and K3s's object metadata, no .metadata/ sidecar, so no sha256 to compare.
+        await using var rig = await RigAsync();
+        var saved = await SaveAsync(compress: true);
+        var path = _root.Combine("elsewhere", saved.Name);
+        (await _s3.Aws().RunAsync(["s3", "cp", path, $"s3://{_bucket}/{saved.Name}", "--metadata", "k3s-node-name=n2,k3s-token-hash=0123456789ab"])
+            .WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+
+        var downloaded = await rig.RunAsync(RuntimeRig.Download(saved.Name));
+        var verified = await rig.RunAsync(RuntimeRig.Verify(saved.Name, downloaded.SnapshotSha256));
+
+        AssertStep.Succeeded(downloaded);
+        Assert.Equal(saved.Sha256, downloaded.SnapshotSha256);
+        Assert.Equal(saved.Sha256, StandIn.Sha256(Path.Combine(SnapshotDir, saved.Name)));
+        AssertStep.Succeeded(verified);
+    }
+
+    [Fact]
     public async Task Download_PlanExpectsAnotherSha_FailsAndLeavesNothing()
     {
         await using var rig = await RigAsync();
@@ -95,13 +114,19 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
     /// <summary>Another node's snapshot: saved from a real etcd elsewhere and uploaded by the agent's own store.</summary>
     private async Task<SnapshotMetadata> SaveAndUploadAsync(RuntimeRig rig, bool compress)
     {
+        var saved = await SaveAsync(compress);
+        await rig.Targets.Uploads!.Store.UploadAsync(_root.Combine("elsewhere", saved.Name), saved, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        return saved;
+    }
+
+    private async Task<SnapshotMetadata> SaveAsync(bool compress)
+    {
         await using var etcd = await EtcdServer.StartAsync();
         await EtcdData.PutAsync(etcd.ClientUrl, [new("/k1", "v1"), new("/k2", "v2")]).DefaultTimeout();
         var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
             TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
         var result = await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("elsewhere"), "on-demand", "n2", compress) { Runtime = "k3s" }, null, CancellationToken.None)
             .WithTimeout(TestTimeouts.Slow);
-        await rig.Targets.Uploads!.Store.UploadAsync(result.Path!, result.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         return result.Metadata!;
     }
 

@@ -43,6 +43,22 @@ public sealed class VerifySnapshotTests : IDisposable
         Assert.Equal([saved.Name], Directory.GetFiles(SnapshotDir).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Verify_NoShaGiven_PassesOnEtcdsTrailerAndReportsTheSha256ItComputed(bool compress)
+    {
+        // A snapshot with no recorded sha256 (K3s's own): the node's computed sha256 becomes the one the others must match.
+        var saved = await SaveAsync(compress);
+        await using var rig = await RigAsync();
+
+        var outcome = await rig.RunAsync(RuntimeRig.Verify(saved.Name));
+
+        AssertStep.Succeeded(outcome);
+        Assert.Equal(saved.Sha256, outcome.SnapshotSha256);
+        Assert.Equal(StandIn.Sha256(Path.Combine(SnapshotDir, saved.Name)), outcome.SnapshotSha256);
+    }
+
     [Fact]
     public async Task Verify_OneByteFlipped_FailsNamingTheSha256Mismatch()
     {
