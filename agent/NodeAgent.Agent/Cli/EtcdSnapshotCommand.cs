@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 
@@ -41,15 +42,29 @@ internal static class EtcdSnapshotCommand
             Description = "Fail the save when etcd's snapshot stream sends nothing for this long (a frozen member), e.g. 30s or 2m.",
             DefaultValueFactory = _ => "30s",
         };
-        var command = new Command("save", "Take a snapshot of the local etcd member now (never prunes, like K3s's save).") { name, compress, stall };
+        var binary = new Option<string>("--runtime-binary")
+        {
+            Description = "k3s/rke2: the runtime's binary, whose --version the snapshot records as its Kubernetes version (default /usr/local/bin/<runtime>).",
+        };
+        var command = new Command("save", "Take a snapshot of the local etcd member now (never prunes, like K3s's save).") { name, compress, stall, binary };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var settings = common.Read(parse);
             var etcd = settings.Etcd with { SnapshotStallTimeout = StallTimeout(parse.GetValue(stall)!) };
             var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+            // K3s/RKE2: what the node really runs, as the daemon records it (restore modes act on it).
+            // A runtime that is not installed here (the CLI run against another etcd) is no reason to warn.
+            var record = await RuntimeRecord.CaptureAsync(settings.Runtime, NonEmpty(parse.GetValue(binary)) ?? $"/usr/local/bin/{settings.Runtime}",
+                settings.Config.BasePath ?? "", new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance), quietWhenNotInstalled: true, ct);
+            foreach (var problem in record.Problems)
+            {
+                await Console.Error.WriteLineAsync($"node-agent: warning: {problem}");
+            }
             var request = new SnapshotSaveRequest(settings.Directory, settings.Config.String(parse, name, "etcd-snapshot-name")!, settings.NodeName, settings.Config.Bool(parse, compress))
             {
                 Runtime = settings.Runtime,
+                KubernetesVersion = record.Version ?? "",
+                ClusterConfig = record.Configuration ?? "",
                 TokenHash = TokenHash.FromDataDir(settings.DataDir),
             };
             var uploads = settings.S3 is { } target ? OpenUploads(target, settings) : null;
@@ -287,8 +302,9 @@ internal static class EtcdSnapshotCommand
                 S3.Read(parse, config), config);
         }
 
-        private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
     }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3, RuntimeConfigDefaults Config);
 }

@@ -21,6 +21,9 @@ internal sealed class RuntimeConfigDefaults
 
     public static RuntimeConfigDefaults None { get; } = new(null);
 
+    /// <summary>The runtime's config file read (its drop-ins beside it), or null for runtime etcd.</summary>
+    public string? BasePath => _config?.BasePath;
+
     /// <exception cref="SnapshotRequestException">An explicit file that is missing, a config with runtime etcd, or a file the runtime could not read either.</exception>
     public static RuntimeConfigDefaults Load(string runtime, string? explicitPath)
     {

@@ -3,7 +3,8 @@ namespace NodeAgent.Agent.Config;
 /// <summary>The runtime driver's keys: k3s/rke2 commands and paths, or the plain etcd member's.</summary>
 internal static partial class AgentConfigLoader
 {
-    private static readonly string[] DistributionKeys = ["killall-script", "runtime-binary", "service-stop-command", "service-start-command", "service-restart-command", "runtime-config"];
+    private static readonly string[] DistributionKeys = ["killall-script", "runtime-binary", "service-stop-command", "service-start-command", "service-restart-command", "runtime-config",
+        "runtime-versions-dir", "runtime-install-command", "runtime-version-check-command"];
     private static readonly string[] EtcdKeys =
         ["etcd-stop-command", "etcd-start-command", "etcd-data-dir", "etcd-name", "etcd-initial-cluster", "etcd-initial-advertise-peer-urls", "etcdctl"];
 
@@ -27,6 +28,9 @@ internal static partial class AgentConfigLoader
         options.ServiceStartCommand = Command(One("service-start-command"), "service-start-command");
         options.ServiceRestartCommand = Command(One("service-restart-command"), "service-restart-command");
         options.RuntimeConfig = AbsolutePath(One("runtime-config"), "runtime-config");
+        options.RuntimeVersionsDir = AbsolutePath(One("runtime-versions-dir"), "runtime-versions-dir");
+        options.RuntimeInstallCommand = Command(One("runtime-install-command"), "runtime-install-command");
+        options.RuntimeVersionCheckCommand = Command(One("runtime-version-check-command"), "runtime-version-check-command");
         options.EtcdStopCommand = Command(One("etcd-stop-command"), "etcd-stop-command");
         options.EtcdStartCommand = Command(One("etcd-start-command"), "etcd-start-command");
         options.EtcdDataDir = AbsolutePath(One("etcd-data-dir"), "etcd-data-dir");

@@ -74,6 +74,15 @@ internal sealed class AgentOptions
     /// <summary>runtime-config (k3s/rke2): the runtime's own config file (drop-ins in &lt;file&gt;.d/). Default /etc/rancher/&lt;runtime&gt;/config.yaml.</summary>
     public string RuntimeConfig { get; set; } = "";
 
+    /// <summary>runtime-versions-dir (k3s/rke2): air gap, &lt;dir&gt;/&lt;version&gt;/&lt;runtime&gt; is that version's binary; empty: the install command.</summary>
+    public string RuntimeVersionsDir { get; set; } = "";
+
+    /// <summary>runtime-install-command (k3s/rke2): shell command installing INSTALL_&lt;RT&gt;_VERSION; default: the distribution's install script.</summary>
+    public string RuntimeInstallCommand { get; set; } = "";
+
+    /// <summary>runtime-version-check-command (k3s/rke2): shell command that succeeds when INSTALL_&lt;RT&gt;_VERSION can be had; default: a HEAD of the release.</summary>
+    public string RuntimeVersionCheckCommand { get; set; } = "";
+
     /// <summary>etcd-stop-command / etcd-start-command (etcd): shell commands; no default.</summary>
     public string EtcdStopCommand { get; set; } = "";
 

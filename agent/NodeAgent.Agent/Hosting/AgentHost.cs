@@ -104,6 +104,17 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, WriteConfigDropInExecutor>();
         services.AddSingleton<IInstructionExecutor, RemoveConfigDropInExecutor>();
         services.AddSingleton<IInstructionExecutor, RemoveServerCredentialsExecutor>();
+        AddRuntimeVersions(services);
+    }
+
+    /// <summary>Restore modes kubernetesVersion and all: the runtime version's check, install and rollback, and the config write-back.</summary>
+    private static void AddRuntimeVersions(IServiceCollection services)
+    {
+        services.AddSingleton<RuntimeInstaller>();
+        services.AddSingleton<IInstructionExecutor, CheckRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, InstallRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, RollbackRuntimeVersionExecutor>();
+        services.AddSingleton<IInstructionExecutor, WriteRuntimeConfigExecutor>();
     }
 
     private static WatchdogSettings WatchdogFrom(IReadOnlyDictionary<string, string> environment)

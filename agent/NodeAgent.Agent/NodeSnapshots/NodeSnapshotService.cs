@@ -1,6 +1,7 @@
 using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 
@@ -21,6 +22,7 @@ internal sealed partial class NodeSnapshotService(
     AgentIdentity identity,
     AgentOptions options,
     AgentMetrics metrics,
+    ProcessRunner runner,
     TimeProvider time,
     ILogger<NodeSnapshotService> logger)
 {
@@ -33,12 +35,18 @@ internal sealed partial class NodeSnapshotService(
         {
             throw new SnapshotRequestException("an upload was asked for, but this node's plan names no S3 target");
         }
+        // K3s/RKE2: what the node really runs, not what the plan says (restore modes act on it).
+        var record = await RuntimeRecord.CaptureAsync(target.Runtime, options.EffectiveRuntimeBinary, options.EffectiveRuntimeConfig, runner, quietWhenNotInstalled: false, cancellationToken);
+        foreach (var problem in record.Problems)
+        {
+            LogNotRecorded(logger, problem);
+        }
         var request = new SnapshotSaveRequest(target.Directory, prefix, identity.Node, compress)
         {
             Cluster = target.Cluster,
             Runtime = target.Runtime,
-            KubernetesVersion = target.KubernetesVersion,
-            ClusterConfig = target.ClusterConfiguration,
+            KubernetesVersion = record.Version ?? target.KubernetesVersion,
+            ClusterConfig = record.Configuration ?? target.ClusterConfiguration,
             TokenHash = TokenHash.FromDataDir(options.EffectiveDataDir),
         };
         var preflightFailure = uploads is null ? null : await uploads.PreflightAsync(cancellationToken);
@@ -185,6 +193,9 @@ internal sealed partial class NodeSnapshotService(
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Snapshot {Name} uploaded after an earlier failure: {Location}")]
     private static partial void LogCaughtUp(ILogger logger, string name, string location);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Snapshot save: {Problem}; the snapshot records the plan's value instead")]
+    private static partial void LogNotRecorded(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Retention: {What}")]
     private static partial void LogPruned(ILogger logger, string what);

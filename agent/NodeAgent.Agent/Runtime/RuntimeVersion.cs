@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace NodeAgent.Agent.Runtime;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace NodeAgent.Agent.Runtime;
 /// The answer is cached by the binary's modification time and size, so it is asked again only
 /// after the binary changed (an install).
 /// </summary>
-internal sealed class RuntimeVersion(ProcessRunner runner)
+internal sealed partial class RuntimeVersion(ProcessRunner runner)
 {
     private readonly Lock _gate = new();
     private (DateTime ModifiedUtc, long Size, string Version)? _cached;
@@ -47,7 +49,41 @@ internal sealed class RuntimeVersion(ProcessRunner runner)
         return words.Length >= 3 && words[1] == "version" && words[2].StartsWith('v') ? words[2] : null;
     }
 
+    /// <summary>What a restore may name as a version: v, three numbers, then letters, digits and <c>.+-</c> (never a shell metacharacter).</summary>
+    public static bool IsValid(string version) => ValidVersion().IsMatch(version);
+
+    /// <summary>
+    /// Runs <c>&lt;binary&gt; --version</c> now, uncached (a save records it; an install checks what it put
+    /// there): the version, or null with the reason (not installed, the command failed, output not understood).
+    /// </summary>
+    public static async Task<(string? Version, string? Problem)> AskAsync(ProcessRunner runner, string binary, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(binary))
+        {
+            return (null, $"{binary} does not exist");
+        }
+        CommandResult result;
+        try
+        {
+            result = await runner.RunAsync(new CommandSpec(binary, ["--version"]), cancellationToken);
+        }
+        catch (CommandStartException ex)
+        {
+            return (null, ex.Message);
+        }
+        if (!result.Succeeded)
+        {
+            return (null, result.ToOutcome("", retryable: false).Message);
+        }
+        return Parse(result.StdoutTail) is { } version && IsValid(version)
+            ? (version, null)
+            : (null, $"{binary} --version printed \"{FirstLine(result.StdoutTail)}\", not \"<name> version v<x.y.z…> …\"");
+    }
+
     private static string FirstLine(string text) => text.TrimStart().Split('\n', 2)[0].Trim();
+
+    [GeneratedRegex(@"^v[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+\-]*$")]
+    private static partial Regex ValidVersion();
 }
 
 /// <summary>The runtime's binary did not say its version.</summary>

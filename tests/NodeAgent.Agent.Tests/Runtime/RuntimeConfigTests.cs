@@ -83,6 +83,16 @@ public sealed class RuntimeConfigTests : IDisposable
         Assert.Equal(["http://10.0.0.7:2380"], options.EtcdInitialAdvertisePeerUrls);
     }
 
+    [Fact]
+    public void Load_RuntimeVersionKeys_AreRead()
+    {
+        var options = Load(Base + "runtime: k3s\nruntime-versions-dir: /opt/k3s-versions\nruntime-install-command: /opt/bin/install-k3s\n"
+            + "runtime-version-check-command: curl -fsI https://mirror.example/k3s/$INSTALL_K3S_VERSION/k3s\n");
+
+        Assert.Equal(("/opt/k3s-versions", "/opt/bin/install-k3s", "curl -fsI https://mirror.example/k3s/$INSTALL_K3S_VERSION/k3s"),
+            (options.RuntimeVersionsDir, options.RuntimeInstallCommand, options.RuntimeVersionCheckCommand));
+    }
+
     [Theory]
     [InlineData("runtime: etcd\netcd-stop-command: /bin/stop-etcd\n",
         "runtime etcd: etcd-start-command, etcd-data-dir must be set along with etcd-stop-command")]
@@ -103,6 +113,10 @@ public sealed class RuntimeConfigTests : IDisposable
     [InlineData("runtime: etcd\netcd-stop-command: a\netcd-start-command: b\netcd-data-dir: /\netcd-initial-cluster: n1=http://h:2380\n",
         "etcd-data-dir must not be /")]
     [InlineData("runtime: etcd\netcd-name: a=b\n", "etcd-name 'a=b' must not contain '=' or ','")]
+    [InlineData("runtime: etcd\nruntime-versions-dir: /opt/k3s-versions\n", "runtime-versions-dir applies to runtime k3s or rke2 only; this node's runtime is etcd")]
+    [InlineData("runtime: k3s\nruntime-versions-dir: versions\n", "runtime-versions-dir 'versions' must be an absolute path")]
+    [InlineData("runtime: k3s\nruntime-install-command: ' '\n", "runtime-install-command must not be empty")]
+    [InlineData("runtime: rke2\nruntime-version-check-command: ''\n", "runtime-version-check-command must not be empty")]
     public void Load_BadRuntimeKeys_SayWhatToFix(string yaml, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => Load(Base + yaml));

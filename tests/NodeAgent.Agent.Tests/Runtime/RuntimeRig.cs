@@ -20,9 +20,12 @@ internal sealed class RuntimeRig : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly Dictionary<Instruction.KindOneofCase, IInstructionExecutor> _executors;
 
-    private RuntimeRig(ServiceProvider services)
+    private readonly Plan _plan;
+
+    private RuntimeRig(ServiceProvider services, Plan plan)
     {
         _services = services;
+        _plan = plan;
         _executors = services.GetServices<IInstructionExecutor>().ToDictionary(e => e.Kind);
     }
 
@@ -49,10 +52,20 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     /// <param name="snapshotDir">The plan's snapshot dir (the steady state is applied as the plan server would send it).</param>
     /// <param name="s3">The plan's S3 target, if any.</param>
-    public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null, S3Settings? s3 = null)
+    /// <param name="logs">Gets every log line (Debug and up) when given.</param>
+    /// <param name="operationId">The operation the instructions come with (none when null).</param>
+    public static async Task<RuntimeRig> CreateAsync(AgentOptions options, string snapshotDir, TimeProvider? time = null, S3Settings? s3 = null,
+        ILoggerProvider? logs = null, string? operationId = null)
     {
         var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddLogging(b =>
+        {
+            b.SetMinimumLevel(logs is null ? LogLevel.Warning : LogLevel.Debug);
+            if (logs is not null)
+            {
+                b.AddProvider(logs);
+            }
+        });
         services.AddAgentDaemon(options, new WatchdogSettings(null));
         if (time is not null)
         {
@@ -63,7 +76,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
         await provider.GetRequiredService<SnapshotTargets>().ApplyAsync(
             new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false, S3 = s3 } },
             CancellationToken.None);
-        return new RuntimeRig(provider);
+        return new RuntimeRig(provider, operationId is null ? new Plan() : new Plan { Operation = new OperationPlan { OperationId = operationId } });
     }
 
     /// <summary>Runs one instruction under <paramref name="deadline"/> (default: the slow test bound).</summary>
@@ -71,7 +84,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(deadline ?? TestTimeouts.Slow);
         return await _executors[instruction.KindCase]
-            .ExecuteAsync(instruction, new StepContext(new Plan(), _ => { }), timeout.Token)
+            .ExecuteAsync(instruction, new StepContext(_plan, _ => { }), timeout.Token)
             .WithTimeout(TestTimeouts.Slow + TimeSpan.FromSeconds(30));
     }
 
@@ -91,6 +104,8 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public static Instruction Download(string snapshot, string sha256 = "")
         => new() { Id = "download", DownloadSnapshot = new DownloadSnapshotInstruction { Snapshot = snapshot, Sha256 = sha256 } };
+
+    public static Instruction Save() => new() { Id = "save", SaveSnapshot = new SaveSnapshotInstruction { Name = "on-demand" } };
 
     public static Instruction WaitHealthy() => new() { Id = "wait", WaitHealthy = new WaitHealthyInstruction() };
 

@@ -153,6 +153,47 @@ public sealed class EtcdSnapshotCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Save_K3sRuntimeBinaryAndConfig_RecordsTheVersionAndTheFilesWithoutSecrets()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var binary = Runtime.FakeRuntime.Write(_root.Combine("bin", "k3s"), "k3s", "v1.30.4+k3s1");
+        var config = _root.Combine("etc", "config.yaml");
+        Directory.CreateDirectory(_root.Combine("etc"));
+        await File.WriteAllTextAsync(config, "token: K10cli-secret-token\nagent-token: cli-agent-secret\nwrite-kubeconfig-mode: \"0644\"\n");
+
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary, "--config", config);
+
+        Assert.Equal("", saved.EnsureSuccess().StandardError);
+        var listed = Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List());
+        Assert.Equal("v1.30.4+k3s1", listed.Metadata!.KubernetesVersion);
+        using var recorded = JsonDocument.Parse(listed.Metadata.ClusterConfig);
+        var file = Assert.Single(recorded.RootElement.GetProperty("files").EnumerateArray());
+        Assert.Equal((config, "write-kubeconfig-mode: \"0644\"\n"), (file.GetProperty("path").GetString(), file.GetProperty("content").GetString()));
+        Assert.Equal(["token", "agent-token"], file.GetProperty("removedKeys").EnumerateArray().Select(k => k.GetString()));
+        foreach (var written in Directory.GetFiles(_root.Path, "*", SearchOption.AllDirectories).Where(f => f != config))
+        {
+            Assert.DoesNotContain("secret", await File.ReadAllTextAsync(written), StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("secret", saved.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Save_RuntimeBinaryAnswersNonsense_WarnsAndStillSaves()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var binary = _root.Combine("bin", "k3s");
+        Directory.CreateDirectory(_root.Combine("bin"));
+        await File.WriteAllTextAsync(binary, "#!/bin/sh\necho 'Usage: k3s'\n");
+        File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var saved = await RunAsync("save", "--endpoints", etcd.ClientUrl, "--dir", Dir, "--node-name", "n1", "--runtime-binary", binary);
+
+        Assert.Equal($"node-agent: warning: no runtime version recorded: {binary} --version printed \"Usage: k3s\", not \"<name> version v<x.y.z…> …\"",
+            saved.EnsureSuccess().StandardError.Trim());
+        Assert.Equal("", Assert.Single(new Agent.Snapshots.LocalSnapshotStore(Dir, "n1").List()).Metadata!.KubernetesVersion);
+    }
+
+    [Fact]
     public async Task Save_RuntimeConfigAndDropIn_NameDirCompressAndNodeFromThemAndFlagsWin()
     {
         await using var etcd = await EtcdServer.StartAsync();
