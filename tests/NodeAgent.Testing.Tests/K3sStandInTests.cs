@@ -146,6 +146,22 @@ public sealed class K3sStandInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClusterReset_AnotherToken_FailsOnTheBootstrapData()
+    {
+        await Nodes[0].StartAsync();
+        await Nodes[0].WaitReadyAsync();
+        var snapshot = Path.Combine(_cluster.Root, "snap.db");
+        (await new Etcdctl(Nodes[0].ClientUrl).SnapshotSaveAsync(snapshot)).EnsureSuccess();
+        await Nodes[0].KillAsync();
+        Nodes[0].WriteConfig(Nodes[0].BaseConfig("K10other::server:another-password") + "cluster-init: true\n");
+
+        var reset = await Nodes[0].RunAsync(["server", "--cluster-reset", $"--cluster-reset-restore-path={snapshot}"]).WithTimeout(TestTimeouts.Slow);
+
+        Assert.Equal(1, reset.ExitCode);
+        Assert.Contains("bootstrap data already found and encrypted with different token", reset.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClusterReset_ServerSet_IsRefusedWithK3sMessage()
     {
         var run = await Nodes[1].RunAsync(["server", "--cluster-reset"]).WithTimeout(TestTimeouts.Slow);
