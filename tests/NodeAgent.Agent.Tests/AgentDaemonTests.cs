@@ -138,7 +138,7 @@ public sealed class AgentDaemonTests : IAsyncLifetime
         File.WriteAllText(markers, "not a directory");
 
         var op = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var ended = await operations.WaitForEndAsync(op.Id);
+        var ended = await operations.WaitForEndAsync(op.Id, () => "agent output:\n" + agent.Process.Output);
 
         Assert.Equal(OperationPhase.Failed, ended.Phase);
         Assert.Equal("started/save-snapshot", ended.Failure.InstructionId);
@@ -148,7 +148,7 @@ public sealed class AgentDaemonTests : IAsyncLifetime
 
         File.Delete(markers);
         var again = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var second = await operations.WaitForEndAsync(again.Id);
+        var second = await operations.WaitForEndAsync(again.Id, () => "agent output:\n" + agent.Process.Output);
 
         // The step ran this time: it fails only because this node has no etcd.
         Assert.Equal(OperationPhase.Failed, second.Phase);
