@@ -12,6 +12,16 @@ public static class FreePorts
     private static readonly HashSet<int> Given = [];
     private static readonly Lock Gate = new();
 
+    /// <summary>
+    /// Where ports are drawn from: below the kernel's ephemeral range (32768–60999), so an outgoing
+    /// connection of any process cannot take a port between the check here and the fixture's bind
+    /// (a CI run lost a plan server that way), and at random, so test assemblies running at the same
+    /// time (each with its own <see cref="Given"/>) rarely draw the same one.
+    /// </summary>
+    private const int RangeStart = 20000;
+
+    private const int RangeEnd = 32000;
+
     /// <summary>A free port on 127.0.0.1, avoiding <paramref name="avoid"/> (e.g. Ceph's OSD range).</summary>
     public static int Next(Func<int, bool>? avoid = null)
     {
@@ -19,18 +29,16 @@ public static class FreePorts
         {
             for (var attempt = 0; attempt < 200; attempt++)
             {
-                using var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-                listener.Stop();
-                if (avoid?.Invoke(port) == true || !Given.Add(port))
+                var port = Random.Shared.Next(RangeStart, RangeEnd);
+                if (avoid?.Invoke(port) == true || Given.Contains(port) || !IsFree(port))
                 {
                     continue;
                 }
+                Given.Add(port);
                 return port;
             }
         }
-        throw new InvalidOperationException("No free loopback port found after 200 attempts.");
+        throw new InvalidOperationException($"No free loopback port in {RangeStart}-{RangeEnd} found after 200 attempts.");
     }
 
     /// <summary>Two adjacent free ports (port, port + 1), for servers that take the next one too.</summary>
