@@ -49,6 +49,7 @@ public sealed class K3sStandInTests : IAsyncLifetime
         await _cluster.StartInOrderAsync();
 
         await AssertOneClusterAsync(3);
+        await Nodes[0].WaitForLogAsync("Promoted learner node-2-");
         Assert.Contains("Promoted learner node-2-", Nodes[0].Log, StringComparison.Ordinal);
         Assert.Contains("Adding member node-3-", Nodes[2].Log, StringComparison.Ordinal);
     }

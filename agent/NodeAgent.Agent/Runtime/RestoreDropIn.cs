@@ -7,7 +7,7 @@ namespace NodeAgent.Agent.Runtime;
 /// The restore's config drop-in, <c>&lt;runtime-config&gt;.d/zz-nodeagent-restore.yaml</c>, holding only
 /// <c>server: "&lt;value&gt;"</c> as Rancher's planner writes its own (reference note
 /// rancher-planner-and-system-agent.md §2.5): sorted last, it wins over the node's own <c>server:</c>.
-/// Written durably (temp file in the same dir, fsync, rename, fsync of the dir), mode 0600: the
+/// Written durably with <see cref="RuntimeFiles.Write"/>, mode 0600: the
 /// runtime's config dir holds tokens.
 /// </summary>
 internal static class RestoreDropIn
@@ -30,21 +30,8 @@ internal static class RestoreDropIn
             Directory.CreateDirectory(dir, DirMode);
             LinuxFiles.FsyncDirectoryOf(dir);
         }
-        // A dot name without .yaml: the runtime reads only *.yaml/*.yml, so a temp file left by a crash is never merged.
-        var temp = System.IO.Path.Combine(dir, "." + RuntimeConfigFiles.RestoreDropInName + ".tmp");
-        File.Delete(temp);
-        using (var stream = new FileStream(temp, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(Content(server)));
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-        LinuxFiles.FsyncDirectory(dir);
+        // The temp file's name does not end in .yaml: the runtime never merges one a crash left.
+        RuntimeFiles.Write(path, Encoding.UTF8.GetBytes(Content(server)), RuntimeFiles.Private);
         return path;
     }
 

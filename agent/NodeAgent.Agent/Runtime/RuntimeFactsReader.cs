@@ -72,7 +72,7 @@ internal sealed partial class RuntimeFactsReader(AgentOptions options, RuntimeVe
             Remember(ref _lastVersionProblem, "");
             return found;
         }
-        catch (Exception ex) when (ex is RuntimeVersionException or CommandStartException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is RuntimeVersionException or IOException or UnauthorizedAccessException)
         {
             if (Remember(ref _lastVersionProblem, ex.Message))
             {

@@ -14,7 +14,7 @@ internal sealed partial class RuntimeVersion(ProcessRunner runner)
     private (DateTime ModifiedUtc, long Size, string Version)? _cached;
 
     /// <summary>The version, or "" when the binary is not installed.</summary>
-    /// <exception cref="RuntimeVersionException">The binary ran but said no version, with its output.</exception>
+    /// <exception cref="RuntimeVersionException">The binary could not run or said no version (<see cref="AskAsync"/>'s reason).</exception>
     public async Task<string> ReadAsync(string binary, CancellationToken cancellationToken)
     {
         var file = new FileInfo(binary);
@@ -29,11 +29,10 @@ internal sealed partial class RuntimeVersion(ProcessRunner runner)
                 return c.Version;
             }
         }
-        var result = await runner.RunAsync(new CommandSpec(binary, ["--version"]), cancellationToken);
-        var version = result.Succeeded ? Parse(result.StdoutTail) : null;
+        var (version, problem) = await AskAsync(runner, binary, cancellationToken);
         if (version is null)
         {
-            throw new RuntimeVersionException($"{binary} --version exited {result.ExitCode} without a version on its first line: {FirstLine(result.StdoutTail + result.StderrTail)}");
+            throw new RuntimeVersionException(problem!);
         }
         lock (_gate)
         {

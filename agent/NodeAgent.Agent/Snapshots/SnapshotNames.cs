@@ -1,4 +1,5 @@
 using System.Globalization;
+using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Snapshots;
 
@@ -98,35 +99,11 @@ internal static class SnapshotNames
         }
     }
 
-    /// <summary>The created time in the name (K3s: strip .zip, parse after the last '-'), or null.</summary>
-    public static DateTimeOffset? CreatedFromName(string fileName)
-    {
-        var bare = fileName.EndsWith(ZipSuffix, StringComparison.Ordinal) ? fileName[..^ZipSuffix.Length] : fileName;
-        var dash = bare.LastIndexOf('-');
-        return dash >= 0 && long.TryParse(bare.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            && seconds is > 0 and < 253402300800
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-            : null;
-    }
+    /// <inheritdoc cref="SnapshotFileNames.CreatedFromName"/>
+    public static DateTimeOffset? CreatedFromName(string fileName) => SnapshotFileNames.CreatedFromName(fileName);
 
-    /// <summary>
-    /// The node part of a K3s name, <c>&lt;prefix&gt;-&lt;node&gt;-&lt;unix seconds&gt;[.zip]</c>, for one of the
-    /// known <paramref name="prefixes"/> (K3s's <c>on-demand</c> and <c>etcd-snapshot</c>, the configured
-    /// name): both the prefix and the node may hold '-', so only a known prefix splits the name. ""
-    /// when no prefix fits. K3s itself never reads the node from the name (its object metadata names it).
-    /// </summary>
-    public static string NodeFromName(string fileName, IEnumerable<string> prefixes)
-    {
-        var bare = fileName.EndsWith(ZipSuffix, StringComparison.Ordinal) ? fileName[..^ZipSuffix.Length] : fileName;
-        var dash = bare.LastIndexOf('-');
-        if (CreatedFromName(bare) is null || dash <= 0)
-        {
-            return "";
-        }
-        var head = bare[..dash];
-        var prefix = prefixes.Where(p => p.Length > 0 && head.Length > p.Length + 1 && HasPrefix(head, p)).MaxBy(p => p.Length);
-        return prefix is null ? "" : head[(prefix.Length + 1)..];
-    }
+    /// <inheritdoc cref="SnapshotFileNames.NodeFromName"/>
+    public static string NodeFromName(string fileName, IEnumerable<string> prefixes) => SnapshotFileNames.NodeFromName(fileName, prefixes);
 
     /// <summary>Whether a file belongs to the name prefix: <c>&lt;prefix&gt;-...</c>, so <c>etcd-snapshot</c> never matches <c>etcd-snapshotx-...</c>.</summary>
     public static bool HasPrefix(string fileName, string prefix) => fileName.StartsWith(prefix + "-", StringComparison.Ordinal);

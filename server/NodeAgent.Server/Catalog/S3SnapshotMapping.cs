@@ -36,12 +36,12 @@ internal static class S3SnapshotMapping
         string Header(string suffix) => runtime.Length > 0 && o.ObjectMetadata.TryGetValue($"{runtime}-{suffix}", out var value) ? value : "";
         var created = DateTimeOffset.TryParse(Get("createdAt"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
             ? at
-            : CreatedFromName(o.Name) ?? o.LastModified;
+            : SnapshotFileNames.CreatedFromName(o.Name) ?? o.LastModified;
         var node = Or(Get("nodeName"), Header("node-name"));
         return new Snapshot
         {
             Name = o.Name,
-            Node = ours || node.Length > 0 ? node : NodeFromName(o.Name, ["on-demand", "etcd-snapshot", target.NamePrefix]),
+            Node = ours || node.Length > 0 ? node : SnapshotFileNames.NodeFromName(o.Name, ["on-demand", "etcd-snapshot", target.NamePrefix]),
             // K3s's <rt>-cluster-id is the kube-system namespace's UID, not a cluster of ours: a K3s upload
             // belongs to the cluster whose folder holds it (the catalog fills an empty cluster in).
             Cluster = ours ? Or(Get("cluster"), Header("cluster-id")) : "",
@@ -61,34 +61,6 @@ internal static class S3SnapshotMapping
             // Without a sidecar of ours the first node that verifies the file computes its sha256.
             WithoutSidecar = !ours,
         };
-    }
-
-    /// <summary>K3s's names end in <c>-&lt;unix seconds&gt;[.zip]</c>.</summary>
-    public static DateTimeOffset? CreatedFromName(string fileName)
-    {
-        var bare = fileName.EndsWith(".zip", StringComparison.Ordinal) ? fileName[..^4] : fileName;
-        var dash = bare.LastIndexOf('-');
-        return dash >= 0 && long.TryParse(bare.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-            && seconds is > 0 and < 253402300800
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-            : null;
-    }
-
-    /// <summary>
-    /// The node part of <c>&lt;prefix&gt;-&lt;node&gt;-&lt;unix&gt;[.zip]</c> for a known prefix (both may hold
-    /// '-', so only a known prefix splits the name, the longest that fits); "" otherwise.
-    /// </summary>
-    public static string NodeFromName(string fileName, IEnumerable<string> prefixes)
-    {
-        var bare = fileName.EndsWith(".zip", StringComparison.Ordinal) ? fileName[..^4] : fileName;
-        var dash = bare.LastIndexOf('-');
-        if (CreatedFromName(bare) is null || dash <= 0)
-        {
-            return "";
-        }
-        var head = bare[..dash];
-        var prefix = prefixes.Where(p => p.Length > 0 && head.Length > p.Length + 1 && head.StartsWith(p + "-", StringComparison.Ordinal)).MaxBy(p => p.Length);
-        return prefix is null ? "" : head[(prefix.Length + 1)..];
     }
 
     /// <summary>The <c>kubernetesVersion</c> of Rancher's cluster spec in K3s's sidecar; "" when there is none or it cannot be read.</summary>

@@ -203,6 +203,27 @@ public sealed class K3sStandInNode
         throw new TimeoutException($"{Name} was not ready within {limit}.\n{Log}");
     }
 
+    /// <summary>
+    /// Waits (bounded) until the server's log holds <paramref name="text"/>: a stand-in logs what it did
+    /// once etcd answered, so etcd can show the result (a promoted member) a moment before the line is written.
+    /// </summary>
+    public async Task WaitForLogAsync(string text, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TestTimeouts.Default;
+        using var cts = new CancellationTokenSource(limit);
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"{Name}'s log did not show \"{text}\" within {limit}.\n{Log}");
+            }
+        }
+    }
+
     /// <summary>The member list as this node's etcd serves it.</summary>
     public async Task<IReadOnlyList<StandInMember>> MembersAsync(CancellationToken cancellationToken = default)
     {
