@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Operations;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Store;

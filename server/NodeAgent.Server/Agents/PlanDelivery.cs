@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Metrics;
 using NodeAgent.Server.Operations;

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Operations;
 using NodeAgent.Server.Security;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Metrics;
 using NodeAgent.Server.Plans;
@@ -75,7 +76,7 @@ internal sealed partial class OperationEngine(
         state.InitNodeReason = choice.Reason;
         // Every node takes part: killall runs everywhere.
         state.Nodes.AddRange(nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new NodeStep { Node = n.Name, State = StepState.Pending, UpdatedAt = state.CreatedAt }));
-        var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source) { Progress = RestoreProgress.Start(nodes, init) }, clusterRecord, nodes, now, timeouts);
+        var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source) { Progress = RestoreMachine.FirstProgress(nodes, init) }, clusterRecord, nodes, now, timeouts);
         await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, OperationType.Restore, cluster, nodes.Count);
         Announce(operation);

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Store;
 
 namespace NodeAgent.Server.Operations;
@@ -19,6 +20,16 @@ internal static class RestoreMachine
 {
     public static OperationRecord Start(OperationRecord operation, ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, DateTimeOffset now, OperationTimeouts timeouts)
         => Enter(operation, OperationPhase.Started, cluster, nodes, now, timeouts);
+
+    /// <summary>A new restore's progress: the other nodes' join order (etcd nodes by name, then control-plane-only nodes, then workers).</summary>
+    public static RestoreProgress FirstProgress(IEnumerable<NodeRecord> nodes, string initNode)
+        => new(RestartPass.NotStarted,
+            nodes.Where(n => n.Name != initNode)
+                .OrderBy(n => n.Roles.Contains(NodeRole.Etcd) ? 0 : n.Roles.Contains(NodeRole.ControlPlane) ? 1 : 2)
+                .ThenBy(n => n.Name, StringComparer.Ordinal)
+                .Select(n => n.Name)
+                .ToArray(),
+            []);
 
     public static OperationRecord Advance(OperationRecord operation, ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, DateTimeOffset now, OperationTimeouts timeouts)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Store;
 

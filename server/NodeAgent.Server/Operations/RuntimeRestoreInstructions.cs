@@ -1,4 +1,5 @@
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Domain;
 using NodeAgent.Server.Store;
 
 namespace NodeAgent.Server.Operations;

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Domain;
 
 namespace NodeAgent.Server.Operations;
 

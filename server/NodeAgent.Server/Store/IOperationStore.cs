@@ -1,4 +1,4 @@
-using NodeAgent.Server.Operations;
+using NodeAgent.Server.Domain;
 
 namespace NodeAgent.Server.Store;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using NodeAgent.Contracts.V1;
-using NodeAgent.Server.Operations;
+using NodeAgent.Server.Domain;
 
 namespace NodeAgent.Server.Store;
 

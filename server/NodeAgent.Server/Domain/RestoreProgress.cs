@@ -1,7 +1,4 @@
-using NodeAgent.Contracts.V1;
-using NodeAgent.Server.Store;
-
-namespace NodeAgent.Server.Operations;
+namespace NodeAgent.Server.Domain;
 
 /// <summary>Where a restore's <c>RestartCluster</c> phase stands.</summary>
 internal enum RestartPass
@@ -33,15 +30,6 @@ internal enum RestartPass
 /// </summary>
 internal sealed record RestoreProgress(RestartPass Pass, IReadOnlyList<string> JoinOrder, IReadOnlyList<string> Installed)
 {
-    public static RestoreProgress Start(IEnumerable<NodeRecord> nodes, string initNode)
-        => new(RestartPass.NotStarted,
-            nodes.Where(n => n.Name != initNode)
-                .OrderBy(n => n.Roles.Contains(NodeRole.Etcd) ? 0 : n.Roles.Contains(NodeRole.ControlPlane) ? 1 : 2)
-                .ThenBy(n => n.Name, StringComparer.Ordinal)
-                .Select(n => n.Name)
-                .ToArray(),
-            []);
-
     /// <summary>What an operation stored before restores kept their progress resumes with: the other nodes by name.</summary>
     public static readonly RestoreProgress None = new(RestartPass.NotStarted, [], []);
 }

@@ -1,6 +1,6 @@
 using NodeAgent.Contracts.V1;
 
-namespace NodeAgent.Server.Operations;
+namespace NodeAgent.Server.Domain;
 
 /// <summary>
 /// An operation as the server keeps it: its public state (the contract's Operation, which is
