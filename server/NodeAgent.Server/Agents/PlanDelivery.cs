@@ -4,7 +4,6 @@ using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Domain;
 using NodeAgent.Server.Errors;
 using NodeAgent.Server.Metrics;
-using NodeAgent.Server.Operations;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Store;
 
@@ -17,7 +16,7 @@ namespace NodeAgent.Server.Agents;
 /// active operation, its nodes) is read once for all of them: the reads are tied to the change
 /// signal they were made under, and any write completes that signal, so no waiter keeps stale inputs.
 /// </summary>
-internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, OperationTimeouts timeouts, ServerMetrics metrics, TimeProvider time)
+internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations, PlanChangeNotifier notifier, ServerMetrics metrics, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, ClusterInputs> _inputs = new(StringComparer.Ordinal);
 
@@ -65,7 +64,7 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
         var nodeRecord = await store.GetNodeAsync(cluster, node, cancellationToken)
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
         var active = await operations.GetActiveAsync(cluster, cancellationToken);
-        return PlanBuilder.Build(clusterRecord, nodeRecord, active, timeouts);
+        return PlanBuilder.Build(clusterRecord, nodeRecord, active);
     }
 
     private async Task<Plan> PlanUnderAsync(Task change, string cluster, string node, CancellationToken cancellationToken)
@@ -78,7 +77,7 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
         var clusterRecord = inputs.Cluster ?? throw DomainException.NotFound($"cluster '{cluster}' does not exist");
         var nodeRecord = (inputs.Nodes.TryGetValue(node, out var known) ? known : await store.GetNodeAsync(cluster, node, cancellationToken))
             ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
-        return PlanBuilder.Build(clusterRecord, nodeRecord, inputs.Active, timeouts);
+        return PlanBuilder.Build(clusterRecord, nodeRecord, inputs.Active);
     }
 
     private async Task<LoadedInputs> LoadAsync(string cluster)

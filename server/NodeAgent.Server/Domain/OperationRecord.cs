@@ -11,7 +11,18 @@ internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDead
     /// <summary>A restore's progress (restart pass, join order, installs); null for other operations.</summary>
     public RestoreProgress? Progress { get; init; }
 
+    /// <summary>
+    /// The instructions of each node whose part of the current phase has begun (a node that waits
+    /// for its turn has none yet). Null only for an operation stored by a version that did not
+    /// store them: the engine then computes the current phase's lists once and stores them.
+    /// </summary>
+    public IReadOnlyList<NodeInstructions>? Instructions { get; init; }
+
     public string Id => State.Id;
+
+    /// <summary>The node's stored list in the current phase; null when its part has not begun.</summary>
+    public IReadOnlyList<PlannedInstruction>? InstructionsOf(string node)
+        => Instructions?.FirstOrDefault(n => n.Node == node)?.Instructions;
 
     public string Cluster => State.Cluster;
 

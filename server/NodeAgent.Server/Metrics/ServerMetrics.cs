@@ -56,9 +56,9 @@ internal sealed class ServerMetrics
     }
 
     /// <summary>A step reached its end on a node (reported once per step).</summary>
-    public void StepEnded(string cluster, Instruction instruction, StepResult result)
+    /// <param name="step">The instruction's kind as the contract names it (save_snapshot, ...).</param>
+    public void StepEnded(string cluster, string step, StepResult result)
     {
-        var step = instruction.KindName();
         _stepDuration.WithLabels(cluster, step, Label(result.State)).Observe(result.Duration?.ToTimeSpan().TotalSeconds ?? 0);
     }
 

@@ -153,19 +153,21 @@ internal sealed partial class OperationEngine(
             {
                 return 0;
             }
-            var changed = false;
-            if (steps.Count > 0
-                && await plans.GetClusterAsync(cluster, cancellationToken) is { } clusterRecord
-                && await plans.GetNodeAsync(cluster, node, cancellationToken) is { } nodeRecord)
+            var earlier = operation.Instructions is null;
+            if (earlier && await plans.GetClusterAsync(cluster, cancellationToken) is { } clusterRecord)
             {
-                var instructions = OperationInstructions.ForNode(operation, clusterRecord, nodeRecord, timeouts) ?? [];
-                (operation, changed, var ended) = StepResultFolding.Fold(operation, node, instructions, steps, time.GetUtcNow());
+                operation = StoredInstructions.ForAssignedNodes(operation, clusterRecord, await plans.ListNodesAsync(cluster, cancellationToken), timeouts);
+            }
+            var changed = false;
+            if (steps.Count > 0)
+            {
+                (operation, changed, var ended) = StepResultFolding.Fold(operation, node, steps, time.GetUtcNow());
                 foreach (var (instruction, result) in ended)
                 {
-                    metrics.StepEnded(cluster, instruction, result);
+                    metrics.StepEnded(cluster, instruction.Kind, result);
                 }
             }
-            await AdvanceLockedAsync(operation, changed, cancellationToken);
+            await AdvanceLockedAsync(operation, changed || earlier, cancellationToken);
             return 0;
         }, cancellationToken);
     }
@@ -225,7 +227,8 @@ internal sealed partial class OperationEngine(
                 State = StepState.Pending,
                 UpdatedAt = state.CreatedAt,
             }));
-        var operation = new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress);
+        var operation = StoredInstructions.ForAssignedNodes(
+            new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress), clusterRecord, etcdNodes, timeouts);
         await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, type, cluster, etcdNodes.Count);
         Announce(operation);
@@ -282,7 +285,9 @@ internal sealed partial class OperationEngine(
             return operation;
         }
         var nodes = await plans.ListNodesAsync(operation.Cluster, cancellationToken);
-        var next = OperationMachine.Advance(operation, cluster, nodes, time.GetUtcNow(), timeouts);
+        // Stored by a version that kept no instruction lists: the current phase's are computed once, here, and stored.
+        var current = operation.Instructions is null ? StoredInstructions.ForAssignedNodes(operation, cluster, nodes, timeouts) : operation;
+        var next = OperationMachine.Advance(current, cluster, nodes, time.GetUtcNow(), timeouts);
         if (next.State.Type == OperationType.Restore && operation.State.Phase == OperationPhase.Started && next.State.Phase != OperationPhase.Started
             && OperationPhases.IsTerminal(next.State.Phase) is false)
         {

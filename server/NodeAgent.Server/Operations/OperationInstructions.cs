@@ -26,7 +26,8 @@ internal static class OperationInstructions
     public const string WaitHealthy = "restart-cluster/wait-healthy";
 
     /// <summary>
-    /// The instructions <paramref name="node"/> runs in the operation's current phase: empty when it
+    /// The instructions <paramref name="node"/> runs in the operation's current phase, computed once
+    /// when its part of the phase begins and then stored (<see cref="StoredInstructions"/>): empty when it
     /// has nothing to do there, null while it waits for another node (a K3s/RKE2 restore starts one
     /// node at a time; a plain etcd member waits for the sha256 the init node computes when none was recorded).
     /// </summary>
@@ -56,9 +57,6 @@ internal static class OperationInstructions
 
     /// <summary>A step skipped before it was given an instruction: the node was unreachable when the operation started.</summary>
     public static bool IsLeftOut(NodeStep step) => step.State == StepState.Skipped && step.InstructionId.Length == 0;
-
-    /// <summary>The id of the first instruction, or "" for none.</summary>
-    public static string FirstId(IReadOnlyList<Instruction>? instructions) => instructions is { Count: > 0 } ? instructions[0].Id : "";
 
     private static List<Instruction>? ForRestore(OperationRecord operation, RestoreSource source, ClusterRecord cluster, NodeRecord node, OperationTimeouts timeouts)
     {

@@ -65,7 +65,8 @@ internal static class OperationMachine
                 step.Message = "waiting for the node to apply its steady-state plan";
                 step.UpdatedAt = next.UpdatedAt;
             }
-            return operation with { State = next, PhaseDeadline = now + timeouts.RestartCluster };
+            // Back to the steady state: nobody has operation instructions in this phase.
+            return operation with { State = next, PhaseDeadline = now + timeouts.RestartCluster, Instructions = [] };
         }
         return TimedOut(operation, now);
     }

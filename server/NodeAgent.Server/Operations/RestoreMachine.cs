@@ -13,7 +13,8 @@ namespace NodeAgent.Server.Operations;
 /// data and credentials) → <c>RestartCluster</c> (K3s/RKE2 in three passes, see
 /// <see cref="RuntimeRestoreInstructions"/>) → <c>Finished</c>; or <c>Failed</c> with node, step and
 /// message. A failure in <c>Shutdown</c> first starts every node again (<see cref="RestoreRecovery"/>).
-/// Each node follows its own instruction list through a phase (<see cref="OperationInstructions.ForNode"/>);
+/// Each node follows its own instruction list through a phase, computed when its part begins and
+/// stored with the operation (<see cref="StoredInstructions"/>);
 /// a phase (or pass) ends when every node is through its list, and every phase has a deadline.
 /// </summary>
 internal static class RestoreMachine
@@ -102,7 +103,7 @@ internal static class RestoreMachine
                 step.Progress = null;
                 step.UpdatedAt = next.UpdatedAt;
             }
-            operation = AssignWaiting(operation with { State = next, PhaseDeadline = now + Timeout(phase, timeouts) }, cluster, nodes, now, timeouts);
+            operation = AssignWaiting(operation with { State = next, PhaseDeadline = now + Timeout(phase, timeouts), Instructions = [] }, cluster, nodes, now, timeouts);
             if (!operation.State.Nodes.All(Done))
             {
                 return operation;
@@ -118,15 +119,16 @@ internal static class RestoreMachine
         }
     }
 
-    /// <summary>Gives each node that has no instruction yet its first one, once it may start.</summary>
+    /// <summary>Gives each node that has no instruction yet its list (stored now, once) and its first instruction, once it may start.</summary>
     private static OperationRecord AssignWaiting(OperationRecord operation, ClusterRecord cluster, IReadOnlyList<NodeRecord> nodes, DateTimeOffset now, OperationTimeouts timeouts)
     {
         var next = operation.State.Clone();
+        var stored = operation;
         var changed = false;
         foreach (var step in next.Nodes.Where(s => s.State == StepState.Pending && s.InstructionId.Length == 0))
         {
             var node = nodes.First(n => n.Name == step.Node);
-            var instructions = OperationInstructions.ForNode(operation with { State = next }, cluster, node, timeouts);
+            var instructions = OperationInstructions.ForNode(stored with { State = next }, cluster, node, timeouts);
             if (instructions is null)
             {
                 var waiting = Waiting(operation with { State = next }, step.Node);
@@ -136,20 +138,24 @@ internal static class RestoreMachine
                 }
                 step.Message = waiting;
             }
-            else if (instructions.Count == 0)
-            {
-                step.State = StepState.Succeeded;
-                step.Message = "nothing to do in this phase";
-            }
             else
             {
-                step.InstructionId = instructions[0].Id;
-                step.Message = "";
+                stored = StoredInstructions.Store(stored, node.Name, instructions);
+                if (instructions.Count == 0)
+                {
+                    step.State = StepState.Succeeded;
+                    step.Message = "nothing to do in this phase";
+                }
+                else
+                {
+                    step.InstructionId = instructions[0].Id;
+                    step.Message = "";
+                }
             }
             step.UpdatedAt = Timestamp.FromDateTimeOffset(now);
             changed = true;
         }
-        return changed ? operation with { State = next } : operation;
+        return changed ? stored with { State = next } : operation;
     }
 
     private static string Waiting(OperationRecord operation, string node)

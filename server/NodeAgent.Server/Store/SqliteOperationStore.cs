@@ -16,8 +16,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore, restore_progress)
-            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore, $progress)
+            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore, restore_progress, instructions)
+            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore, $progress, $instructions)
             """;
         Bind(command, operation);
         try
@@ -52,7 +52,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state, restore = $restore,
-                restore_progress = $progress
+                restore_progress = $progress, instructions = $instructions
             WHERE id = $id
             """;
         Bind(command, operation);
@@ -63,7 +63,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT phase_deadline, compress, state, restore, restore_progress FROM operations {where}";
+        command.CommandText = $"SELECT phase_deadline, compress, state, restore, restore_progress, instructions FROM operations {where}";
         if (parameter is not null)
         {
             command.Parameters.AddWithValue("$p", parameter);
@@ -79,6 +79,8 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
                 reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), StoreJsonContext.Default.RestoreSource))
             {
                 Progress = reader.IsDBNull(4) ? null : JsonSerializer.Deserialize(reader.GetString(4), StoreJsonContext.Default.RestoreProgress),
+                // NULL: written by a version that kept no instruction lists (the engine computes the current phase's once).
+                Instructions = reader.IsDBNull(5) ? null : JsonSerializer.Deserialize(reader.GetString(5), StoreJsonContext.Default.NodeInstructionsArray),
             });
         }
         return result;
@@ -99,10 +101,14 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
         command.Parameters.AddWithValue("$progress", operation.Progress is { } progress
             ? JsonSerializer.Serialize(progress, StoreJsonContext.Default.RestoreProgress)
             : DBNull.Value);
+        command.Parameters.AddWithValue("$instructions", operation.Instructions is { } instructions
+            ? JsonSerializer.Serialize(instructions.ToArray(), StoreJsonContext.Default.NodeInstructionsArray)
+            : DBNull.Value);
     }
 }
 
 /// <summary>Source-generated JSON for what the store keeps as JSON.</summary>
 [System.Text.Json.Serialization.JsonSerializable(typeof(RestoreSource))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(RestoreProgress))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(NodeInstructions[]))]
 internal sealed partial class StoreJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

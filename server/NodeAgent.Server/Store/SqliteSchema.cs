@@ -44,7 +44,8 @@ internal static class SqliteSchema
             compress INTEGER NOT NULL,
             state BLOB NOT NULL,
             restore TEXT,
-            restore_progress TEXT);
+            restore_progress TEXT,
+            instructions TEXT);
         CREATE UNIQUE INDEX IF NOT EXISTS operations_one_active ON operations(cluster) WHERE active = 1;
         CREATE TABLE IF NOT EXISTS snapshots (
             cluster TEXT NOT NULL,
@@ -72,6 +73,7 @@ internal static class SqliteSchema
         ("nodes", "runtime_version", "TEXT NOT NULL DEFAULT ''"),
         ("nodes", "runtime_snapshots_enabled", "INTEGER NOT NULL DEFAULT 0"),
         ("operations", "restore_progress", "TEXT"),
+        ("operations", "instructions", "TEXT"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

@@ -121,7 +121,8 @@ public sealed class OperationMachineTests
             CreatedAt = Timestamp.FromDateTimeOffset(T0),
         };
         state.Nodes.AddRange(steps.Select(s => new NodeStep { Node = s.Node, InstructionId = OperationInstructions.SaveSnapshot, State = s.State }));
-        return new OperationRecord(state, T0 + Timeouts.SnapshotSave, Compress: false);
+        // As the engine starts one: each node's list stored with the operation.
+        return StoredInstructions.ForAssignedNodes(new OperationRecord(state, T0 + Timeouts.SnapshotSave, Compress: false), Cluster, Nodes(steps.Select(s => s.Node).ToArray()), Timeouts);
     }
 
     private static List<NodeRecord> Nodes(params string[] names)
