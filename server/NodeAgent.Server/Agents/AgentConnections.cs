@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using NodeAgent.Server.Clusters;
+using NodeAgent.Server.Metrics;
 
 namespace NodeAgent.Server.Agents;
 
@@ -7,7 +8,7 @@ namespace NodeAgent.Server.Agents;
 /// Which agents hold an open GetPlan call right now (a node may briefly hold two), and when each
 /// last called: in memory, so liveness is exact while the stored last-seen is written sparingly.
 /// </summary>
-internal sealed class AgentConnections(TimeProvider time) : INodePresence
+internal sealed class AgentConnections(TimeProvider time) : INodePresence, IConnectedAgents
 {
     private readonly ConcurrentDictionary<(string Cluster, string Node), int> _open = new();
     private readonly ConcurrentDictionary<(string Cluster, string Node), DateTimeOffset> _lastActive = new();

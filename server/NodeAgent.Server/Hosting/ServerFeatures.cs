@@ -5,6 +5,7 @@ using NodeAgent.Server.Catalog;
 using NodeAgent.Server.Clusters;
 using NodeAgent.Server.Operations;
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Metrics;
 using NodeAgent.Server.Plans;
 using NodeAgent.Server.Security;
 using NodeAgent.Server.Store;
@@ -38,6 +39,7 @@ internal static class ServerFeatures
             .AddSingleton<PlanChangeNotifier>()
             .AddSingleton<AgentConnections>()
             .AddSingleton<INodePresence>(sp => sp.GetRequiredService<AgentConnections>())
+            .AddSingleton<IConnectedAgents>(sp => sp.GetRequiredService<AgentConnections>())
             .AddSingleton(new NodeLivenessOptions(nodeUnreachableAfter))
             .AddSingleton<NodeLiveness>()
             .AddSingleton<ClusterRegistry>()

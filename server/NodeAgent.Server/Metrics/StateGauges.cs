@@ -1,5 +1,4 @@
 using NodeAgent.Contracts.V1;
-using NodeAgent.Server.Agents;
 using NodeAgent.Server.Store;
 using Prometheus;
 
@@ -16,14 +15,14 @@ internal sealed class StateGauges
     private readonly IPlanStore _plans;
     private readonly IOperationStore _operations;
     private readonly ISnapshotCatalogStore _catalog;
-    private readonly AgentConnections _connections;
+    private readonly IConnectedAgents _connections;
     private readonly Gauge _connected;
     private readonly Gauge _registered;
     private readonly Gauge _activePhase;
     private readonly Gauge _lastSuccess;
     private readonly Gauge _lastSize;
 
-    public StateGauges(ServerMetrics metrics, IPlanStore plans, IOperationStore operations, ISnapshotCatalogStore catalog, AgentConnections connections)
+    public StateGauges(ServerMetrics metrics, IPlanStore plans, IOperationStore operations, ISnapshotCatalogStore catalog, IConnectedAgents connections)
     {
         _plans = plans;
         _operations = operations;
