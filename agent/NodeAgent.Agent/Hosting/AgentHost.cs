@@ -77,7 +77,6 @@ internal static class AgentHost
         services.AddSingleton<IScheduledSnapshotJob, ScheduledSnapshotJob>();
         services.AddSingleton<RecurringSnapshots>();
         services.AddSingleton<IInstructionExecutor, SaveSnapshotExecutor>();
-        services.AddSingleton<IInstructionExecutor, PruneSnapshotsExecutor>();
         services.AddSingleton<IInstructionExecutor, DeleteSnapshotExecutor>();
     }
 
@@ -94,7 +93,6 @@ internal static class AgentHost
         services.AddSingleton(sp => new EtcdHealth(() => new GrpcEtcdMaintenance(etcd), etcd, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EtcdHealth>>()));
         services.AddSingleton<SnapshotPreflight>();
         services.AddSingleton<IInstructionExecutor, RunKillallExecutor>();
-        services.AddSingleton<IInstructionExecutor, StopRuntimeExecutor>();
         services.AddSingleton<IInstructionExecutor, StartRuntimeExecutor>();
         services.AddSingleton<IInstructionExecutor, RemoveEtcdDataExecutor>();
         services.AddSingleton<IInstructionExecutor, RestoreSnapshotExecutor>();
