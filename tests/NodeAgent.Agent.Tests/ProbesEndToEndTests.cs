@@ -108,6 +108,7 @@ public sealed partial class ProbesEndToEndTests : IAsyncLifetime, IDisposable
         var header = lines[0];
         var start = header.IndexOf("HEALTH", StringComparison.Ordinal);
         var end = header.IndexOf("REPORT ERROR", StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, $"node ls has no HEALTH column:\n{table}");
         var row = lines.Single(l => NodeRow().IsMatch(l));
         return row.Length <= start ? "" : row[start..Math.Min(end, row.Length)].Trim();
     }
