@@ -30,7 +30,6 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
     private readonly Dictionary<string, ProbeResult> _probes = new(StringComparer.Ordinal);
     private string _operationId = "";
     private string _applied = "";
-    private string _current = "";
     private bool _pending;
     private SnapshotInventory? _inventory;
     // Configurations (by sha256) the server has received from this agent.
@@ -60,12 +59,11 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
         return SendAsync(cancellationToken);
     }
 
-    public Task ChecksumsAsync(string applied, string current, CancellationToken cancellationToken)
+    public Task ChecksumsAsync(string applied, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             _applied = applied;
-            _current = current;
         }
         return SendAsync(cancellationToken);
     }
@@ -139,7 +137,6 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
                 Cluster = identity.Cluster,
                 Node = identity.Node,
                 AppliedChecksum = _applied,
-                CurrentChecksum = _current,
                 AgentVersion = identity.AgentVersion,
             };
             request.Steps.AddRange(_steps.Values.Select(s => s.Clone()));

@@ -128,7 +128,7 @@ public sealed class ProbeRunnerTests : IAsyncLifetime, IDisposable
             await runner.ApplyAsync(new SteadyStatePlan(), CancellationToken.None).DefaultTimeout();
             await OperationWaits.UntilAsync(async ct =>
             {
-                await reporter.ChecksumsAsync("", "", ct);
+                await reporter.ChecksumsAsync("", ct);
                 return (await NodeAsync(ct)).Probes.Count == 0;
             }).WithTimeout(TestTimeouts.Slow);
         }
