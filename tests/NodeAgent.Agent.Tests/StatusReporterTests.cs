@@ -49,7 +49,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
     {
         using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance, RuntimeFacts());
 
-        await reporter.ChecksumsAsync("", "", CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync("", CancellationToken.None).DefaultTimeout();
         await reporter.InventoryAsync(Inventory(1, _ => ""), CancellationToken.None).DefaultTimeout();
 
         var reports = _client.Reports;
@@ -92,13 +92,13 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         var configuration = Configuration('a', 700 * 1024);
         using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
         var (op, plan) = await StartSnapshotAsync();
-        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync("", CancellationToken.None).DefaultTimeout();
 
         // Four snapshots, each a local and an S3 copy, each recording the whole configuration.
         await reporter.InventoryAsync(Inventory(4, _ => configuration), CancellationToken.None).DefaultTimeout();
         await reporter.StepAsync(Succeeded(plan, stdout: new string('o', 100_000)), CancellationToken.None).DefaultTimeout();
         var steady = await GetPlanAsync(plan.Checksum);
-        await reporter.ChecksumsAsync(steady.Checksum, steady.Checksum, CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync(steady.Checksum, CancellationToken.None).DefaultTimeout();
 
         var ended = await GetAsync(op.Id);
         Assert.True(ended.Phase == OperationPhase.Finished, $"operation is {ended.Phase}: {ended.Failure}");
@@ -133,7 +133,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
     {
         using var reporter = new StatusReporter(_client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
         var (op, plan) = await StartSnapshotAsync();
-        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync("", CancellationToken.None).DefaultTimeout();
 
         // One configuration larger than the server takes in any message.
         await reporter.InventoryAsync(Inventory(1, _ => Configuration('z', 5 * 1024 * 1024)), CancellationToken.None).DefaultTimeout();

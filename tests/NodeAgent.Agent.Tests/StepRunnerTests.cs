@@ -22,27 +22,27 @@ public sealed class StepRunnerTests : IDisposable
     public async Task RunAsync_AllSucceed_ReportsRunningThenSucceededForEach()
     {
         var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved"));
-        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success("pruned"));
+        var delete = new ScriptedExecutor(Instruction.KindOneofCase.DeleteSnapshot, safe: true, StepOutcome.Success("deleted"));
 
-        var ok = await Runner(save, prune).RunAsync(Plan(Save("s1"), Prune("s2")), Report, CancellationToken.None).DefaultTimeout();
+        var ok = await Runner(save, delete).RunAsync(Plan(Save("s1"), Delete("s2")), Report, CancellationToken.None).DefaultTimeout();
 
         Assert.True(ok);
         Assert.Equal([("s1", StepState.Running), ("s1", StepState.Succeeded), ("s2", StepState.Running), ("s2", StepState.Succeeded)],
             _reports.Select(r => (r.InstructionId, r.State)));
-        Assert.Equal("pruned", _reports[^1].Message);
+        Assert.Equal("deleted", _reports[^1].Message);
     }
 
     [Fact]
     public async Task RunAsync_FirstFails_StopsAndDoesNotRunTheRest()
     {
         var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Failure("disk full", retryable: false));
-        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success());
+        var delete = new ScriptedExecutor(Instruction.KindOneofCase.DeleteSnapshot, safe: true, StepOutcome.Success());
 
-        var ok = await Runner(save, prune).RunAsync(Plan(Save("s1", attempts: 3), Prune("s2")), Report, CancellationToken.None).DefaultTimeout();
+        var ok = await Runner(save, delete).RunAsync(Plan(Save("s1", attempts: 3), Delete("s2")), Report, CancellationToken.None).DefaultTimeout();
 
         Assert.False(ok);
         Assert.Equal(1, save.Calls);
-        Assert.Equal(0, prune.Calls);
+        Assert.Equal(0, delete.Calls);
         Assert.Equal(StepState.Failed, _reports[^1].State);
         Assert.Equal("disk full", _reports[^1].Message);
     }
@@ -201,7 +201,7 @@ public sealed class StepRunnerTests : IDisposable
         SaveSnapshot = new SaveSnapshotInstruction { Name = "on-demand" },
     };
 
-    private static Instruction Prune(string id) => new() { Id = id, MaxAttempts = 1, PruneSnapshots = new PruneSnapshotsInstruction { Retention = 5 } };
+    private static Instruction Delete(string id) => new() { Id = id, MaxAttempts = 1, DeleteSnapshot = new DeleteSnapshotInstruction { Snapshot = "on-demand-n1-1700000000" } };
 
     /// <summary>An executor of ours that answers from a script (our own interface, not a stand-in for a real dependency).</summary>
     private sealed class ScriptedExecutor(Instruction.KindOneofCase kind, bool safe, params StepOutcome[] outcomes) : IInstructionExecutor

@@ -49,7 +49,6 @@ internal sealed class SimulatedAgent(AgentService.AgentServiceClient client, str
     public Task<ReportStatusResponse> ReportStepAsync(Plan plan, StepState state, string message = "", SnapshotInventory? inventory = null)
         => ReportAsync(new ReportStatusRequest
         {
-            CurrentChecksum = plan.Checksum,
             AppliedChecksum = state == StepState.Succeeded ? plan.Checksum : "",
             Steps =
             {
@@ -67,7 +66,7 @@ internal sealed class SimulatedAgent(AgentService.AgentServiceClient client, str
         });
 
     /// <summary>Says the plan (with no operation part) is applied.</summary>
-    public Task<ReportStatusResponse> ReportAppliedAsync(Plan plan) => ReportAsync(new ReportStatusRequest { AppliedChecksum = plan.Checksum, CurrentChecksum = plan.Checksum });
+    public Task<ReportStatusResponse> ReportAppliedAsync(Plan plan) => ReportAsync(new ReportStatusRequest { AppliedChecksum = plan.Checksum });
 
     public Task<ReportStatusResponse> ReportAsync(ReportStatusRequest request)
     {

@@ -8,6 +8,7 @@ using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Probes;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Steps;
 
@@ -57,6 +58,7 @@ internal static class AgentHost
         }
         AddSnapshots(services, options);
         AddRuntime(services, options);
+        AddProbes(services, options);
         services.AddHostedService<PlanLoopService>();
         services.AddHostedService<WatchdogService>();
         return services;
@@ -77,7 +79,6 @@ internal static class AgentHost
         services.AddSingleton<IScheduledSnapshotJob, ScheduledSnapshotJob>();
         services.AddSingleton<RecurringSnapshots>();
         services.AddSingleton<IInstructionExecutor, SaveSnapshotExecutor>();
-        services.AddSingleton<IInstructionExecutor, PruneSnapshotsExecutor>();
         services.AddSingleton<IInstructionExecutor, DeleteSnapshotExecutor>();
     }
 
@@ -94,7 +95,6 @@ internal static class AgentHost
         services.AddSingleton(sp => new EtcdHealth(() => new GrpcEtcdMaintenance(etcd), etcd, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EtcdHealth>>()));
         services.AddSingleton<SnapshotPreflight>();
         services.AddSingleton<IInstructionExecutor, RunKillallExecutor>();
-        services.AddSingleton<IInstructionExecutor, StopRuntimeExecutor>();
         services.AddSingleton<IInstructionExecutor, StartRuntimeExecutor>();
         services.AddSingleton<IInstructionExecutor, RemoveEtcdDataExecutor>();
         services.AddSingleton<IInstructionExecutor, RestoreSnapshotExecutor>();
@@ -105,6 +105,16 @@ internal static class AgentHost
         services.AddSingleton<IInstructionExecutor, RemoveConfigDropInExecutor>();
         services.AddSingleton<IInstructionExecutor, RemoveServerCredentialsExecutor>();
         AddRuntimeVersions(services);
+    }
+
+    /// <summary>The plan's probes (the local etcd member, the runtime's supervisor), run on their intervals and reported.</summary>
+    private static void AddProbes(IServiceCollection services, AgentOptions options)
+    {
+        services.AddSingleton(_ => new HttpGetCheck(options));
+        services.AddSingleton<ProbeChecks>();
+        services.AddSingleton<ProbeRunner>();
+        services.AddSingleton<ISteadyStateHandler>(sp => sp.GetRequiredService<ProbeRunner>());
+        services.AddHostedService(sp => sp.GetRequiredService<ProbeRunner>());
     }
 
     /// <summary>Restore modes kubernetesVersion and all: the runtime version's check, install and rollback, and the config write-back.</summary>

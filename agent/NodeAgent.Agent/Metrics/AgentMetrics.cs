@@ -17,6 +17,7 @@ internal sealed class AgentMetrics
     private readonly Gauge _lastSize;
     private readonly Gauge _lastSuccess;
     private readonly Histogram _step;
+    private readonly Gauge _probeHealthy;
 
     public AgentMetrics()
     {
@@ -34,7 +35,11 @@ internal sealed class AgentMetrics
         _step = factory.CreateHistogram("nodeagent_agent_step_duration_seconds",
             "Operation steps this agent ran (save_snapshot, download_snapshot, restore_snapshot, run_killall, ...), by result.",
             new HistogramConfiguration { LabelNames = ["step", "result"], Buckets = SecondsBuckets });
+        _probeHealthy = factory.CreateGauge("nodeagent_agent_probe_healthy",
+            "The last check of each probe of this node's plan (etcd-health, supervisor): 1 healthy, 0 failing.", "probe");
     }
+
+    public void ProbeChecked(string probe, bool healthy) => _probeHealthy.WithLabels(probe).Set(healthy ? 1 : 0);
 
     public CollectorRegistry Registry { get; }
 

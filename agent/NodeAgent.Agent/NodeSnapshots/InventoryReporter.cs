@@ -61,7 +61,6 @@ internal sealed partial class InventoryReporter(
         if (inventory.Snapshots.Count > MaxSnapshots)
         {
             var newest = inventory.Snapshots.OrderByDescending(s => s.CreatedAt).Take(MaxSnapshots).ToList();
-            inventory.OmittedSnapshots = (uint)(inventory.Snapshots.Count - MaxSnapshots);
             LogInventoryCapped(logger, inventory.Snapshots.Count, MaxSnapshots);
             inventory.Snapshots.Clear();
             inventory.Snapshots.AddRange(newest);

@@ -65,33 +65,6 @@ internal sealed class SaveSnapshotExecutor(NodeSnapshotService snapshots, TimePr
     }
 }
 
-/// <summary><c>PruneSnapshots</c>: retention for one prefix, locally and in S3 (the target's scope).</summary>
-internal sealed class PruneSnapshotsExecutor(NodeSnapshotService snapshots) : IInstructionExecutor
-{
-    public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.PruneSnapshots;
-
-    public bool SafeToRerun => true;
-
-    public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
-    {
-        var prune = instruction.PruneSnapshots;
-        var prefix = prune.Name.Length > 0 ? prune.Name : SnapshotNames.RecurringPrefix;
-        try
-        {
-            var lines = await snapshots.PruneAsync(prefix, prune.Retention, cancellationToken);
-            return StepOutcome.Success(lines.Count == 0 ? $"nothing beyond the newest {prune.Retention} {prefix} snapshots" : string.Join("; ", lines));
-        }
-        catch (SnapshotRequestException ex)
-        {
-            return StepOutcome.Failure(ex.Message, retryable: false);
-        }
-        catch (S3TargetException ex)
-        {
-            return StepOutcome.Failure(ex.Message, retryable: true);
-        }
-    }
-}
-
 /// <summary>
 /// <c>DeleteSnapshot</c>: the local copy with its sidecar, and the S3 copy. A node without either
 /// succeeds with nothing done; an S3 copy under Object Lock fails the step with its retain-until date.

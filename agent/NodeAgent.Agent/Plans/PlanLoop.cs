@@ -129,7 +129,7 @@ internal sealed partial class PlanLoop(
         }
         if (plan.Operation is null)
         {
-            await reporter.ChecksumsAsync(plan.Checksum, plan.Checksum, cancellationToken);
+            await reporter.ChecksumsAsync(plan.Checksum, cancellationToken);
             return null;
         }
         var next = new ActiveOperation(key, plan.Checksum, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
@@ -144,10 +144,10 @@ internal sealed partial class PlanLoop(
         {
             try
             {
-                await reporter.ChecksumsAsync("", plan.Checksum, ct);
+                await reporter.ChecksumsAsync("", ct);
                 if (await runner.RunAsync(plan, reporter.StepAsync, ct))
                 {
-                    await reporter.ChecksumsAsync(active.LatestChecksum, active.LatestChecksum, ct);
+                    await reporter.ChecksumsAsync(active.LatestChecksum, ct);
                 }
                 return;
             }

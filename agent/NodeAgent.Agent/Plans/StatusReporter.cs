@@ -16,6 +16,8 @@ namespace NodeAgent.Agent.Plans;
 /// with the inventory) carries the runtime's facts as <see cref="RuntimeFactsReader"/> finds them then. A report the server
 /// refuses (too large, invalid) is logged as an error and followed by a small one without the
 /// inventory that carries the steps and says why, so a step result is never held back by it.
+/// Every report carries the latest result of each probe; a probe result that differs from its last
+/// (healthy or not, or another reason) is sent at once.
 /// </summary>
 internal sealed partial class StatusReporter(IPlanServerClient client, AgentIdentity identity, ILogger<StatusReporter> logger, RuntimeFactsReader? runtimeFacts = null) : IDisposable
 {
@@ -25,9 +27,9 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
     // yet) as the server's last word.
     private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly Dictionary<string, StepResult> _steps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ProbeResult> _probes = new(StringComparer.Ordinal);
     private string _operationId = "";
     private string _applied = "";
-    private string _current = "";
     private bool _pending;
     private SnapshotInventory? _inventory;
     // Configurations (by sha256) the server has received from this agent.
@@ -57,12 +59,11 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
         return SendAsync(cancellationToken);
     }
 
-    public Task ChecksumsAsync(string applied, string current, CancellationToken cancellationToken)
+    public Task ChecksumsAsync(string applied, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             _applied = applied;
-            _current = current;
         }
         return SendAsync(cancellationToken);
     }
@@ -75,6 +76,30 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
             _inventory = inventory;
         }
         return SendAsync(cancellationToken);
+    }
+
+    /// <summary>Records a probe's result: sent at once when it differs from the probe's last, else with the next report.</summary>
+    public Task ProbeAsync(ProbeResult result, CancellationToken cancellationToken)
+    {
+        bool changed;
+        lock (_gate)
+        {
+            changed = !_probes.TryGetValue(result.Name, out var last) || last.Healthy != result.Healthy || last.Message != result.Message;
+            _probes[result.Name] = result.Message.Length <= TextLimit ? result : new ProbeResult(result) { Message = result.Message[..(TextLimit - 3)] + "..." };
+        }
+        return changed ? SendAsync(cancellationToken) : Task.CompletedTask;
+    }
+
+    /// <summary>Forgets the results of probes the plan no longer has (the next report goes without them).</summary>
+    public void KeepProbes(IReadOnlySet<string> names)
+    {
+        lock (_gate)
+        {
+            foreach (var gone in _probes.Keys.Where(n => !names.Contains(n)).ToList())
+            {
+                _probes.Remove(gone);
+            }
+        }
     }
 
     public void Dispose() => _sending.Dispose();
@@ -112,10 +137,10 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
                 Cluster = identity.Cluster,
                 Node = identity.Node,
                 AppliedChecksum = _applied,
-                CurrentChecksum = _current,
                 AgentVersion = identity.AgentVersion,
             };
             request.Steps.AddRange(_steps.Values.Select(s => s.Clone()));
+            request.Probes.AddRange(_probes.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => p.Clone()));
             if (_inventory is not null)
             {
                 (request.Inventory, carried, more) = WithConfigurations(_inventory);

@@ -43,7 +43,7 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
         }
         if ((await health.ProbeAsync(cancellationToken)).Status is { } running)
         {
-            return StepOutcome.Failure($"{RuntimeSteps.Describe(running)}: stop {driver.Name} (RunKillall or StopRuntime) before restoring", retryable: false);
+            return StepOutcome.Failure($"{RuntimeSteps.Describe(running)}: stop {driver.Name} (RunKillall) before restoring", retryable: false);
         }
         var (plain, unpackFailure) = await PlainSnapshotAsync(snapshot!.Check.Path, cancellationToken);
         if (unpackFailure is not null)

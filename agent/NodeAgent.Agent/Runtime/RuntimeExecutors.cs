@@ -38,17 +38,6 @@ internal sealed class RunKillallExecutor(IRuntimeDriver driver) : IInstructionEx
     }
 }
 
-/// <summary><c>StopRuntime</c>: the service's stop command.</summary>
-internal sealed class StopRuntimeExecutor(IRuntimeDriver driver) : IInstructionExecutor
-{
-    public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.StopRuntime;
-
-    public bool SafeToRerun => true;
-
-    public Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
-        => RuntimeSteps.GuardAsync(() => driver.StopAsync(cancellationToken));
-}
-
 /// <summary>
 /// <c>StartRuntime</c>: the start command, then until the deadline for the local etcd to answer
 /// Status (a learner answers too: a member that rejoins starts as one). A member of a plain etcd

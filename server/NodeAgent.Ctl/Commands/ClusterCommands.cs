@@ -34,7 +34,7 @@ internal static class ClusterCommands
     {
         var clusterName = new Option<string>("--cluster") { Description = "The cluster.", Required = true };
         var output = CtlContext.OutputOption();
-        var ls = new Command("ls", "List a cluster's nodes: roles, init node, plan applied, liveness (connected now, last seen, UNREACHABLE), etcd member, advertised address, runtime version.") { clusterName, output };
+        var ls = new Command("ls", "List a cluster's nodes: roles, init node, plan applied, liveness (connected now, last seen, UNREACHABLE), etcd member, advertised address, runtime version, probe health.") { clusterName, output };
         ls.SetAction((parse, ct) => ctx.RunAsync(parse, async server =>
         {
             var nodes = await server.Clusters.ListNodesAsync(new ListNodesRequest { Cluster = parse.GetValue(clusterName)! }, deadline: ServerConnection.Deadline, cancellationToken: ct);
@@ -50,6 +50,7 @@ internal static class ClusterCommands
                 ("ADDRESS", n => n.AdvertiseAddress),
                 ("VERSION", n => n.RuntimeVersion),
                 ("AGENT", n => n.AgentVersion),
+                ("HEALTH", NodeView.Health),
                 ("REPORT ERROR", n => n.LastReportError),
             ]);
             if (NodeView.RuntimeSnapshotsWarning(nodes.Nodes) is { } warning)

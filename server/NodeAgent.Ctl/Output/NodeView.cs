@@ -18,4 +18,18 @@ internal static class NodeView
                 + "save into the same snapshot dir and prune the same name prefix by their own retention, so each may delete the other's snapshots; "
                 + "turn the runtime's off with 'etcd-disable-snapshots: true' in /etc/rancher/<k3s|rke2>/config.yaml and restart the runtime";
     }
+
+    /// <summary>
+    /// The HEALTH column: <c>ok</c> when every probe the agent last reported is healthy, else each
+    /// failing one as <c>name: reason</c> (joined by <c>; </c>); empty before the agent reported any.
+    /// </summary>
+    public static string Health(Node node)
+    {
+        if (node.Probes.Count == 0)
+        {
+            return "";
+        }
+        var failing = node.Probes.Where(p => !p.Healthy).Select(p => $"{p.Name}: {p.Message}").ToList();
+        return failing.Count == 0 ? "ok" : string.Join("; ", failing);
+    }
 }

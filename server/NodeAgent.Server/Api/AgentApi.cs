@@ -38,17 +38,18 @@ internal sealed class AgentApi(
     public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, probes: null, context.CancellationToken);
         using var _ = connections.Open(request.Cluster, request.Node);
         return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
             request.Wait?.ToTimeSpan(), context.CancellationToken);
     }
 
-    /// <summary>Records liveness and the applied checksum, the inventory, and step results (which advance the operation).</summary>
+    /// <summary>Records liveness and the applied checksum, the probes' results, the inventory, and step results (which advance the operation).</summary>
     public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, request.RuntimeFacts, context.CancellationToken);
+        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, request.RuntimeFacts,
+            ProbeResults.FromReport(request.Probes, time.GetUtcNow()), context.CancellationToken);
         if (request.Inventory is { } inventory)
         {
             await catalog.ReportInventoryAsync(request.Cluster, request.Node, inventory, context.CancellationToken);
@@ -68,8 +69,9 @@ internal sealed class AgentApi(
     }
 
     /// <param name="facts">What the agent finds on the node (every full report carries it); null keeps what is stored.</param>
+    /// <param name="probes">The probes' latest results (every report carries them all); null keeps what is stored.</param>
     private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, string? lastReportError,
-        RuntimeFacts? facts, CancellationToken cancellationToken)
+        RuntimeFacts? facts, IReadOnlyList<NodeProbe>? probes, CancellationToken cancellationToken)
     {
         var advertiseAddress = facts is null ? null : AdvertiseAddress.Require(facts.AdvertiseAddress, "runtime_facts.advertise_address");
         var record = await store.GetNodeAsync(cluster, node, cancellationToken)
@@ -92,6 +94,7 @@ internal sealed class AgentApi(
             AdvertiseAddress = advertiseAddress ?? record.AdvertiseAddress,
             RuntimeVersion = facts?.RuntimeVersion ?? record.RuntimeVersion,
             RuntimeSnapshotsEnabled = facts?.RuntimeSnapshotsEnabled ?? record.RuntimeSnapshotsEnabled,
+            Probes = probes ?? record.Probes,
         }, cancellationToken);
     }
 }

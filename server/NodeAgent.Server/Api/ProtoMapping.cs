@@ -43,6 +43,7 @@ internal static class ProtoMapping
         };
         proto.Roles.AddRange(node.Roles);
         proto.EtcdPeerUrls.AddRange(node.EtcdPeerUrls);
+        proto.Probes.AddRange(node.Probes.Select(ProbeResults.ToProto));
         if (liveness.LastSeen is { } seen)
         {
             proto.LastSeen = Timestamp.FromDateTimeOffset(seen);

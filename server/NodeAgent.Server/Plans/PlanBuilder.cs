@@ -28,14 +28,8 @@ internal static class PlanBuilder
         if (node.Roles.Contains(NodeRole.Etcd))
         {
             plan.SteadyState.SnapshotSettings = cluster.SnapshotSettings.Clone();
-            plan.SteadyState.Probes.Add(new Probe
-            {
-                Name = "etcd",
-                Interval = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(30)),
-                Timeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(5)),
-                EtcdHealth = new EtcdHealthProbe(),
-            });
         }
+        plan.SteadyState.Probes.AddRange(NodeProbes.For(cluster.Runtime, node.Roles));
         if (active is { IsActive: true } && active.State.Nodes.Any(n => n.Node == node.Name)
             && active.InstructionsOf(node.Name) is { Count: > 0 } instructions)
         {

@@ -36,4 +36,7 @@ internal sealed record NodeRecord(
 
     /// <summary>The runtime's own scheduled snapshots are on as well.</summary>
     public bool RuntimeSnapshotsEnabled { get; init; }
+
+    /// <summary>The last result of each probe, as the agent's last report carried them (by name).</summary>
+    public IReadOnlyList<NodeProbe> Probes { get; init; } = [];
 }

@@ -70,16 +70,17 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.CommandText = """
             INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
                                applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
-                               advertise_address, runtime_version, runtime_snapshots_enabled)
+                               advertise_address, runtime_version, runtime_snapshots_enabled, probes)
             VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls,
-                    $advertise, $runtimeVersion, $runtimeSnapshots)
+                    $advertise, $runtimeVersion, $runtimeSnapshots, $probes)
             ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
                 credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
                 last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
                 agent_version = excluded.agent_version, credential_reset = excluded.credential_reset,
                 last_report_error = excluded.last_report_error, etcd_member_name = excluded.etcd_member_name,
                 etcd_peer_urls = excluded.etcd_peer_urls, advertise_address = excluded.advertise_address,
-                runtime_version = excluded.runtime_version, runtime_snapshots_enabled = excluded.runtime_snapshots_enabled
+                runtime_version = excluded.runtime_version, runtime_snapshots_enabled = excluded.runtime_snapshots_enabled,
+                probes = excluded.probes
             """;
         BindNode(command, node);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -156,7 +157,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.CommandText = $"""
             SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
                    credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
-                   advertise_address, runtime_version, runtime_snapshots_enabled
+                   advertise_address, runtime_version, runtime_snapshots_enabled, probes
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -185,6 +186,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 AdvertiseAddress = reader.GetString(13),
                 RuntimeVersion = reader.GetString(14),
                 RuntimeSnapshotsEnabled = reader.GetInt64(15) != 0,
+                Probes = NodeProbe.Parse(reader.GetString(16)),
             });
         }
         return result;
@@ -221,5 +223,6 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.Parameters.AddWithValue("$advertise", node.AdvertiseAddress);
         command.Parameters.AddWithValue("$runtimeVersion", node.RuntimeVersion);
         command.Parameters.AddWithValue("$runtimeSnapshots", node.RuntimeSnapshotsEnabled ? 1 : 0);
+        command.Parameters.AddWithValue("$probes", NodeProbe.Format(node.Probes));
     }
 }

@@ -33,6 +33,7 @@ internal static class SqliteSchema
             advertise_address TEXT NOT NULL DEFAULT '',
             runtime_version TEXT NOT NULL DEFAULT '',
             runtime_snapshots_enabled INTEGER NOT NULL DEFAULT 0,
+            probes TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (cluster, name));
         CREATE UNIQUE INDEX IF NOT EXISTS nodes_credential ON nodes(credential_hash);
         CREATE TABLE IF NOT EXISTS operations (
@@ -74,6 +75,7 @@ internal static class SqliteSchema
         ("nodes", "runtime_snapshots_enabled", "INTEGER NOT NULL DEFAULT 0"),
         ("operations", "restore_progress", "TEXT"),
         ("operations", "instructions", "TEXT"),
+        ("nodes", "probes", "TEXT NOT NULL DEFAULT ''"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

@@ -110,7 +110,7 @@ public sealed class DistributionDriverTests : IDisposable
         var systemctl = new StandIn(_root.Combine("bin", "systemctl"));
         await using var rig = await RigAsync(runtime, stop: $"{systemctl.Path} stop {unit}", start: $"{systemctl.Path} start {unit}");
 
-        var stopped = await rig.RunAsync(RuntimeRig.Stop());
+        var stopped = await rig.Driver.StopAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         var started = await rig.Driver.StartAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
         Assert.True(stopped.Succeeded, stopped.Message);

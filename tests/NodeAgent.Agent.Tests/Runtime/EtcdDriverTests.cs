@@ -41,13 +41,13 @@ public sealed class EtcdDriverTests : IDisposable
         Directory.CreateDirectory(theirs);
 
         var refused = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
-        var stopped = await rig.RunAsync(RuntimeRig.Stop());
+        var stopped = await rig.RunAsync(RuntimeRig.Killall());
         var restored = await rig.RunAsync(RuntimeRig.Restore(saved.Name, saved.Sha256));
         var started = await rig.RunAsync(RuntimeRig.Start());
         var healthy = await rig.RunAsync(RuntimeRig.WaitHealthy());
 
         Assert.False(refused.Succeeded);
-        Assert.Contains("stop etcd (RunKillall or StopRuntime) before restoring", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("stop etcd (RunKillall) before restoring", refused.Message, StringComparison.Ordinal);
         AssertStep.Succeeded(stopped);
         AssertStep.Succeeded(restored);
         Assert.Contains("etcd hash trailer verified", restored.Message, StringComparison.Ordinal);
@@ -196,7 +196,7 @@ public sealed class EtcdDriverTests : IDisposable
         var snapshot = StandIn.FramedSnapshot(_root.Combine("snapshots", "on-demand-n1-1700000000"));
         await using var rig = await RuntimeRig.CreateAsync(options, Path.GetDirectoryName(snapshot)!);
 
-        var stop = await rig.RunAsync(RuntimeRig.Stop());
+        var stop = await rig.RunAsync(RuntimeRig.Killall());
         var restore = await rig.RunAsync(RuntimeRig.Restore("on-demand-n1-1700000000"));
 
         Assert.Contains("etcd-stop-command is not set", stop.Message, StringComparison.Ordinal);

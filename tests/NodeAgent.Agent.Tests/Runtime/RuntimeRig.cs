@@ -90,8 +90,6 @@ internal sealed class RuntimeRig : IAsyncDisposable
 
     public static Instruction Killall(string script = "") => new() { Id = "killall", RunKillall = new RunKillallInstruction { Script = script } };
 
-    public static Instruction Stop() => new() { Id = "stop", StopRuntime = new StopRuntimeInstruction() };
-
     public static Instruction Start() => new() { Id = "start", StartRuntime = new StartRuntimeInstruction() };
 
     public static Instruction RemoveEtcdData(bool tombstone) => new() { Id = "remove", RemoveEtcdData = new RemoveEtcdDataInstruction { Tombstone = tombstone } };

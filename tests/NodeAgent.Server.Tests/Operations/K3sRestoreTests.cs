@@ -450,7 +450,6 @@ public sealed class K3sRestoreTests : IAsyncLifetime
         await agent.ReportAsync(new ReportStatusRequest
         {
             AppliedChecksum = plan.Checksum,
-            CurrentChecksum = plan.Checksum,
             Inventory = new SnapshotInventory
             {
                 Snapshots =
@@ -472,7 +471,6 @@ public sealed class K3sRestoreTests : IAsyncLifetime
         await agent.ReportAsync(new ReportStatusRequest
         {
             AppliedChecksum = plan.Checksum,
-            CurrentChecksum = plan.Checksum,
             Inventory = new SnapshotInventory
             {
                 S3Listed = true,
@@ -533,7 +531,7 @@ public sealed class K3sRestoreTests : IAsyncLifetime
 
     private static async Task ReportAsync(SimulatedAgent agent, Plan plan, (string Id, StepState State, string Message)[] results, string snapshotSha256)
     {
-        var request = new ReportStatusRequest { CurrentChecksum = plan.Checksum };
+        var request = new ReportStatusRequest();
         request.Steps.AddRange(results.Select(r => new StepResult
         {
             OperationId = plan.Operation.OperationId, InstructionId = r.Id, State = r.State, Attempt = 1, Message = r.Message, SnapshotSha256 = snapshotSha256,

@@ -299,7 +299,6 @@ public sealed class RestoreOperationTests : IAsyncLifetime
         await _a.ReportAsync(new ReportStatusRequest
         {
             AppliedChecksum = plan.Checksum,
-            CurrentChecksum = plan.Checksum,
             Inventory = new SnapshotInventory
             {
                 Snapshots =
@@ -337,7 +336,7 @@ public sealed class RestoreOperationTests : IAsyncLifetime
 
     private static async Task ReportAsync(SimulatedAgent agent, Plan plan, params (string Id, StepState State, string Message)[] results)
     {
-        var request = new ReportStatusRequest { CurrentChecksum = plan.Checksum };
+        var request = new ReportStatusRequest();
         request.Steps.AddRange(results.Select((r, i) => new StepResult
         {
             OperationId = plan.Operation.OperationId, InstructionId = r.Id, State = r.State, Attempt = 1, Message = r.Message,
