@@ -196,7 +196,11 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         try
         {
-            var md5 = _contentMd5 ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
+            // One hash per byte, here on the part's own task, never on the save's receive path:
+            // over TLS the body goes UNSIGNED-PAYLOAD and its Content-MD5 proves it; over plain HTTP
+            // the SDK signs the body's SHA-256 (and Object-Lock buckets get Content-MD5 as well).
+            var unsigned = !_settings.Insecure;
+            var md5 = _contentMd5 || unsigned ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
             var response = await _retry.ExecuteAsync(async ct => await _s3.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = _settings.Bucket,
@@ -207,6 +211,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 PartSize = length,
                 MD5Digest = md5,
                 UseChunkEncoding = false,
+                DisablePayloadSigning = unsigned,
             }, ct), _parts.Token);
             lock (_etags)
             {
