@@ -99,7 +99,9 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         File.Move(PartPath, FinalPath, overwrite: false);
         _committed = true;
         LinuxFiles.FsyncDirectoryOf(FinalPath);
-        return new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
+        var info = new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
+        VerifiedSnapshotFiles.Remember(info);
+        return info;
     }
 
     public async ValueTask DisposeAsync()
