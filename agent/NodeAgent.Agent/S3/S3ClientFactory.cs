@@ -15,7 +15,7 @@ namespace NodeAgent.Agent.S3;
 /// Builds the AWS SDK client for an S3 target so that it works on AWS, Ceph RGW, MinIO-like stores
 /// and s3rver alike: checksums only when an operation requires them (AWSSDK.S3 4.x's default
 /// streaming trailer checksums are refused by RGW and stored verbatim by s3rver; integrity is
-/// proven per part by the signed payload SHA-256, plus Content-MD5 for Object-Lock buckets), no SDK retries (our one Polly pipeline retries), a
+/// proven per part by Content-MD5 over TLS, by the signed payload SHA-256 over plain HTTP: see <see cref="S3StreamingUpload"/>), no SDK retries (our one Polly pipeline retries), a
 /// timeout per request, the custom CA added to or replacing the system roots, and the proxy.
 /// </summary>
 internal static class S3ClientFactory

@@ -10,8 +10,9 @@ namespace NodeAgent.Agent.S3;
 /// Uploads a snapshot while it is being saved: each part goes up as soon as it is full, up to
 /// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
 /// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
-/// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is signed
-/// (SigV4's payload SHA-256, which the server checks) and, where Object Lock requires it, carries Content-MD5.
+/// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is proven to
+/// the server, hashed once off the save's receive path: over TLS by its Content-MD5 (UNSIGNED-PAYLOAD,
+/// as K3s's minio-go sends it), over plain HTTP by SigV4's payload SHA-256 (plus Content-MD5 where Object Lock requires it).
 /// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
 /// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
 /// A hung S3 never holds the save for long: every request ends within <see cref="S3Settings.Timeout"/>
