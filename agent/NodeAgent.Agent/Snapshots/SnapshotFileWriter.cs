@@ -79,7 +79,9 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return await writer.CommitAsync(cancellationToken);
+        var file = await writer.CommitAsync(cancellationToken);
+        VerifiedSnapshotFiles.Remember(file);
+        return file;
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
@@ -99,9 +101,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         File.Move(PartPath, FinalPath, overwrite: false);
         _committed = true;
         LinuxFiles.FsyncDirectoryOf(FinalPath);
-        var info = new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
-        VerifiedSnapshotFiles.Remember(info);
-        return info;
+        return new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
     }
 
     public async ValueTask DisposeAsync()

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace NodeAgent.Agent.Snapshots;
 
 /// <summary>
-/// The snapshot files this process wrote and verified while their bytes arrived (etcd's trailer
-/// and the file's sha256, by <see cref="SnapshotFileWriter"/>: a save or a download). A restore's
+/// The snapshot files this process downloaded and verified while their bytes arrived (etcd's trailer
+/// and the file's sha256, by <see cref="SnapshotFileWriter.WriteVerifiedAsync"/>). A restore's
 /// verify and restore steps on the file a download just wrote take that result instead of reading
 /// the whole file again, as long as it is unchanged since (same size and modification time);
 /// anything else is read and checked as before. Process-wide, like the files it describes

@@ -5,7 +5,7 @@ using NodeAgent.Testing;
 namespace NodeAgent.Agent.Tests.Snapshots;
 
 /// <summary>
-/// A snapshot verified as its bytes arrived (a download, a save) is not read again by the restore's
+/// A snapshot verified as its bytes arrived (a download) is not read again by the restore's
 /// checks while it is unchanged; a file changed since, however soon after, is read and checked.
 /// </summary>
 public sealed class VerifiedSnapshotFilesTests : IDisposable
@@ -15,7 +15,7 @@ public sealed class VerifiedSnapshotFilesTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task CheckAsync_FileThisProcessWroteAndVerified_TakesThatResultWithoutReadingItAgain()
+    public async Task CheckAsync_FileThisProcessDownloadedAndVerified_TakesThatResultWithoutReadingItAgain()
     {
         var stream = EtcdStream(300_007);
         var path = _dir.Combine("on-demand-n1-1700000000");
