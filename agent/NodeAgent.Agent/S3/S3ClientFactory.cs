@@ -15,12 +15,13 @@ namespace NodeAgent.Agent.S3;
 /// Builds the AWS SDK client for an S3 target so that it works on AWS, Ceph RGW, MinIO-like stores
 /// and s3rver alike: checksums only when an operation requires them (AWSSDK.S3 4.x's default
 /// streaming trailer checksums are refused by RGW and stored verbatim by s3rver; integrity is
-/// proven per part by the signed payload SHA-256, plus Content-MD5 for Object-Lock buckets), no SDK retries (our one Polly pipeline retries), a
+/// proven per part by Content-MD5 over TLS, by the signed payload SHA-256 over plain HTTP: see <see cref="S3StreamingUpload"/>), no SDK retries (our one Polly pipeline retries), a
 /// timeout per request, the custom CA added to or replacing the system roots, and the proxy.
 /// </summary>
 internal static class S3ClientFactory
 {
-    public static IAmazonS3 Create(S3Settings settings)
+    /// <param name="observe">Wraps the client's HTTP handler (tests watch the requests on the wire with it).</param>
+    public static IAmazonS3 Create(S3Settings settings, Func<HttpMessageHandler, HttpMessageHandler>? observe = null)
     {
         var scheme = settings.Insecure ? "http" : "https";
         var config = new AmazonS3Config
@@ -38,7 +39,7 @@ internal static class S3ClientFactory
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             MaxErrorRetry = 0,
             Timeout = settings.Timeout,
-            HttpClientFactory = new TargetHttpClientFactory(settings),
+            HttpClientFactory = new TargetHttpClientFactory(settings, observe),
         };
         if (settings.AccessKey.Length > 0)
         {
@@ -89,7 +90,7 @@ internal static class S3ClientFactory
 
     private static string Shorten(string value) => value.Length > 40 ? value[..40] + "..." : value;
 
-    private sealed class TargetHttpClientFactory(S3Settings settings) : HttpClientFactory
+    private sealed class TargetHttpClientFactory(S3Settings settings, Func<HttpMessageHandler, HttpMessageHandler>? observe) : HttpClientFactory
     {
         private readonly X509Certificate2Collection? _ca = settings.EndpointCa.Length > 0 ? LoadCa(settings.EndpointCa) : null;
 
@@ -120,7 +121,7 @@ internal static class S3ClientFactory
                 handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors)
                     => (!only && errors == SslPolicyErrors.None) || PinnedCa.ChainsToRoots(certificate, errors, ca);
             }
-            return new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            return new HttpClient(observe is null ? handler : observe(handler)) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         }
 
         private static bool AcceptAnyCertificate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) => true;

@@ -49,7 +49,9 @@ internal static class S3Errors
     {
         // The request's whole time is spent: another attempt could only outlive it.
         TimeoutRejectedException => false,
-        AmazonS3Exception s3 => (int)s3.StatusCode >= 500 || s3.StatusCode == HttpStatusCode.TooManyRequests || s3.ErrorCode is "SlowDown" or "RequestTimeout",
+        // 501: the store lacks the operation (s3rver's Object Lock); no attempt will change that.
+        AmazonS3Exception s3 => ((int)s3.StatusCode >= 500 && s3.StatusCode != HttpStatusCode.NotImplemented)
+            || s3.StatusCode == HttpStatusCode.TooManyRequests || s3.ErrorCode is "SlowDown" or "RequestTimeout",
         _ when Find<AuthenticationException>(ex) is not null => false,
         HttpRequestException or IOException or TimeoutException => true,
         TaskCanceledException => true,

@@ -10,8 +10,9 @@ namespace NodeAgent.Agent.S3;
 /// Uploads a snapshot while it is being saved: each part goes up as soon as it is full, up to
 /// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
 /// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
-/// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is signed
-/// (SigV4's payload SHA-256, which the server checks) and, where Object Lock requires it, carries Content-MD5.
+/// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is proven to
+/// the server, hashed once off the save's receive path: over TLS by its Content-MD5 (UNSIGNED-PAYLOAD,
+/// as K3s's minio-go sends it), over plain HTTP by SigV4's payload SHA-256 (plus Content-MD5 where Object Lock requires it).
 /// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
 /// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
 /// A hung S3 never holds the save for long: every request ends within <see cref="S3Settings.Timeout"/>
@@ -196,7 +197,11 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         try
         {
-            var md5 = _contentMd5 ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
+            // One hash per byte, here on the part's own task, never on the save's receive path:
+            // over TLS the body goes UNSIGNED-PAYLOAD and its Content-MD5 proves it; over plain HTTP
+            // the SDK signs the body's SHA-256 (and Object-Lock buckets get Content-MD5 as well).
+            var unsigned = !_settings.Insecure;
+            var md5 = _contentMd5 || unsigned ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
             var response = await _retry.ExecuteAsync(async ct => await _s3.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = _settings.Bucket,
@@ -207,6 +212,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
                 PartSize = length,
                 MD5Digest = md5,
                 UseChunkEncoding = false,
+                DisablePayloadSigning = unsigned,
             }, ct), _parts.Token);
             lock (_etags)
             {

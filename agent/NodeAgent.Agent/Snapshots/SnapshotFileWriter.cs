@@ -79,7 +79,9 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return await writer.CommitAsync(cancellationToken);
+        var file = await writer.CommitAsync(cancellationToken);
+        VerifiedSnapshotFiles.Remember(file);
+        return file;
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)

@@ -23,6 +23,11 @@ internal static class SnapshotVerifier
         var size = new FileInfo(path).Length;
         if (!path.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal))
         {
+            if (VerifiedSnapshotFiles.Recall(path) is { } written)
+            {
+                // Written and verified by this process as its bytes arrived, unchanged since: not read again.
+                return written;
+            }
             await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             var result = await ReadThroughAsync(file, $"snapshot file {path}", cancellationToken);
             return new SnapshotCheck(path, size, result.Sha256, Math.Max(0, size - SnapshotTrailerCheck.TrailerLength), result.Problem);
