@@ -73,6 +73,7 @@ internal static class AgentHost
         services.AddSingleton<ISteadyStateHandler, SteadyStateSchedule>();
         services.AddSingleton<InventoryReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryReporter>());
+        services.AddSingleton<SnapshotManager>();
         services.AddSingleton<NodeSnapshotService>();
         services.AddSingleton<IScheduledSnapshotJob, ScheduledSnapshotJob>();
         services.AddSingleton<RecurringSnapshots>();

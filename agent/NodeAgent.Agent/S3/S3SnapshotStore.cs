@@ -11,7 +11,7 @@ namespace NodeAgent.Agent.S3;
 /// <see cref="IS3SnapshotStore"/>: each job is a type of its own (<see cref="S3Preflight"/>,
 /// <see cref="S3SnapshotUploader"/>, <see cref="S3SnapshotCatalog"/>, <see cref="S3SnapshotDownloader"/>,
 /// <see cref="S3SnapshotDeleter"/>, <see cref="S3StaleUploads"/>); this class only wires them to one
-/// client, target and retry pipeline.
+/// client (which it owns and disposes), target and retry pipeline.
 /// </summary>
 internal sealed class S3SnapshotStore : IS3SnapshotStore
 {
@@ -21,10 +21,12 @@ internal sealed class S3SnapshotStore : IS3SnapshotStore
     private readonly S3SnapshotDownloader _downloader;
     private readonly S3SnapshotDeleter _deleter;
     private readonly S3StaleUploads _stale;
+    private readonly IAmazonS3 _client;
 
     public S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger, MultipartJournal? journal = null)
     {
         Settings = settings;
+        _client = s3;
         _preflight = new S3Preflight(s3, settings, retry);
         _uploader = new S3SnapshotUploader(s3, settings, retry, logger, journal);
         _catalog = new S3SnapshotCatalog(s3, settings, retry);
@@ -74,4 +76,7 @@ internal sealed class S3SnapshotStore : IS3SnapshotStore
         => _deleter.PruneAsync(prefix, keep, nodeName, cancellationToken);
 
     public Task<S3DeleteResult> DeleteAsync(string name, CancellationToken cancellationToken) => _deleter.DeleteAsync(name, cancellationToken);
+
+    /// <summary>Disposes the S3 client (its connections): the store owns it.</summary>
+    public void Dispose() => _client.Dispose();
 }

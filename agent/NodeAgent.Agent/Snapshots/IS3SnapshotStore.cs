@@ -2,9 +2,10 @@ namespace NodeAgent.Agent.Snapshots;
 
 /// <summary>
 /// Snapshots in S3, in our terms only (no SDK type crosses it): what the snapshot service, the
-/// inventory and the restore ask of the bucket. <c>S3/S3SnapshotStore</c> is the one implementation.
+/// inventory and the restore ask of the bucket. <c>S3/S3SnapshotStore</c> is the one implementation;
+/// disposing it disposes its S3 client.
 /// </summary>
-internal interface IS3SnapshotStore
+internal interface IS3SnapshotStore : IDisposable
 {
     /// <summary>The target as the log names it: <c>s3://bucket/folder/ at endpoint</c>.</summary>
     string Target { get; }

@@ -115,7 +115,8 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
     private async Task<SnapshotMetadata> SaveAndUploadAsync(RuntimeRig rig, bool compress)
     {
         var saved = await SaveAsync(compress);
-        await rig.Targets.Uploads!.Store.UploadAsync(_root.Combine("elsewhere", saved.Name), saved, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        using var s3 = rig.Targets.AcquireS3()!;
+        await s3.Store.UploadAsync(_root.Combine("elsewhere", saved.Name), saved, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         return saved;
     }
 
