@@ -8,6 +8,7 @@ using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Restore;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Steps;
 

@@ -1,10 +1,11 @@
 using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 
-namespace NodeAgent.Agent.Runtime;
+namespace NodeAgent.Agent.Restore;
 
 /// <summary>
 /// <c>VerifySnapshot</c>: <see cref="SnapshotPreflight"/> alone; touches neither etcd nor the file. The
