@@ -51,7 +51,7 @@ internal static class EtcdSnapshotCommand
         {
             var settings = common.Read(parse);
             var etcd = settings.Etcd with { SnapshotStallTimeout = StallTimeout(parse.GetValue(stall)!) };
-            var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+            var saver = Saver(etcd);
             // K3s/RKE2: what the node really runs, as the daemon records it (restore modes act on it).
             // A runtime that is not installed here (the CLI run against another etcd) is no reason to warn.
             var record = await RuntimeRecord.CaptureAsync(settings.Runtime, NonEmpty(parse.GetValue(binary)) ?? $"/usr/local/bin/{settings.Runtime}",
@@ -67,12 +67,10 @@ internal static class EtcdSnapshotCommand
                 ClusterConfig = record.Configuration ?? "",
                 TokenHash = TokenHash.FromDataDir(settings.DataDir),
             };
-            var uploads = settings.S3 is { } target ? OpenUploads(target, settings) : null;
-            // S3 that cannot take the snapshot never costs the local one: it is saved anyway,
-            // marked "upload failed", and uploaded by a later save.
-            var preflightFailure = uploads is null ? null : await uploads.PreflightAsync(ct);
-            // With S3 an uncompressed snapshot uploads while it is saved; a zip uploads once made.
-            var result = await saver.SaveAsync(request, null, ct, uploads?.TeeFor(request, preflightFailure));
+            using var s3 = settings.S3 is { } target ? OpenS3(target, settings.Directory) : null;
+            var stores = new SnapshotStores(new LocalSnapshotStore(settings.Directory, settings.NodeName), s3);
+            var outcome = await new SnapshotManager(saver, TimeProvider.System).SaveAsync(request, stores, null, ct);
+            var result = outcome.Result;
             if (result.Skipped)
             {
                 await Console.Error.WriteLineAsync($"node-agent: snapshot skipped: {result.SkippedBecause}");
@@ -81,18 +79,18 @@ internal static class EtcdSnapshotCommand
             var m = result.Metadata!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Snapshot {m.Name} saved: {result.Path} ({m.SizeBytes} bytes, etcd revision {m.EtcdRevision}, sha256 {m.Sha256}, {m.Duration.TotalSeconds:0.00} s)"));
-            if (uploads is null)
+            if (outcome.Upload is not { } report)
             {
                 return 0;
             }
-            var report = await uploads.FinishAsync(result, preflightFailure, ct);
             if (!report.Succeeded)
             {
+                // S3 that cannot take the snapshot never costs the local one: it is kept, marked, and uploaded by a later save.
                 await Console.Error.WriteLineAsync($"node-agent: {report.Failure}; the local snapshot {result.Path} is kept");
                 return 1;
             }
             Console.WriteLine($"Snapshot {m.Name} uploaded: {report.Location}");
-            return await UploadPendingAsync(uploads, settings, ct);
+            return await PrintCaughtUpAsync(outcome.CaughtUp);
         }));
         return command;
     }
@@ -110,7 +108,8 @@ internal static class EtcdSnapshotCommand
             var snapshots = new LocalSnapshotStore(settings.Directory, settings.NodeName).List().ToList();
             if (settings.S3 is { } s3)
             {
-                snapshots.AddRange((await OpenS3(s3, settings.Directory).ListAsync(ct)).Select(o => new SnapshotListing(
+                using var store = OpenS3(s3, settings.Directory);
+                snapshots.AddRange((await store.ListAsync(ct)).Select(o => new SnapshotListing(
                     o.Name, o.Location(s3.Bucket), o.Size, SnapshotNames.CreatedFromName(o.Name) ?? o.LastModified, o.NodeName,
                     o.Name.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal), o.Metadata?.Status ?? SnapshotMetadata.Successful,
                     o.Metadata?.Sha256 ?? "", o.Metadata)));
@@ -144,32 +143,29 @@ internal static class EtcdSnapshotCommand
             {
                 SnapshotNames.ValidateFileName(name);
             }
-            var store = OpenS3(s3, settings.Directory);
+            using var store = OpenS3(s3, settings.Directory);
+            var stores = new SnapshotStores(local, store);
             var missing = new List<string>();
             var locked = false;
             foreach (var name in given.Distinct(StringComparer.Ordinal))
             {
-                var found = false;
-                if (File.Exists(Path.Combine(local.Directory, name)))
+                var deleted = await SnapshotManager.DeleteAsync(stores, name, ct);
+                if (deleted.LocalDeleted)
                 {
-                    local.Delete([name]);
                     Console.WriteLine($"Snapshot {name} deleted");
-                    found = true;
                 }
-                var deleted = await store.DeleteAsync(name, ct);
-                if (deleted.Outcome != S3DeleteOutcome.NotFound)
+                if (deleted.S3 is { } remote)
                 {
-                    Console.WriteLine($"Snapshot {name} {deleted.Describe($"s3://{s3.Bucket}/{s3.KeyOf(name)}")}");
-                    found = true;
-                    locked |= deleted.Outcome == S3DeleteOutcome.Locked;
+                    Console.WriteLine($"Snapshot {name} {remote.Describe(store.LocationOf(name))}");
+                    locked |= remote.Outcome == S3DeleteOutcome.Locked;
                 }
-                if (!found)
+                if (!deleted.LocalDeleted && deleted.S3 is null)
                 {
                     missing.Add(name);
                 }
             }
             return missing.Count == 0 ? (locked ? 1 : 0)
-                : throw new SnapshotRequestException($"no snapshot named {string.Join(", ", missing)} in {local.Directory} or s3://{s3.Bucket}/{s3.FolderPrefix}");
+                : throw new SnapshotRequestException($"no snapshot named {string.Join(", ", missing)} in {local.Directory} or {store.FolderLocation}");
         }));
         return command;
     }
@@ -187,19 +183,18 @@ internal static class EtcdSnapshotCommand
             var settings = common.Read(parse);
             var prefix = settings.Config.String(parse, name, "etcd-snapshot-name")!;
             var keepLocal = settings.Config.Int(parse, retention);
-            foreach (var deleted in new LocalSnapshotStore(settings.Directory, settings.NodeName).Prune(prefix, keepLocal))
+            using var store = settings.S3 is { } s3 ? OpenS3(s3, settings.Directory) : null;
+            var stores = new SnapshotStores(new LocalSnapshotStore(settings.Directory, settings.NodeName), store);
+            var nodeScope = parse.GetValue(scope) == "node" ? settings.NodeName : null;
+            var pruned = await SnapshotManager.PruneAsync(stores, prefix, keepLocal, parse.GetValue(s3Retention) ?? keepLocal, nodeScope, missingDirIsEmpty: false, ct);
+            foreach (var deleted in pruned.Local)
             {
                 Console.WriteLine($"Snapshot {deleted} deleted");
             }
-            if (settings.S3 is { } s3)
+            foreach (var (o, deleted) in pruned.S3)
             {
-                var keep = parse.GetValue(s3Retention) ?? keepLocal;
-                var nodeScope = parse.GetValue(scope) == "node";
-                foreach (var (o, deleted) in await OpenS3(s3, settings.Directory).PruneAsync(prefix, keep, nodeScope ? settings.NodeName : null, ct))
-                {
-                    // A locked object is reported, not hidden behind a delete marker.
-                    Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(s3.Bucket))}");
-                }
+                // A locked object is reported, not hidden behind a delete marker.
+                Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(store!.Bucket))}");
             }
             return 0;
         }));
@@ -233,14 +228,11 @@ internal static class EtcdSnapshotCommand
         }
     }
 
-    /// <summary>
-    /// Uploads this node's earlier snapshots whose upload failed (their sidecar says so), oldest
-    /// first, now that S3 answers again. 0 when all went up, 1 when some still failed.
-    /// </summary>
-    private static async Task<int> UploadPendingAsync(SnapshotUploads uploads, Settings settings, CancellationToken cancellationToken)
+    /// <summary>The node's earlier snapshots whose upload failed, uploaded after this one: 0 when all went up, 1 when some still failed.</summary>
+    private static async Task<int> PrintCaughtUpAsync(IReadOnlyList<UploadReport> reports)
     {
         var exitCode = 0;
-        foreach (var report in await uploads.UploadPendingAsync(settings.NodeName, cancellationToken))
+        foreach (var report in reports)
         {
             if (report.Succeeded)
             {
@@ -255,12 +247,12 @@ internal static class EtcdSnapshotCommand
         return exitCode;
     }
 
+    private static SnapshotSaver Saver(EtcdConnectionOptions etcd)
+        => new(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+
     private static S3SnapshotStore OpenS3(S3Settings settings, string snapshotDir)
         => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout), NullLogger<S3SnapshotStore>.Instance,
             MultipartJournal.ForSnapshotDir(snapshotDir));
-
-    private static SnapshotUploads OpenUploads(S3Settings target, Settings settings)
-        => new(OpenS3(target, settings.Directory), new LocalSnapshotStore(settings.Directory, settings.NodeName));
 
     /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>
     private sealed class CommonOptions

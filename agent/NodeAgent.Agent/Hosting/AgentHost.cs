@@ -9,6 +9,7 @@ using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Probes;
+using NodeAgent.Agent.Restore;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Steps;
 
@@ -75,6 +76,7 @@ internal static class AgentHost
         services.AddSingleton<ISteadyStateHandler, SteadyStateSchedule>();
         services.AddSingleton<InventoryReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryReporter>());
+        services.AddSingleton<SnapshotManager>();
         services.AddSingleton<NodeSnapshotService>();
         services.AddSingleton<IScheduledSnapshotJob, ScheduledSnapshotJob>();
         services.AddSingleton<RecurringSnapshots>();

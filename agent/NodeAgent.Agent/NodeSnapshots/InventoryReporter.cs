@@ -43,13 +43,14 @@ internal sealed partial class InventoryReporter(
         {
             inventory.Snapshots.AddRange(local.List().Select(s => Local(s, identity.Node)));
         }
-        if (targets.Uploads is { } uploads)
+        using var s3 = targets.AcquireS3();
+        if (s3 is not null)
         {
             try
             {
-                var bucket = uploads.Store.Settings.Bucket;
+                var bucket = s3.Store.Bucket;
                 string[] prefixes = [SnapshotNames.OnDemandPrefix, SnapshotNames.RecurringPrefix, target.Schedule?.NamePrefix ?? ""];
-                inventory.Snapshots.AddRange((await uploads.Store.ListAsync(cancellationToken)).Select(o => Remote(o, bucket, prefixes)));
+                inventory.Snapshots.AddRange((await s3.Store.ListAsync(cancellationToken)).Select(o => Remote(o, bucket, prefixes)));
                 inventory.S3Listed = true;
             }
             catch (S3TargetException ex)
@@ -120,7 +121,8 @@ internal sealed partial class InventoryReporter(
     private static Snapshot Local(SnapshotListing s, string node)
     {
         var m = s.Metadata;
-        var uploadFailed = m?.S3Upload.StartsWith("upload failed", StringComparison.Ordinal) == true;
+        // Failed, or cut short by a stop: either way only the local copy exists until a later save uploads it.
+        var uploadFailed = m?.S3Upload.NeedsUpload == true;
         var snapshot = new Snapshot
         {
             Name = s.Name,
@@ -132,7 +134,7 @@ internal sealed partial class InventoryReporter(
             Compressed = s.Compressed,
             Sha256 = s.Sha256,
             Status = s.Status == SnapshotMetadata.Failed ? SnapshotStatus.Failed : uploadFailed ? SnapshotStatus.UploadFailed : SnapshotStatus.Successful,
-            Message = uploadFailed ? m!.S3Upload : m?.Message ?? "",
+            Message = uploadFailed ? m!.S3Upload.ToString() : m?.Message ?? "",
         };
         return WithFacts(snapshot, m, s.RuntimeMetadata);
     }

@@ -2,7 +2,6 @@ using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Runtime;
-using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.NodeSnapshots;
@@ -11,13 +10,13 @@ namespace NodeAgent.Agent.NodeSnapshots;
 internal sealed record DaemonSave(SnapshotSaveResult Result, UploadReport? Upload);
 
 /// <summary>
-/// What the daemon does with snapshots, for the plan's instructions and the schedule alike: save
-/// (uploading alongside when the target names S3, then catching up earlier failed uploads), prune
-/// and delete, locally and in S3; the inventory is reported after every change.
+/// The daemon's side of the snapshot feature, for the plan's instructions and the schedule alike:
+/// picks the stores from the node's <see cref="SnapshotTargets"/>, has <see cref="SnapshotManager"/>
+/// do the work, and logs, counts and reports the inventory after every change.
 /// </summary>
 internal sealed partial class NodeSnapshotService(
     SnapshotTargets targets,
-    SnapshotSaver saver,
+    SnapshotManager snapshots,
     InventoryReporter inventory,
     AgentIdentity identity,
     AgentOptions options,
@@ -30,8 +29,8 @@ internal sealed partial class NodeSnapshotService(
     public async Task<DaemonSave> SaveAsync(string prefix, bool compress, bool upload, Action<long, long>? onProgress, CancellationToken cancellationToken)
     {
         var target = RequireTarget();
-        var uploads = upload ? targets.Uploads : null;
-        if (upload && uploads is null)
+        using var s3 = upload ? targets.AcquireS3() : null;
+        if (upload && s3 is null)
         {
             throw new SnapshotRequestException("an upload was asked for, but this node's plan names no S3 target");
         }
@@ -49,12 +48,11 @@ internal sealed partial class NodeSnapshotService(
             ClusterConfig = record.Configuration ?? target.ClusterConfiguration,
             TokenHash = TokenHash.FromDataDir(options.EffectiveDataDir),
         };
-        var preflightFailure = uploads is null ? null : await uploads.PreflightAsync(cancellationToken);
         var started = time.GetUtcNow();
-        SnapshotSaveResult result;
+        SnapshotSaveOutcome outcome;
         try
         {
-            result = await saver.SaveAsync(request, onProgress, cancellationToken, uploads?.TeeFor(request, preflightFailure));
+            outcome = await snapshots.SaveAsync(request, Stores(target, s3), onProgress, cancellationToken);
         }
         catch
         {
@@ -65,27 +63,23 @@ internal sealed partial class NodeSnapshotService(
         {
             inventory.Changed();
         }
-        metrics.SaveEnded(result.Skipped ? "skipped" : "succeeded", started, time.GetUtcNow(), result.Metadata?.SizeBytes ?? 0);
+        var result = outcome.Result;
+        metrics.SaveEnded(result.Skipped ? "skipped" : "succeeded", started, outcome.SavedAt, result.Metadata?.SizeBytes ?? 0);
         if (result.Skipped)
         {
             return new DaemonSave(result, null);
         }
         LogSaved(logger, result.Metadata!.Name, result.Metadata.SizeBytes);
-        if (uploads is null)
+        if (outcome.Upload is not { } report)
         {
             return new DaemonSave(result, null);
         }
-        var report = await uploads.FinishAsync(result, preflightFailure, cancellationToken);
         metrics.UploadEnded(report.Succeeded, started, time.GetUtcNow());
-        if (report.Succeeded)
-        {
-            await UploadPendingAsync(uploads, cancellationToken);
-        }
-        else
+        if (!report.Succeeded)
         {
             LogUploadFailed(logger, result.Metadata.Name, report.Failure!);
         }
-        inventory.Changed();
+        Report(outcome.CaughtUp);
         return new DaemonSave(result, report);
     }
 
@@ -93,20 +87,12 @@ internal sealed partial class NodeSnapshotService(
     public async Task<IReadOnlyList<string>> PruneAsync(string prefix, int retention, CancellationToken cancellationToken)
     {
         var target = RequireTarget();
-        var lines = new List<string>();
-        var local = new LocalSnapshotStore(target.Directory, identity.Node);
-        if (Directory.Exists(local.Directory))
-        {
-            lines.AddRange(local.Prune(prefix, retention).Select(n => $"{n} deleted"));
-        }
-        if (targets.Uploads is { } uploads)
-        {
-            var s3 = uploads.Store;
-            foreach (var (o, deleted) in await s3.PruneAsync(prefix, retention, target.ClusterRetentionScope ? null : identity.Node, cancellationToken))
-            {
-                lines.Add($"{o.Name} {deleted.Describe(o.Location(s3.Settings.Bucket))}");
-            }
-        }
+        using var s3 = targets.AcquireS3();
+        var pruned = await SnapshotManager.PruneAsync(Stores(target, s3), prefix, retention, retention, target.ClusterRetentionScope ? null : identity.Node,
+            missingDirIsEmpty: true, cancellationToken);
+        var lines = pruned.Local.Select(n => $"{n} deleted")
+            .Concat(pruned.S3.Select(x => $"{x.Object.Name} {x.Result.Describe(x.Object.Location(s3!.Store.Bucket))}"))
+            .ToList();
         foreach (var line in lines)
         {
             LogPruned(logger, line);
@@ -126,43 +112,42 @@ internal sealed partial class NodeSnapshotService(
     {
         SnapshotNames.ValidateFileName(name);
         var target = RequireTarget();
+        using var s3 = targets.AcquireS3();
+        var stores = Stores(target, s3);
+        var deleted = await SnapshotManager.DeleteAsync(stores, name, cancellationToken);
         var lines = new List<string>();
-        var locked = false;
-        var local = new LocalSnapshotStore(target.Directory, identity.Node);
-        if (File.Exists(Path.Combine(local.Directory, name)))
+        if (deleted.LocalDeleted)
         {
-            local.Delete([name]);
-            lines.Add($"deleted {Path.Combine(local.Directory, name)}");
+            lines.Add($"deleted {Path.Combine(stores.Local.Directory, name)}");
         }
-        if (targets.Uploads is { } uploads)
+        if (deleted.S3 is { } remote)
         {
-            var s3 = uploads.Store;
-            var deleted = await s3.DeleteAsync(name, cancellationToken);
-            if (deleted.Outcome != S3DeleteOutcome.NotFound)
-            {
-                lines.Add(deleted.Describe($"s3://{s3.Settings.Bucket}/{s3.Settings.KeyOf(name)}"));
-                locked = deleted.Outcome == S3DeleteOutcome.Locked;
-            }
+            lines.Add(remote.Describe(s3!.Store.LocationOf(name)));
         }
         if (lines.Count > 0)
         {
             inventory.Changed();
         }
-        return (lines, locked);
+        return (lines, deleted.S3?.Outcome == S3DeleteOutcome.Locked);
     }
 
     /// <summary>After a scheduled save: catches up uploads even when the save itself was skipped.</summary>
     public async Task UploadPendingAsync(CancellationToken cancellationToken)
     {
-        if (targets.Uploads is { } uploads)
+        if (targets.Target is not { } target)
         {
-            await UploadPendingAsync(uploads, cancellationToken);
+            return;
+        }
+        using var s3 = targets.AcquireS3();
+        if (s3 is not null)
+        {
+            Report(await SnapshotManager.UploadPendingAsync(new LocalSnapshotStore(target.Directory, identity.Node), s3.Store, identity.Node, cancellationToken));
         }
     }
 
-    private async Task UploadPendingAsync(SnapshotUploads uploads, CancellationToken cancellationToken)
+    /// <summary>Logs what came of the catch-up uploads.</summary>
+    private void Report(IReadOnlyList<UploadReport> reports)
     {
-        var reports = await uploads.UploadPendingAsync(identity.Node, cancellationToken);
         foreach (var report in reports)
         {
             if (report.Succeeded)
@@ -179,6 +164,8 @@ internal sealed partial class NodeSnapshotService(
             inventory.Changed();
         }
     }
+
+    private SnapshotStores Stores(SnapshotTarget target, S3Lease? s3) => new(new LocalSnapshotStore(target.Directory, identity.Node), s3?.Store);
 
     private SnapshotTarget RequireTarget()
         => targets.Target ?? throw new SnapshotRequestException(targets.Problem is { } problem

@@ -12,7 +12,7 @@ internal sealed class ScheduledSnapshotJob(NodeSnapshotService snapshots, Snapsh
 {
     public async Task RunAsync(ScheduleSettings settings, CancellationToken cancellationToken)
     {
-        var save = await snapshots.SaveAsync(settings.NamePrefix, settings.Compress, upload: targets.Uploads is not null, null, cancellationToken);
+        var save = await snapshots.SaveAsync(settings.NamePrefix, settings.Compress, upload: targets.HasS3, null, cancellationToken);
         if (save.Result.Skipped)
         {
             await snapshots.UploadPendingAsync(cancellationToken);

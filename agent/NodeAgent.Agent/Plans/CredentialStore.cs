@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.Plans;
 
@@ -20,19 +21,8 @@ internal sealed class CredentialStore(string stateDir)
     public void Save(StoredCredential credential)
     {
         Directory.CreateDirectory(stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var temp = Path + ".part";
-        File.Delete(temp);
-        using (var stream = new FileStream(temp, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            JsonSerializer.Serialize(stream, credential, AgentJsonContext.Default.StoredCredential);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, Path, overwrite: true);
+        DurableFile.Write(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            stream => JsonSerializer.Serialize(stream, credential, AgentJsonContext.Default.StoredCredential));
     }
 
     public void Forget() => File.Delete(Path);

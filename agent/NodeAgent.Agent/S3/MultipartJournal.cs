@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.S3;
@@ -33,7 +34,7 @@ internal sealed class MultipartJournal(string directory)
             Share = FileShare.None,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         });
-        JsonSerializer.Serialize(stream, new PendingUpload(bucket, key, uploadId), SnapshotJsonContext.Default.PendingUpload);
+        JsonSerializer.Serialize(stream, new PendingUpload(bucket, key, uploadId), MultipartJournalJsonContext.Default.PendingUpload);
         stream.Flush(flushToDisk: true);
         return new Entry(path, stream);
     }
@@ -51,7 +52,7 @@ internal sealed class MultipartJournal(string directory)
             try
             {
                 using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
-                if (JsonSerializer.Deserialize(stream, SnapshotJsonContext.Default.PendingUpload) is { } upload)
+                if (JsonSerializer.Deserialize(stream, MultipartJournalJsonContext.Default.PendingUpload) is { } upload)
                 {
                     stale.Add((upload, path));
                 }
@@ -90,3 +91,8 @@ internal sealed class MultipartJournal(string directory)
 
 /// <summary>One journaled multipart upload.</summary>
 internal sealed record PendingUpload(string Bucket, string Key, string UploadId);
+
+/// <summary>Source-generated JSON for the journal's entries.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(PendingUpload))]
+internal sealed partial class MultipartJournalJsonContext : JsonSerializerContext;

@@ -6,9 +6,6 @@ using Polly.Timeout;
 
 namespace NodeAgent.Agent.S3;
 
-/// <summary>The S3 target failed; the message says what to fix where it can tell.</summary>
-internal sealed class S3TargetException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>Turns SDK and transport errors into one line an on-call engineer can act on.</summary>
 internal static class S3Errors
 {

@@ -55,6 +55,3 @@ internal static class S3Objects
         }
     }
 }
-
-/// <summary>A downloaded snapshot: the file as stored in S3 (its sha256 taken as it was written) and the plain snapshot a restore uses (the same file, or a zip's unpacked entry).</summary>
-internal sealed record SnapshotDownload(SnapshotFileInfo Downloaded, string RestorablePath);

@@ -98,9 +98,8 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
         await _file.CompleteAsync(cancellationToken);
         await _file.DisposeAsync();
-        File.Move(PartPath, FinalPath, overwrite: false);
+        DurableFile.Commit(PartPath, FinalPath);
         _committed = true;
-        LinuxFiles.FsyncDirectoryOf(FinalPath);
         return new SnapshotFileInfo(FinalPath, _check.Bytes, sha256);
     }
 

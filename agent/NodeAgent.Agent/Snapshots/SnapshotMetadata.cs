@@ -48,8 +48,8 @@ internal sealed record SnapshotMetadata
 
     public TimeSpan Duration { get; init; }
 
-    /// <summary>Where the S3 copy stands: "" (no S3), "uploaded", or "upload failed: why" (uploaded again later).</summary>
-    public string S3Upload { get; init; } = "";
+    /// <summary>Where the S3 copy stands (see <see cref="UploadState"/>).</summary>
+    public UploadState S3Upload { get; init; }
 
     public Dictionary<string, string> ToMap()
     {
@@ -80,7 +80,7 @@ internal sealed record SnapshotMetadata
         Add("etcdVersion", EtcdVersion);
         Add("tokenHash", TokenHash);
         Add("message", Message);
-        Add("s3Upload", S3Upload);
+        Add("s3Upload", S3Upload.ToString());
         return map;
     }
 
@@ -114,7 +114,7 @@ internal sealed record SnapshotMetadata
             Status = map.ContainsKey("status") ? Get("status") : Successful,
             Message = Get("message"),
             Duration = TimeSpan.FromMilliseconds(Long("durationMs")),
-            S3Upload = Get("s3Upload"),
+            S3Upload = UploadState.Parse(Get("s3Upload")),
         };
     }
 }

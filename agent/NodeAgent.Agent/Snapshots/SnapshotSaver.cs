@@ -60,8 +60,12 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     /// Given the file name, something that gets every byte as it is written (an upload alongside the
     /// save); not used for compressed snapshots, whose bytes exist only after the zip is made.
     /// </param>
+    /// <param name="finish">
+    /// Given the saved snapshot (sidecar not yet written), finishes its S3 copy and says how that
+    /// went; the sidecar is then written once, with that state.
+    /// </param>
     public async Task<SnapshotSaveResult> SaveAsync(SnapshotSaveRequest request, Action<long, long>? onProgress, CancellationToken cancellationToken,
-        Func<string, ISnapshotTee>? tee = null)
+        Func<string, ISnapshotTee>? tee = null, Func<SnapshotSaveResult, CancellationToken, Task<UploadState>>? finish = null)
     {
         SnapshotNames.ValidatePart(request.NamePrefix, "snapshot name");
         SnapshotNames.ValidatePart(request.NodeName, "node name");
@@ -126,17 +130,39 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             TokenHash = request.TokenHash,
             Duration = time.GetElapsedTime(started),
         };
+        if (finish is not null)
+        {
+            UploadState upload;
+            try
+            {
+                upload = await finish(new SnapshotSaveResult(file.Path, metadata, null) { TeeFailure = teeFailure }, cancellationToken);
+            }
+            catch
+            {
+                // Stopped while the S3 copy was being finished: the snapshot is whole, and its sidecar
+                // says the copy is still to be made, so a later save uploads it.
+                WriteSidecar(directory, file.Path, metadata with { S3Upload = UploadState.Pending });
+                throw;
+            }
+            metadata = metadata with { S3Upload = upload };
+        }
+        WriteSidecar(directory, file.Path, metadata);
+        LogSaved(logger, metadata.Name, metadata.SizeBytes, metadata.EtcdRevision, metadata.Duration);
+        return new SnapshotSaveResult(file.Path, metadata, null) { TeeFailure = teeFailure };
+    }
+
+    /// <summary>The sidecar, written once per save; a snapshot whose sidecar cannot be written does not stay.</summary>
+    private static void WriteSidecar(string directory, string path, SnapshotMetadata metadata)
+    {
         try
         {
             new SnapshotSidecars(directory).Write(metadata);
         }
         catch
         {
-            File.Delete(file.Path);
+            File.Delete(path);
             throw;
         }
-        LogSaved(logger, metadata.Name, metadata.SizeBytes, metadata.EtcdRevision, metadata.Duration);
-        return new SnapshotSaveResult(file.Path, metadata, null) { TeeFailure = teeFailure };
     }
 
     /// <summary>etcd's stream into the verified file (and the tee); a failed save aborts the tee's upload.</summary>

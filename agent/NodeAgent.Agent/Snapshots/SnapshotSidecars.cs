@@ -5,7 +5,7 @@ namespace NodeAgent.Agent.Snapshots;
 /// <summary>
 /// The metadata sidecars, where K3s keeps them: <c>&lt;snapshot dir&gt;/../.metadata/&lt;file&gt;</c>
 /// (so <c>&lt;data-dir&gt;/server/db/.metadata/</c> by default). Directory 0700, files 0600, written
-/// to a temporary name, fsynced and renamed, so a sidecar is whole or absent.
+/// through <see cref="DurableFile"/> (<c>&lt;file&gt;.part</c>), so a sidecar is whole or absent.
 /// </summary>
 internal sealed class SnapshotSidecars(string snapshotDir)
 {
@@ -16,28 +16,8 @@ internal sealed class SnapshotSidecars(string snapshotDir)
     public void Write(SnapshotMetadata metadata)
     {
         LinuxFiles.CreatePrivateDirectory(Directory);
-        var path = PathOf(metadata.Name);
-        var temp = path + SnapshotNames.PartSuffix;
-        try
-        {
-            using (var stream = new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.Create,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-                JsonSerializer.Serialize(stream, metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-            LinuxFiles.FsyncDirectory(Directory);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        DurableFile.Write(PathOf(metadata.Name), UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            stream => JsonSerializer.Serialize(stream, metadata.ToMap(), SnapshotJsonContext.Default.DictionaryStringString));
     }
 
     /// <summary>Our sidecar of a snapshot, or null when it has none, it cannot be read as a string map, or it is K3s's own.</summary>

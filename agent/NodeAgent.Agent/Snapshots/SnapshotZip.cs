@@ -40,8 +40,7 @@ internal static class SnapshotZip
                 await output.FlushAsync(cancellationToken);
                 output.Flush(flushToDisk: true);
             }
-            File.Move(partPath, zipPath, overwrite: false);
-            LinuxFiles.FsyncDirectoryOf(zipPath);
+            DurableFile.Commit(partPath, zipPath);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.Steps;
 
@@ -39,9 +40,7 @@ internal sealed class StepMarkers(string stateDir)
     {
         var dir = Dir(record.OperationId, record.InstructionId);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var temp = Path.Combine(dir, "result.json.part");
-        WriteDurably(temp, JsonSerializer.Serialize(record, AgentJsonContext.Default.StepRecord));
-        File.Move(temp, Path.Combine(dir, "result.json"), overwrite: true);
+        WriteDurably(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(record, AgentJsonContext.Default.StepRecord));
     }
 
     /// <summary>Removes the markers of all but the newest operations.</summary>
@@ -65,16 +64,5 @@ internal sealed class StepMarkers(string stateDir)
         => string.Concat(id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')).TrimStart('.');
 
     private static void WriteDurably(string path, string content)
-    {
-        using var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
-        using var writer = new StreamWriter(stream);
-        writer.Write(content);
-        writer.Flush();
-        stream.Flush(flushToDisk: true);
-    }
+        => DurableFile.Write(path, UnixFileMode.UserRead | UnixFileMode.UserWrite, System.Text.Encoding.UTF8.GetBytes(content));
 }

@@ -162,7 +162,7 @@ public sealed class RecurringSnapshotsTests
         await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir, Retention = 2 } }, CancellationToken.None);
         using var client = new GrpcPlanServerClient(options, time);
         var inventory = new InventoryReporter(targets, new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance), identity, time, NullLogger<InventoryReporter>.Instance);
-        var job = new ScheduledSnapshotJob(new NodeSnapshotService(targets, saver, inventory, identity, options, new NodeAgent.Agent.Metrics.AgentMetrics(), new NodeAgent.Agent.Runtime.ProcessRunner(time, NullLogger<NodeAgent.Agent.Runtime.ProcessRunner>.Instance), time, NullLogger<NodeSnapshotService>.Instance), targets);
+        var job = new ScheduledSnapshotJob(new NodeSnapshotService(targets, new SnapshotManager(saver, time), inventory, identity, options, new NodeAgent.Agent.Metrics.AgentMetrics(), new NodeAgent.Agent.Runtime.ProcessRunner(time, NullLogger<NodeAgent.Agent.Runtime.ProcessRunner>.Instance), time, NullLogger<NodeSnapshotService>.Instance), targets);
         await using var schedule = new RecurringSnapshots(job, time, NullLogger<RecurringSnapshots>.Instance);
         var scheduled = Observe(schedule);
         var finished = Channel.CreateUnbounded<Exception?>();

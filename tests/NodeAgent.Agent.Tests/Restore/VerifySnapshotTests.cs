@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Restore;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Tests.Runtime;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 
-namespace NodeAgent.Agent.Tests.Runtime;
+namespace NodeAgent.Agent.Tests.Restore;
 
 /// <summary>VerifySnapshot on snapshots a real etcd sent: sha256, etcd's trailer (a zip's entry's too) and free space.</summary>
 public sealed class VerifySnapshotTests : IDisposable

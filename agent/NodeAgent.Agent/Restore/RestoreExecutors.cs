@@ -1,10 +1,11 @@
 using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 
-namespace NodeAgent.Agent.Runtime;
+namespace NodeAgent.Agent.Restore;
 
 /// <summary>
 /// <c>VerifySnapshot</c>: <see cref="SnapshotPreflight"/> alone; touches neither etcd nor the file. The
@@ -82,7 +83,7 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
 
 /// <summary>
 /// <c>DownloadSnapshot</c>: from the node's S3 target into its snapshot dir, verified as
-/// <see cref="S3SnapshotStore.DownloadAsync"/> verifies (metadata sha256, etcd trailer, zip entry)
+/// <see cref="IS3SnapshotStore.DownloadAsync"/> verifies (metadata sha256, etcd trailer, zip entry)
 /// and against the plan's sha256. A copy already there that verifies is kept; S3 trouble is retryable.
 /// </summary>
 internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstructionExecutor
@@ -99,7 +100,8 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
         {
             return StepOutcome.Failure($"this node has no snapshot dir yet: {targets.Problem ?? "its plan's snapshot settings have not arrived"}", retryable: false);
         }
-        if (targets.Uploads?.Store is not { } store)
+        using var s3 = targets.AcquireS3();
+        if (s3?.Store is not { } store)
         {
             return StepOutcome.Failure($"this node has no S3 target in its plan's snapshot settings: cannot download {name}", retryable: false);
         }
@@ -117,9 +119,9 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
             {
                 File.Delete(file.Path);
                 File.Delete(restorable);
-                return StepOutcome.Failure($"sha256 mismatch: s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} has sha256 {file.Sha256}, the plan expects {download.Sha256.ToLowerInvariant()}; the download was deleted", retryable: false);
+                return StepOutcome.Failure($"sha256 mismatch: {store.LocationOf(name)} has sha256 {file.Sha256}, the plan expects {download.Sha256.ToLowerInvariant()}; the download was deleted", retryable: false);
             }
-            return StepOutcome.Success($"downloaded s3://{store.Settings.Bucket}/{store.Settings.KeyOf(name)} to {file.Path} ({file.SizeBytes} bytes, sha256 {file.Sha256}, etcd hash trailer verified)")
+            return StepOutcome.Success($"downloaded {store.LocationOf(name)} to {file.Path} ({file.SizeBytes} bytes, sha256 {file.Sha256}, etcd hash trailer verified)")
                 with { SnapshotSha256 = file.Sha256 };
         }
         catch (SnapshotRequestException ex)

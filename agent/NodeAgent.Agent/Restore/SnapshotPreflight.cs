@@ -1,9 +1,10 @@
 using System.Globalization;
 using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Steps;
 
-namespace NodeAgent.Agent.Runtime;
+namespace NodeAgent.Agent.Restore;
 
 /// <summary>A local snapshot that passed the checks, and the free space found for its restore.</summary>
 internal sealed record VerifiedSnapshot(SnapshotCheck Check, string SpaceNote)

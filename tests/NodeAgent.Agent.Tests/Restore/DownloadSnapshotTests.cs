@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Restore;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Tests.Runtime;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.S3;
 
-namespace NodeAgent.Agent.Tests.Runtime;
+namespace NodeAgent.Agent.Tests.Restore;
 
 /// <summary>DownloadSnapshot from a real S3 (s3rver) into the node's snapshot dir, checked against the plan's sha256.</summary>
 public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
@@ -115,7 +117,8 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
     private async Task<SnapshotMetadata> SaveAndUploadAsync(RuntimeRig rig, bool compress)
     {
         var saved = await SaveAsync(compress);
-        await rig.Targets.Uploads!.Store.UploadAsync(_root.Combine("elsewhere", saved.Name), saved, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        using var s3 = rig.Targets.AcquireS3()!;
+        await s3.Store.UploadAsync(_root.Combine("elsewhere", saved.Name), saved, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         return saved;
     }
 

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Config;
+using NodeAgent.Agent.NodeSnapshots;
+using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Snapshots;
+using NodeAgent.Contracts.V1;
+using NodeAgent.Testing;
+using NodeAgent.Testing.S3;
+
+namespace NodeAgent.Agent.Tests.NodeSnapshots;
+
+/// <summary>The node's snapshot target as the plan changes it: who owns the S3 client, and the preflight of a new target.</summary>
+[Collection("agent-s3")]
+public sealed class SnapshotTargetsTests(S3ServersFixture servers) : IDisposable
+{
+    private readonly TempDir _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task ApplyAsync_S3TargetChanges_OldClientDisposedOnceItsLastUserIsDone()
+    {
+        var server = servers.S3rver;
+        var bucket = "tgt-" + Guid.NewGuid().ToString("N")[..12];
+        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        await using var targets = Targets();
+        await targets.ApplyAsync(Plan(server.HttpEndpoint.Authority, bucket, (server.AccessKey, server.SecretKey)), CancellationToken.None).DefaultTimeout();
+        var lease = targets.AcquireS3()!;
+
+        await targets.ApplyAsync(Plan(server.HttpEndpoint.Authority, bucket + "-next", (server.AccessKey, server.SecretKey)), CancellationToken.None).DefaultTimeout();
+
+        // A save still using the old target finishes with it...
+        Assert.Empty(await lease.Store.ListAsync(CancellationToken.None).DefaultTimeout());
+        lease.Dispose();
+        // ...and then its client is gone.
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() => lease.Store.ListAsync(CancellationToken.None).DefaultTimeout());
+        Assert.IsType<ObjectDisposedException>(ex.InnerException);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_TargetChangesWhileThePreflightWaits_ThatPreflightIsCancelledBeforeApplyReturns()
+    {
+        // An S3 endpoint that accepts and never answers.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var endpoint = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+        await using var targets = Targets();
+        await targets.ApplyAsync(Plan(endpoint, "hanging", null), CancellationToken.None).DefaultTimeout();
+        using var connection = await listener.AcceptTcpClientAsync().DefaultTimeout();
+        var stream = connection.GetStream();
+        var buffer = new byte[64 * 1024];
+        Assert.True(await stream.ReadAsync(buffer).AsTask().DefaultTimeout() > 0);
+
+        await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = _root.Combine("snapshots") } },
+            CancellationToken.None).DefaultTimeout();
+
+        // The old preflight was cancelled and awaited: its request is gone (the connection closes), not left to run into its 5-minute timeout.
+        Assert.Equal(0, await ReadToEndAsync(stream, buffer).DefaultTimeout());
+    }
+
+    private static async Task<int> ReadToEndAsync(NetworkStream stream, byte[] buffer)
+    {
+        try
+        {
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+            return 0;
+        }
+        catch (IOException)
+        {
+            // Reset rather than closed: gone all the same.
+            return 0;
+        }
+    }
+
+    private SnapshotTargets Targets()
+    {
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = _root.Path };
+        return new SnapshotTargets(options, new AgentIdentity("c1", "n1", "test"), new FakeTimeProvider(DateTimeOffset.UnixEpoch), NullLoggerFactory.Instance);
+    }
+
+    private SteadyStatePlan Plan(string endpoint, string bucket, (string AccessKey, string SecretKey)? keys) => new()
+    {
+        Runtime = Contracts.V1.Runtime.Etcd,
+        SnapshotSettings = new SnapshotSettings
+        {
+            Dir = _root.Combine("snapshots"),
+            RecurringEnabled = false,
+            S3 = new Contracts.V1.S3Settings
+            {
+                Endpoint = endpoint,
+                Bucket = bucket,
+                Insecure = true,
+                BucketLookup = Contracts.V1.BucketLookup.Path,
+                Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = keys?.AccessKey ?? "key", SecretKey = keys?.SecretKey ?? "secret" } },
+            },
+        },
+    };
+}
