@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using NodeAgent.Agent.Plans;
 
 namespace NodeAgent.Agent.Steps;
 
@@ -18,7 +17,7 @@ internal sealed class StepMarkers(string stateDir)
     public StepRecord? Completed(string operationId, string instructionId)
     {
         var path = Path.Combine(Dir(operationId, instructionId), "result.json");
-        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), AgentJsonContext.Default.StepRecord) : null;
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StepsJsonContext.Default.StepRecord) : null;
     }
 
     /// <summary>Attempts begun so far (each left a started marker).</summary>
@@ -40,7 +39,7 @@ internal sealed class StepMarkers(string stateDir)
         var dir = Dir(record.OperationId, record.InstructionId);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var temp = Path.Combine(dir, "result.json.part");
-        WriteDurably(temp, JsonSerializer.Serialize(record, AgentJsonContext.Default.StepRecord));
+        WriteDurably(temp, JsonSerializer.Serialize(record, StepsJsonContext.Default.StepRecord));
         File.Move(temp, Path.Combine(dir, "result.json"), overwrite: true);
     }
 
