@@ -34,6 +34,13 @@ internal sealed class StepMarkers(string stateDir)
         WriteDurably(Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"started-{attempt}")), at.ToString("O", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Takes back attempt <paramref name="attempt"/>'s started marker: a step that may run again was
+    /// abandoned by a stop of the agent (not a crash), so that attempt does not count.
+    /// </summary>
+    public void WithdrawStarted(string operationId, string instructionId, int attempt)
+        => File.Delete(Path.Combine(Dir(operationId, instructionId), string.Create(CultureInfo.InvariantCulture, $"started-{attempt}")));
+
     public void MarkCompleted(StepRecord record)
     {
         var dir = Dir(record.OperationId, record.InstructionId);
