@@ -212,6 +212,44 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_StepEndsWhileAProgressReportIsOnTheWire_TheStepSucceedsAndIsReportedOnce()
+    {
+        var onWire = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var save = new ProgressExecutor(onWire.Task);
+        // The progress report hangs until its call is cancelled, then fails as gRPC does.
+        Task ReportWithSlowProgress(StepResult result, CancellationToken cancellationToken)
+        {
+            if (result.Progress is null)
+            {
+                return Report(result, cancellationToken);
+            }
+            onWire.TrySetResult();
+            return CancelledByTheClientAsync(cancellationToken);
+        }
+
+        var run = Runner(save).RunAsync(Plan(Save("s1")), ReportWithSlowProgress, CancellationToken.None);
+        await save.Reported.Task.DefaultTimeout();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var ok = await run.DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal(1, save.Calls);
+        Assert.Equal([("s1", StepState.Running), ("s1", StepState.Succeeded)], _reports.Select(r => (r.InstructionId, r.State)));
+    }
+
+    private static async Task CancelledByTheClientAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Cancelled, "Call canceled by the client."));
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_UnknownInstructionKind_FailsWithClearMessage()
     {
         var ok = await Runner().RunAsync(Plan(Save("s1")), Report, CancellationToken.None).DefaultTimeout();
@@ -325,6 +363,27 @@ public sealed class StepRunnerTests : IDisposable
                 Cancelled = true;
                 throw;
             }
+        }
+    }
+
+    /// <summary>A save of ours that reports progress, then ends once that progress is being sent.</summary>
+    private sealed class ProgressExecutor(Task progressSent) : IInstructionExecutor
+    {
+        public TaskCompletionSource Reported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls { get; private set; }
+
+        public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.SaveSnapshot;
+
+        public bool SafeToRerun => true;
+
+        public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+        {
+            Calls++;
+            context.ReportProgress(1, 2, 0);
+            Reported.SetResult();
+            await progressSent.WaitAsync(cancellationToken);
+            return StepOutcome.Success("saved");
         }
     }
 }

@@ -186,8 +186,11 @@ internal sealed partial class StepRunner(
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested
+            && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {
+            // The attempt ended while a progress report was on the wire: gRPC says Cancelled. That
+            // must not fail the attempt (it did: a finished save was then run again).
         }
     }
 
