@@ -154,6 +154,102 @@ public sealed class StepRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_StopRequestedDuringAStep_TheStepEndsIsReportedAndNoFurtherStepStarts()
+    {
+        var killall = new GatedExecutor(Instruction.KindOneofCase.RunKillall);
+        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success());
+        using var stopping = new CancellationTokenSource();
+        var plan = Plan(new Instruction { Id = "killall", MaxAttempts = 2, RunKillall = new() }, Prune("s2"));
+        var run = Runner(killall, prune).RunAsync(plan, Report, stopping.Token, CancellationToken.None);
+        await killall.Started.Task.DefaultTimeout();
+
+        await stopping.CancelAsync();
+        killall.Release.SetResult(StepOutcome.Success("stopped etcd"));
+        var ok = await run.DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.False(killall.Cancelled);
+        Assert.Equal(0, prune.Calls);
+        Assert.Equal([("killall", StepState.Running), ("killall", StepState.Succeeded)], _reports.Select(r => (r.InstructionId, r.State)));
+        Assert.Equal("stopped etcd", _reports[^1].Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_StopRequestedDuringASave_AbandonsItAndItRunsAgainAfterTheRestart()
+    {
+        var hanging = new HangingExecutor(abandonOnStop: true);
+        using var stopping = new CancellationTokenSource();
+        var run = Runner(hanging).RunAsync(Plan(Save("s1", attempts: 1)), Report, stopping.Token, CancellationToken.None);
+        await hanging.Started.Task.DefaultTimeout();
+
+        await stopping.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run).DefaultTimeout();
+        var save = new ScriptedExecutor(Instruction.KindOneofCase.SaveSnapshot, safe: true, StepOutcome.Success("saved"));
+        var ok = await Runner(save).RunAsync(Plan(Save("s1", attempts: 1)), Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal(1, save.Calls);
+        Assert.Equal((StepState.Succeeded, 1, "saved"), (_reports[^1].State, _reports[^1].Attempt, _reports[^1].Message));
+    }
+
+    [Fact]
+    public async Task RunAsync_AbortedDuringADestructiveStep_AfterTheRestartReportedInterruptedNeverRerun()
+    {
+        var hanging = new HangingExecutor(Instruction.KindOneofCase.RestoreSnapshot, safe: false);
+        using var abort = new CancellationTokenSource();
+        var plan = Plan(new Instruction { Id = "restore", MaxAttempts = 1, RestoreSnapshot = new() });
+        var run = Runner(hanging).RunAsync(plan, Report, CancellationToken.None, abort.Token);
+        await hanging.Started.Task.DefaultTimeout();
+
+        await abort.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run).DefaultTimeout();
+        var restore = new ScriptedExecutor(Instruction.KindOneofCase.RestoreSnapshot, safe: false, StepOutcome.Success());
+        var ok = await Runner(restore).RunAsync(plan, Report, CancellationToken.None).DefaultTimeout();
+
+        Assert.False(ok);
+        Assert.Equal(0, restore.Calls);
+        Assert.Equal("attempt 1 was interrupted by an agent restart; RestoreSnapshot is destructive, so it is not run again", _reports[^1].Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_StepEndsWhileAProgressReportIsOnTheWire_TheStepSucceedsAndIsReportedOnce()
+    {
+        var onWire = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var save = new ProgressExecutor(onWire.Task);
+        // The progress report hangs until its call is cancelled, then fails as gRPC does.
+        Task ReportWithSlowProgress(StepResult result, CancellationToken cancellationToken)
+        {
+            if (result.Progress is null)
+            {
+                return Report(result, cancellationToken);
+            }
+            onWire.TrySetResult();
+            return CancelledByTheClientAsync(cancellationToken);
+        }
+
+        var run = Runner(save).RunAsync(Plan(Save("s1")), ReportWithSlowProgress, CancellationToken.None);
+        await save.Reported.Task.DefaultTimeout();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var ok = await run.DefaultTimeout();
+
+        Assert.True(ok);
+        Assert.Equal(1, save.Calls);
+        Assert.Equal([("s1", StepState.Running), ("s1", StepState.Succeeded)], _reports.Select(r => (r.InstructionId, r.State)));
+    }
+
+    private static async Task CancelledByTheClientAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Cancelled, "Call canceled by the client."));
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_UnknownInstructionKind_FailsWithClearMessage()
     {
         var ok = await Runner().RunAsync(Plan(Save("s1")), Report, CancellationToken.None).DefaultTimeout();
@@ -216,14 +312,16 @@ public sealed class StepRunnerTests : IDisposable
             => Task.FromResult(outcomes[Math.Min(Calls++, outcomes.Length - 1)]);
     }
 
-    private sealed class HangingExecutor(Instruction.KindOneofCase kind = Instruction.KindOneofCase.SaveSnapshot, bool safe = true, string? detail = null)
-        : IInstructionExecutor
+    private sealed class HangingExecutor(Instruction.KindOneofCase kind = Instruction.KindOneofCase.SaveSnapshot, bool safe = true, string? detail = null,
+        bool abandonOnStop = false) : IInstructionExecutor
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Instruction.KindOneofCase Kind => kind;
 
         public bool SafeToRerun => safe;
+
+        public bool AbandonOnStop => abandonOnStop;
 
         public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
         {
@@ -237,6 +335,55 @@ public sealed class StepRunnerTests : IDisposable
                 throw new StepCancelledException(detail, cancellationToken, stderrTail: "last words");
             }
             return StepOutcome.Success();
+        }
+    }
+
+    /// <summary>An executor of ours that ends when the test says how (or when cancelled).</summary>
+    private sealed class GatedExecutor(Instruction.KindOneofCase kind) : IInstructionExecutor
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<StepOutcome> Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Cancelled { get; private set; }
+
+        public Instruction.KindOneofCase Kind => kind;
+
+        public bool SafeToRerun => true;
+
+        public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+        {
+            Started.SetResult();
+            try
+            {
+                return await Release.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled = true;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A save of ours that reports progress, then ends once that progress is being sent.</summary>
+    private sealed class ProgressExecutor(Task progressSent) : IInstructionExecutor
+    {
+        public TaskCompletionSource Reported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls { get; private set; }
+
+        public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.SaveSnapshot;
+
+        public bool SafeToRerun => true;
+
+        public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+        {
+            Calls++;
+            context.ReportProgress(1, 2, 0);
+            Reported.SetResult();
+            await progressSent.WaitAsync(cancellationToken);
+            return StepOutcome.Success("saved");
         }
     }
 }

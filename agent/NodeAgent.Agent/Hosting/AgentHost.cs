@@ -18,6 +18,12 @@ namespace NodeAgent.Agent.Hosting;
 /// <summary>The composition root of <c>node-agent run</c>.</summary>
 internal static class AgentHost
 {
+    /// <summary>
+    /// How long a stop (SIGTERM) waits for the step in hand before aborting it: the host's shutdown
+    /// timeout. The unit's TimeoutStopSec (150 s) leaves 30 s more to report and exit before SIGKILL.
+    /// </summary>
+    public static readonly TimeSpan StopBound = TimeSpan.FromMinutes(2);
+
     public static string Version => typeof(AgentHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     public static IHost Build(AgentOptions options, IReadOnlyDictionary<string, string> environment)
@@ -30,7 +36,7 @@ internal static class AgentHost
             o.UseUtcTimestamp = true;
         });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = StopBound);
         builder.Services.AddAgentDaemon(options, WatchdogFrom(environment));
         return builder.Build();
     }

@@ -4,7 +4,10 @@ namespace NodeAgent.Agent.Hosting;
 
 /// <summary>
 /// Runs the plan loop for the life of the service. A fatal condition stops the host with exit
-/// code 1 (systemd's Restart=always brings it back); a clean stop sends STOPPING=1.
+/// code 1 (systemd's Restart=always brings it back); a clean stop sends STOPPING=1. READY=1 goes
+/// once the plan server first answered. On a stop (SIGTERM) the step in hand ends and is reported
+/// before the agent exits; only when the host's shutdown timeout (<see cref="AgentHost.StopBound"/>)
+/// runs out is it aborted.
 /// </summary>
 internal sealed partial class PlanLoopService(
     PlanLoop loop,
@@ -12,12 +15,32 @@ internal sealed partial class PlanLoopService(
     IHostApplicationLifetime lifetime,
     ILogger<PlanLoopService> logger) : BackgroundService
 {
+    private readonly CancellationTokenSource _abort = new();
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // cancellationToken ends when the host's shutdown timeout runs out: then the step in hand is aborted.
+        using var abort = cancellationToken.Register(_abort.Cancel);
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _abort.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var stopping = lifetime.ApplicationStopping.Register(systemd.Stopping);
         try
         {
-            await loop.RunAsync(stoppingToken);
+            var run = loop.RunAsync(stoppingToken, _abort.Token);
+            if (await Task.WhenAny(run, loop.Answered) != run)
+            {
+                systemd.Ready();
+            }
+            await run;
         }
         catch (Exception ex) when (stoppingToken.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {

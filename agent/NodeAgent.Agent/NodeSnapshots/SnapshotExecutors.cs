@@ -18,6 +18,8 @@ internal sealed class SaveSnapshotExecutor(NodeSnapshotService snapshots, TimePr
 
     public bool SafeToRerun => true;
 
+    public bool AbandonOnStop => true;
+
     public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
         var save = instruction.SaveSnapshot;

@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.Hosting;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 using Polly;
@@ -11,6 +10,8 @@ namespace NodeAgent.Agent.Plans;
 /// <summary>
 /// The agent's main loop: long-polls its plan, applies a new one (the current operation's steps
 /// run beside the poll, so a cancel or a newer plan is seen at once), and reports what happened.
+/// A stop of the agent (<c>stopping</c>) ends the poll at once but lets the step in hand end and
+/// be reported; only the abort token (the host's shutdown timeout ran out) cancels that step.
 /// </summary>
 internal sealed partial class PlanLoop(
     IPlanServerClient client,
@@ -20,12 +21,15 @@ internal sealed partial class PlanLoop(
     IEnumerable<ISteadyStateHandler> steadyStateHandlers,
     AgentIdentity identity,
     AgentOptions options,
-    SystemdNotifications systemd,
     TimeProvider time,
     ILogger<PlanLoop> logger)
 {
+    private readonly TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ResiliencePipeline? _retry;
     private int _steadyStateFailures;
+
+    /// <summary>Completes when the plan server first answered a plan request (systemd's READY=1 waits for it).</summary>
+    public Task Answered => _answered.Task;
 
     /// <summary>When the loop last made progress: an answer, or a retry while the server is away (the watchdog checks it).</summary>
     public DateTimeOffset LastActivity { get; private set; } = DateTimeOffset.MinValue;
@@ -36,14 +40,15 @@ internal sealed partial class PlanLoop(
         LogServerAway(logger, outcome.Exception?.Message ?? "unknown error", delay);
     });
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs until <paramref name="stopping"/>; then waits for the step in hand (cancelled only by <paramref name="cancellationToken"/>).</summary>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken cancellationToken)
     {
-        await registration.EnsureAsync(Retry, forceNew: false, cancellationToken);
+        await registration.EnsureAsync(Retry, forceNew: false, stopping);
         var known = "";
         ActiveOperation? active = null;
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            while (!stopping.IsCancellationRequested)
             {
                 GetPlanResponse response;
                 try
@@ -54,36 +59,37 @@ internal sealed partial class PlanLoop(
                         Node = identity.Node,
                         KnownChecksum = known,
                         Wait = Duration.FromTimeSpan(options.PollWait),
-                    }, options.PollWait + TimeSpan.FromSeconds(15), ct), cancellationToken);
+                    }, options.PollWait + TimeSpan.FromSeconds(15), ct), stopping);
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
                 {
                     LogCredentialRejected(logger, identity.Node);
-                    await registration.EnsureAsync(Retry, forceNew: true, cancellationToken);
+                    await registration.EnsureAsync(Retry, forceNew: true, stopping);
                     continue;
                 }
                 LastActivity = time.GetUtcNow();
-                systemd.Ready();
-                await reporter.RetryPendingAsync(cancellationToken);
+                _answered.TrySetResult();
+                await reporter.RetryPendingAsync(stopping);
                 if (response.Unchanged)
                 {
                     continue;
                 }
                 LogNewPlan(logger, response.Plan.Checksum, response.Plan.Operation?.OperationId ?? "none");
-                if (!await ApplySteadyStateAsync(response.Plan, cancellationToken))
+                if (!await ApplySteadyStateAsync(response.Plan, stopping))
                 {
                     // Not taken as known: the next poll answers with the same plan, and it is applied again.
                     continue;
                 }
                 known = response.Plan.Checksum;
-                active = await SwitchAsync(active, response.Plan, cancellationToken);
+                active = await SwitchAsync(active, response.Plan, stopping, cancellationToken);
             }
         }
         finally
         {
             if (active is not null)
             {
-                await active.StopAsync();
+                // The agent stops: the step in hand ends and is reported (or is aborted at the host's bound).
+                await active.FinishAsync();
             }
         }
     }
@@ -115,7 +121,7 @@ internal sealed partial class PlanLoop(
     internal static TimeSpan ApplyBackoff(int failures)
         => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Clamp(failures - 1, 0, 16))));
 
-    private async Task<ActiveOperation?> SwitchAsync(ActiveOperation? active, Plan plan, CancellationToken cancellationToken)
+    private async Task<ActiveOperation?> SwitchAsync(ActiveOperation? active, Plan plan, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var key = ActiveOperation.KeyOf(plan);
         if (active is not null && active.Key == key && !active.Task.IsCompleted)
@@ -129,32 +135,43 @@ internal sealed partial class PlanLoop(
         }
         if (plan.Operation is null)
         {
-            await reporter.ChecksumsAsync(plan.Checksum, cancellationToken);
+            await reporter.ChecksumsAsync(plan.Checksum, stopping);
             return null;
         }
-        var next = new ActiveOperation(key, plan.Checksum, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
+        var next = new ActiveOperation(key, plan.Checksum, stopping, cancellationToken);
         next.Task = ApplyAsync(plan, next);
         return next;
     }
 
     private async Task ApplyAsync(Plan plan, ActiveOperation active)
     {
-        var ct = active.Cancellation.Token;
+        var ct = active.Abort;
+        var stopping = active.Stopping;
         for (var failures = 1; ; failures++)
         {
             try
             {
                 await reporter.ChecksumsAsync("", ct);
-                if (await runner.RunAsync(plan, reporter.StepAsync, ct))
+                if (await runner.RunAsync(plan, reporter.StepAsync, stopping, ct))
                 {
                     await reporter.ChecksumsAsync(active.LatestChecksum, ct);
+                }
+                else if (stopping.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    LogOperationPaused(logger, plan.Operation.OperationId);
                 }
                 return;
             }
             catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
-                // A newer plan ended this one, possibly while a report was on the wire.
+                // A newer plan ended this one (or the stop ran out of time), possibly while a report was on the wire.
                 LogOperationStopped(logger, plan.Operation.OperationId);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // The agent stops between attempts, or a save was abandoned: it goes on when the agent is back.
+                LogOperationPaused(logger, plan.Operation.OperationId);
                 return;
             }
 #pragma warning disable CA1031 // Nothing may end the apply task unseen: the failure is logged and the plan applied again.
@@ -165,7 +182,7 @@ internal sealed partial class PlanLoop(
                 LogApplyFailed(logger, plan.Operation.OperationId, delay, ex);
                 try
                 {
-                    await Task.Delay(delay, time, ct);
+                    await Task.Delay(delay, time, stopping);
                 }
                 catch (OperationCanceledException)
                 {
@@ -193,6 +210,9 @@ internal sealed partial class PlanLoop(
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Operation {OperationId} no longer in the plan; its steps were stopped")]
     private static partial void LogOperationStopped(ILogger logger, string operationId);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Information, Message = "Operation {OperationId}: the agent stops; the operation goes on when it is back")]
+    private static partial void LogOperationPaused(ILogger logger, string operationId);
 }
 
 /// <summary>Something that follows the steady-state part of the plan (e.g. the snapshot schedule).</summary>
@@ -201,14 +221,25 @@ internal interface ISteadyStateHandler
     Task ApplyAsync(SteadyStatePlan steadyState, CancellationToken cancellationToken);
 }
 
-/// <summary>The operation whose steps are running, keyed by operation and instruction ids.</summary>
-internal sealed class ActiveOperation(string key, string checksum, CancellationTokenSource cancellation)
+/// <summary>
+/// The operation whose steps are running, keyed by operation and instruction ids. Two ways to end
+/// it: <see cref="StopAsync"/> (a newer plan: the step in hand is cancelled) and
+/// <see cref="FinishAsync"/> (the agent stops: the step in hand ends first).
+/// </summary>
+internal sealed class ActiveOperation(string key, string checksum, CancellationToken stopping, CancellationToken abort)
 {
+    private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+    private readonly CancellationTokenSource _abort = CancellationTokenSource.CreateLinkedTokenSource(abort);
+
     public string Key { get; } = key;
 
     public string LatestChecksum { get; set; } = checksum;
 
-    public CancellationTokenSource Cancellation { get; } = cancellation;
+    /// <summary>No further step starts.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>The step in hand is cancelled.</summary>
+    public CancellationToken Abort => _abort.Token;
 
     public Task Task { get; set; } = Task.CompletedTask;
 
@@ -217,8 +248,15 @@ internal sealed class ActiveOperation(string key, string checksum, CancellationT
 
     public async Task StopAsync()
     {
-        await Cancellation.CancelAsync();
+        await _abort.CancelAsync();
+        await FinishAsync();
+    }
+
+    public async Task FinishAsync()
+    {
+        await _stopping.CancelAsync();
         await Task;
-        Cancellation.Dispose();
+        _stopping.Dispose();
+        _abort.Dispose();
     }
 }

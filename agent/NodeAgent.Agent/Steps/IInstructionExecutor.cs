@@ -13,6 +13,13 @@ internal interface IInstructionExecutor
     /// </summary>
     bool SafeToRerun { get; }
 
+    /// <summary>
+    /// Whether a stop of the agent (SIGTERM) abandons a run under way rather than letting it end: only
+    /// for a step that is <see cref="SafeToRerun"/> and leaves nothing half-done behind (a save).
+    /// Every other step in hand ends, bounded by the host's shutdown timeout, before the agent exits.
+    /// </summary>
+    bool AbandonOnStop => false;
+
     Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken);
 }
 

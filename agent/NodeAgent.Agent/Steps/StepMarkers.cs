@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.Steps;
@@ -19,7 +18,7 @@ internal sealed class StepMarkers(string stateDir)
     public StepRecord? Completed(string operationId, string instructionId)
     {
         var path = Path.Combine(Dir(operationId, instructionId), "result.json");
-        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), AgentJsonContext.Default.StepRecord) : null;
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StepsJsonContext.Default.StepRecord) : null;
     }
 
     /// <summary>Attempts begun so far (each left a started marker).</summary>
@@ -36,11 +35,18 @@ internal sealed class StepMarkers(string stateDir)
         WriteDurably(Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"started-{attempt}")), at.ToString("O", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Takes back attempt <paramref name="attempt"/>'s started marker: a step that may run again was
+    /// abandoned by a stop of the agent (not a crash), so that attempt does not count.
+    /// </summary>
+    public void WithdrawStarted(string operationId, string instructionId, int attempt)
+        => File.Delete(Path.Combine(Dir(operationId, instructionId), string.Create(CultureInfo.InvariantCulture, $"started-{attempt}")));
+
     public void MarkCompleted(StepRecord record)
     {
         var dir = Dir(record.OperationId, record.InstructionId);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        WriteDurably(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(record, AgentJsonContext.Default.StepRecord));
+        WriteDurably(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(record, StepsJsonContext.Default.StepRecord));
     }
 
     /// <summary>Removes the markers of all but the newest operations.</summary>

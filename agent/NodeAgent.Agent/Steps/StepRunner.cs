@@ -8,6 +8,10 @@ namespace NodeAgent.Agent.Steps;
 /// Runs an operation plan's instructions in order: each attempt under its timeout, retries up to
 /// the instruction's bound, a started marker before and a result marker after every attempt,
 /// and the first failure stops the rest. Every instruction ends in a reported result.
+/// Two ways to end early: <c>stopping</c> (the agent stops, as on every restart and upgrade: the
+/// step in hand ends and is reported, no further step starts; a save is abandoned, its attempt
+/// not counted) and the cancellation token (abort: the step in hand is cancelled, and a
+/// destructive one is then never run again).
 /// </summary>
 internal sealed partial class StepRunner(
     IEnumerable<IInstructionExecutor> executors,
@@ -20,15 +24,24 @@ internal sealed partial class StepRunner(
     private readonly Dictionary<Instruction.KindOneofCase, IInstructionExecutor> _executors = executors.ToDictionary(e => e.Kind);
 
     /// <summary>True when every instruction succeeded (or was skipped).</summary>
-    public async Task<bool> RunAsync(Plan plan, Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    public Task<bool> RunAsync(Plan plan, Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+        => RunAsync(plan, report, cancellationToken, cancellationToken);
+
+    /// <summary>True when every instruction succeeded (or was skipped); false also when <paramref name="stopping"/> left steps to run.</summary>
+    public async Task<bool> RunAsync(Plan plan, Func<StepResult, CancellationToken, Task> report, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var operation = plan.Operation;
         foreach (var instruction in operation.Instructions)
         {
+            if (stopping.IsCancellationRequested)
+            {
+                LogStoppedBefore(logger, operation.OperationId, instruction.Id);
+                return false;
+            }
             StepRecord record;
             try
             {
-                record = await RunOneAsync(plan, instruction, report, cancellationToken);
+                record = await RunOneAsync(plan, instruction, report, stopping, cancellationToken);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -48,7 +61,8 @@ internal sealed partial class StepRunner(
         return true;
     }
 
-    private async Task<StepRecord> RunOneAsync(Plan plan, Instruction instruction, Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+    private async Task<StepRecord> RunOneAsync(Plan plan, Instruction instruction, Func<StepResult, CancellationToken, Task> report,
+        CancellationToken stopping, CancellationToken cancellationToken)
     {
         var operationId = plan.Operation.OperationId;
         if (markers.Completed(operationId, instruction.Id) is { } done)
@@ -79,22 +93,43 @@ internal sealed partial class StepRunner(
             markers.MarkStarted(operationId, instruction.Id, attempt, startedAt);
             await report(Running(operationId, instruction.Id, attempt, startedAt), cancellationToken);
             LogAttempt(logger, operationId, instruction.Id, attempt, maxAttempts);
-            var outcome = await AttemptAsync(plan, instruction, executor, attempt, report, cancellationToken);
+            var outcome = await AttemptAsync(plan, instruction, executor, attempt, report, stopping, cancellationToken);
             if (outcome.Succeeded || !outcome.Retryable || attempt >= maxAttempts)
             {
                 return Complete(operationId, instruction, attempt, startedAt, outcome);
             }
             LogRetry(logger, operationId, instruction.Id, attempt, outcome.Message);
-            await Task.Delay(retry.Backoff * attempt, time, cancellationToken);
+            // A stop during the backoff ends here; the next attempt runs after the restart.
+            await Task.Delay(retry.Backoff * attempt, time, stopping);
         }
     }
 
     private async Task<StepOutcome> AttemptAsync(Plan plan, Instruction instruction, IInstructionExecutor executor, int attempt,
-        Func<StepResult, CancellationToken, Task> report, CancellationToken cancellationToken)
+        Func<StepResult, CancellationToken, Task> report, CancellationToken stopping, CancellationToken cancellationToken)
     {
+        var operationId = plan.Operation.OperationId;
         var timeout = instruction.Timeout?.ToTimeSpan() is { } t && t > TimeSpan.Zero ? t : TimeSpan.FromMinutes(30);
+        var abandon = executor.SafeToRerun && executor.AbandonOnStop;
         using var deadline = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        using var linked = abandon
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, stopping)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        using var stopNotice = stopping.Register(() =>
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // An abort (a newer plan, or the stop bound ran out) came first: nothing finishes.
+                return;
+            }
+            if (abandon)
+            {
+                LogAbandoning(logger, operationId, instruction.Id, attempt);
+            }
+            else
+            {
+                LogFinishingFirst(logger, operationId, instruction.Id, attempt);
+            }
+        });
         Progress? latest = null;
         var context = new StepContext(plan, progress => Volatile.Write(ref latest, progress));
         using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
@@ -102,6 +137,15 @@ internal sealed partial class StepRunner(
         try
         {
             return await executor.ExecuteAsync(instruction, context, linked.Token);
+        }
+        catch (OperationCanceledException) when (executor.SafeToRerun && !deadline.IsCancellationRequested
+            && (cancellationToken.IsCancellationRequested || (abandon && stopping.IsCancellationRequested)))
+        {
+            // Abandoned by a stop or an abort, not cut by a crash: this attempt does not count, and
+            // the step runs again (not refused as interrupted) when the agent is back. A destructive
+            // step keeps its started marker: after a restart it is reported as interrupted.
+            markers.WithdrawStarted(operationId, instruction.Id, attempt);
+            throw;
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -142,8 +186,11 @@ internal sealed partial class StepRunner(
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested
+            && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {
+            // The attempt ended while a progress report was on the wire: gRPC says Cancelled. That
+            // must not fail the attempt (it did: a finished save was then run again).
         }
     }
 
@@ -207,6 +254,15 @@ internal sealed partial class StepRunner(
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Operation {OperationId}: {InstructionId} failed: the agent could not record the step in its state dir")]
     private static partial void LogMarkersFailed(ILogger logger, string operationId, string instructionId, Exception exception);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Operation {OperationId}: the agent is stopping; it finishes {InstructionId} (attempt {Attempt}) first")]
+    private static partial void LogFinishingFirst(ILogger logger, string operationId, string instructionId, int attempt);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Operation {OperationId}: the agent is stopping; {InstructionId} (attempt {Attempt}) is abandoned and runs again when the agent is back")]
+    private static partial void LogAbandoning(ILogger logger, string operationId, string instructionId, int attempt);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Operation {OperationId}: the agent is stopping; {InstructionId} and the steps after it run when the agent is back")]
+    private static partial void LogStoppedBefore(ILogger logger, string operationId, string instructionId);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Instruction {InstructionId} failed unexpectedly")]
     private static partial void LogExecutorFailed(ILogger logger, string instructionId, Exception exception);
