@@ -8,7 +8,7 @@ using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// The whole system, every part real: a plan-server process, a 3-member etcd, three node-agent
