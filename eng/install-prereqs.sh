@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 apt_packages=(etcd-server etcd-client)
 if [ "${1:-}" != "--run" ]; then
   apt_packages+=(unzip awscli tinyproxy systemd prometheus ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl)
+  # Load for the suite's reliability runs: stress-ng --cpu 2 beside the tests (see README, Tests).
+  apt_packages+=(stress-ng)
   # Packaging: Native AOT (clang, zlib1g-dev), dpkg-deb/dpkg-shlibdeps, lintian, man pages, strip.
   apt_packages+=(clang zlib1g-dev dpkg-dev lintian help2man binutils)
 fi

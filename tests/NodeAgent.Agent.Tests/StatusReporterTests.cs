@@ -3,7 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Plans;
+using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.PlanServer;
@@ -147,6 +150,35 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         Assert.Equal("", (await NodeAsync()).LastReportError);
     }
 
+    /// <summary>
+    /// A step ends while its progress report is on the wire: the report is cancelled (gRPC says
+    /// so with its own Cancelled status) and the step's outcome still reaches the server, once,
+    /// instead of the cancelled report failing the attempt (which ran it again, or for a
+    /// destructive step failed the operation as "interrupted by an agent restart").
+    /// </summary>
+    [Fact]
+    public async Task StepAsync_ProgressReportCancelledWhenTheStepEnds_TheOutcomeIsReportedAndTheOperationFinishes()
+    {
+        var client = new ProgressHoldingClient(_client);
+        using var reporter = new StatusReporter(client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
+        var (op, plan) = await StartSnapshotAsync();
+        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var executor = new ProgressThenSuccess(client.ProgressOnTheWire.Task);
+        var runner = new StepRunner([executor], new StepMarkers(_root.Combine("state")), new StepRetrySettings(TimeSpan.Zero), new AgentMetrics(), time, NullLogger<StepRunner>.Instance);
+
+        var run = runner.RunAsync(plan, reporter.StepAsync, CancellationToken.None);
+        await executor.ProgressReported.Task.DefaultTimeout();
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.True(await run.DefaultTimeout());
+        Assert.Equal(1, executor.Calls);
+        var steady = await GetPlanAsync(plan.Checksum);
+        await reporter.ChecksumsAsync(steady.Checksum, steady.Checksum, CancellationToken.None).DefaultTimeout();
+        var ended = await GetAsync(op.Id);
+        Assert.True(ended.Phase == OperationPhase.Finished, $"operation is {ended.Phase}: {ended.Failure}");
+    }
+
     private async Task<(Operation Operation, Plan Plan)> StartSnapshotAsync()
     {
         var op = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
@@ -196,6 +228,55 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
     private static string Configuration(char fill, int size) => "{\"data\":\"" + new string(fill, size) + "\"}";
 
     private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>A save that reports progress, waits until that progress report is on the wire, then succeeds.</summary>
+    private sealed class ProgressThenSuccess(Task progressOnTheWire) : IInstructionExecutor
+    {
+        public TaskCompletionSource ProgressReported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls { get; private set; }
+
+        public Instruction.KindOneofCase Kind => Instruction.KindOneofCase.SaveSnapshot;
+
+        public bool SafeToRerun => true;
+
+        public async Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
+        {
+            Calls++;
+            context.ReportProgress(20_000, 20_000, 0);
+            ProgressReported.SetResult();
+            await progressOnTheWire.WaitAsync(TestTimeouts.Default, cancellationToken);
+            return StepOutcome.Success("saved");
+        }
+    }
+
+    /// <summary>
+    /// The real client, except that a progress report stays on the wire until its caller cancels
+    /// it (a slow server); then it goes to the real gRPC call with that token, which ends it the
+    /// way gRPC ends a cancelled call.
+    /// </summary>
+    private sealed class ProgressHoldingClient(IPlanServerClient client) : IPlanServerClient
+    {
+        public TaskCompletionSource ProgressOnTheWire { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
+            => client.RegisterAsync(request, cancellationToken);
+
+        public Task<GetPlanResponse> GetPlanAsync(GetPlanRequest request, TimeSpan deadline, CancellationToken cancellationToken)
+            => client.GetPlanAsync(request, deadline, cancellationToken);
+
+        public async Task<ReportStatusResponse> ReportStatusAsync(ReportStatusRequest request, CancellationToken cancellationToken)
+        {
+            if (request.Steps.Any(s => s.State == StepState.Running && s.Progress is not null))
+            {
+                ProgressOnTheWire.TrySetResult();
+                await Task.WhenAny(Task.Delay(TestTimeouts.Default, cancellationToken));
+            }
+            return await client.ReportStatusAsync(request, cancellationToken);
+        }
+
+        public void UseCredential(string credential) => client.UseCredential(credential);
+    }
 
     /// <summary>The agent API over real gRPC, noting the size of every report sent.</summary>
     private sealed class MeasuredClient(AgentService.AgentServiceClient client) : IPlanServerClient

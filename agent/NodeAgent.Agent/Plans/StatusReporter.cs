@@ -194,7 +194,14 @@ internal sealed partial class StatusReporter(IPlanServerClient client, AgentIden
             // Without the inventory the next report is small: it carries the steps and the reason.
             return request.Inventory is not null;
         }
-        catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            // The caller cancelled (a step's progress report as the step ends): said the .NET way,
+            // so a caller that stops on cancellation stops, instead of taking gRPC's status for a failure.
+            // The report stays pending and goes again with the next one.
+            throw new OperationCanceledException("the status report was cancelled", ex, cancellationToken);
+        }
+        catch (RpcException ex)
         {
             // Kept pending: sent again after the next successful plan request.
             LogReportFailed(logger, ex.StatusCode, ex.Status.Detail);

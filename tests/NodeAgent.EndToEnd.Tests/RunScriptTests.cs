@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// The README's main job, <c>./run.sh</c>, as a user runs it (on free ports, with its state in a

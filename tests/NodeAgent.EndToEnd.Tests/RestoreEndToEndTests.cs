@@ -6,14 +6,13 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Restores with every part real: a plan-server process, a 3-member etcd whose members the agents
 /// stop and start with their scripts, three node-agent processes and Ceph RGW as the S3 target.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class RestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private static readonly KeyValuePair<string, string>[] Original =
         [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];

@@ -3,7 +3,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests.Packaging;
+namespace NodeAgent.EndToEnd.Tests.Packaging;
 
 /// <summary>Runs alone, after the parallel tests: publishing Native AOT takes both cores for minutes.</summary>
 [CollectionDefinition("packaging", DisableParallelization = true)]

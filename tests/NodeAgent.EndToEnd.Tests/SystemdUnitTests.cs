@@ -1,7 +1,7 @@
 using NodeAgent.Testing;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// The shipped units pass <c>systemd-analyze verify</c> (offline, in a temporary root holding the

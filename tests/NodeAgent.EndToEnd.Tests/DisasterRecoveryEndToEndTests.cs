@@ -6,7 +6,7 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Etcd nodes lost for good, with every part real: a plan-server process (nodes unreachable after
@@ -15,8 +15,7 @@ namespace NodeAgent.Agent.Tests;
 /// cluster of two; (c) a restore while a node is unreachable is refused and starts nothing; (b) every
 /// member lost: three replacement nodes with new names and empty disks restore from S3.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class DisasterRecoveryEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+public sealed class DisasterRecoveryEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private static readonly KeyValuePair<string, string>[] Original =
         [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];

@@ -7,7 +7,7 @@ using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Snapshots NodeAgent never saw being made, restored through the plan server with every part
@@ -17,8 +17,7 @@ namespace NodeAgent.Agent.Tests;
 /// metadata). Neither has a sidecar of ours, so no sha256 is recorded: the nodes check etcd's own
 /// sha256 trailer. Plain etcd is the runtime here: each member restores from the file.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class K3sSnapshotsRestoreEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+public sealed class K3sSnapshotsRestoreEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private static readonly KeyValuePair<string, string>[] Original =
         [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];

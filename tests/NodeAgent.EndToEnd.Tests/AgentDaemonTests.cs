@@ -4,7 +4,7 @@ using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>The real node-agent process against the real plan-server process.</summary>
 public sealed class AgentDaemonTests : IAsyncLifetime

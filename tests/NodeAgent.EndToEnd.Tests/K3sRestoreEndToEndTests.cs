@@ -5,7 +5,7 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.K3s;
 using NodeAgent.Testing.PlanServer;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 15's rejoin, end to end: a real plan-server process, three node-agent processes, and three

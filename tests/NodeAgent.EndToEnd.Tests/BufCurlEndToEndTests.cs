@@ -7,7 +7,7 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Tools;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Standard gRPC tooling drives the system: <c>buf curl</c>, by server reflection with no protos

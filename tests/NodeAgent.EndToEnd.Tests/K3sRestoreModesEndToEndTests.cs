@@ -4,7 +4,7 @@ using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.K3s;
 using NodeAgent.Testing.PlanServer;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// Restore modes on a K3s-shaped cluster, every part real but the runtime: a plan-server process,

@@ -8,14 +8,13 @@ using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// The whole system, every part real: a plan-server process, a 3-member etcd, three node-agent
 /// processes (each beside its own member) and Ceph RGW as the S3 target.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class SnapshotOperationEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+public sealed class SnapshotOperationEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private readonly List<TempDir> _dataDirs = [];
     private readonly List<AgentProcess> _agents = [];

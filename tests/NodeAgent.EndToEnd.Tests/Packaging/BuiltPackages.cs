@@ -1,7 +1,7 @@
 using NodeAgent.Testing;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests.Packaging;
+namespace NodeAgent.EndToEnd.Tests.Packaging;
 
 /// <summary>
 /// Runs <c>packaging/build.sh</c> once for the tests that share it: publishes node-agent as Native
