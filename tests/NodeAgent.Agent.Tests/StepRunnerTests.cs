@@ -157,10 +157,10 @@ public sealed class StepRunnerTests : IDisposable
     public async Task RunAsync_StopRequestedDuringAStep_TheStepEndsIsReportedAndNoFurtherStepStarts()
     {
         var killall = new GatedExecutor(Instruction.KindOneofCase.RunKillall);
-        var prune = new ScriptedExecutor(Instruction.KindOneofCase.PruneSnapshots, safe: true, StepOutcome.Success());
+        var delete = new ScriptedExecutor(Instruction.KindOneofCase.DeleteSnapshot, safe: true, StepOutcome.Success());
         using var stopping = new CancellationTokenSource();
-        var plan = Plan(new Instruction { Id = "killall", MaxAttempts = 2, RunKillall = new() }, Prune("s2"));
-        var run = Runner(killall, prune).RunAsync(plan, Report, stopping.Token, CancellationToken.None);
+        var plan = Plan(new Instruction { Id = "killall", MaxAttempts = 2, RunKillall = new() }, Delete("s2"));
+        var run = Runner(killall, delete).RunAsync(plan, Report, stopping.Token, CancellationToken.None);
         await killall.Started.Task.DefaultTimeout();
 
         await stopping.CancelAsync();
@@ -169,7 +169,7 @@ public sealed class StepRunnerTests : IDisposable
 
         Assert.False(ok);
         Assert.False(killall.Cancelled);
-        Assert.Equal(0, prune.Calls);
+        Assert.Equal(0, delete.Calls);
         Assert.Equal([("killall", StepState.Running), ("killall", StepState.Succeeded)], _reports.Select(r => (r.InstructionId, r.State)));
         Assert.Equal("stopped etcd", _reports[^1].Message);
     }
