@@ -162,7 +162,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         var client = new ProgressHoldingClient(_client);
         using var reporter = new StatusReporter(client, new AgentIdentity("prod", "node-1", "test"), NullLogger<StatusReporter>.Instance);
         var (op, plan) = await StartSnapshotAsync();
-        await reporter.ChecksumsAsync("", plan.Checksum, CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync("", CancellationToken.None).DefaultTimeout();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var executor = new ProgressThenSuccess(client.ProgressOnTheWire.Task);
         var runner = new StepRunner([executor], new StepMarkers(_root.Combine("state")), new StepRetrySettings(TimeSpan.Zero), new AgentMetrics(), time, NullLogger<StepRunner>.Instance);
@@ -174,7 +174,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         Assert.True(await run.DefaultTimeout());
         Assert.Equal(1, executor.Calls);
         var steady = await GetPlanAsync(plan.Checksum);
-        await reporter.ChecksumsAsync(steady.Checksum, steady.Checksum, CancellationToken.None).DefaultTimeout();
+        await reporter.ChecksumsAsync(steady.Checksum, CancellationToken.None).DefaultTimeout();
         var ended = await GetAsync(op.Id);
         Assert.True(ended.Phase == OperationPhase.Finished, $"operation is {ended.Phase}: {ended.Failure}");
     }

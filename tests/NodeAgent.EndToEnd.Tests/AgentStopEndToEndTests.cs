@@ -6,7 +6,7 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// A restore with every part real (plan-server process, 3-member etcd run by its scripts, three
@@ -15,8 +15,7 @@ namespace NodeAgent.Agent.Tests;
 /// or etcdctl (Restore) holds the step in hand until the test lets it go, so the signal lands in
 /// the middle of that very step.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class AgentStopEndToEndTests(S3ServersFixture servers) : IAsyncLifetime
+public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private static readonly KeyValuePair<string, string>[] Original =
         [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];

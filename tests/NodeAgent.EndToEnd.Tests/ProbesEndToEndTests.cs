@@ -7,7 +7,7 @@ using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.Agent.Tests;
+namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>
 /// The real node-agent process runs its plan's etcd-health probe against a real etcd and reports
