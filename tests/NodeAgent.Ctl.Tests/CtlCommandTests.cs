@@ -60,7 +60,7 @@ public sealed class CtlCommandTests : IAsyncLifetime
     {
         var endpoint = $"127.0.0.1:{FreePorts.Next()}";
         (await Ctl("cluster", "create", "prod", "--runtime", "k3s")).EnsureSuccess();
-        (await Ctl(["cluster", "set-snapshot-config", "prod", "--s3-bucket", "backups", "--s3-endpoint", endpoint, "--s3-insecure", "--s3-timeout", "1",
+        (await Ctl(["cluster", "set-snapshot-config", "prod", "--s3-bucket", "backups", "--s3-endpoint", endpoint, "--s3-insecure", "--s3-timeout", "30",
             "--s3-access-key", "AK"], new Dictionary<string, string?> { ["AWS_SECRET_ACCESS_KEY"] = "the-secret" })).EnsureSuccess();
 
         var listed = (await Ctl("snapshot", "ls", "--cluster", "prod")).EnsureSuccess();
