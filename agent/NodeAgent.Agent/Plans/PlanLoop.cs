@@ -230,6 +230,7 @@ internal sealed class ActiveOperation(string key, string checksum, CancellationT
 {
     private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
     private readonly CancellationTokenSource _abort = CancellationTokenSource.CreateLinkedTokenSource(abort);
+    private bool _ended;
 
     public string Key { get; } = key;
 
@@ -246,14 +247,26 @@ internal sealed class ActiveOperation(string key, string checksum, CancellationT
     public static string KeyOf(Plan plan)
         => plan.Operation is null ? "" : plan.Operation.OperationId + "/" + string.Join(',', plan.Operation.Instructions.Select(i => i.Id));
 
-    public async Task StopAsync()
-    {
-        await _abort.CancelAsync();
-        await FinishAsync();
-    }
+    public Task StopAsync() => EndAsync(abort: true);
 
-    public async Task FinishAsync()
+    public Task FinishAsync() => EndAsync(abort: false);
+
+    /// <summary>
+    /// Ends the operation once: the loop may end it again (its <c>finally</c> after a switch that stopped it
+    /// threw), and then only awaits what already ended, never touching the disposed token sources.
+    /// </summary>
+    private async Task EndAsync(bool abort)
     {
+        if (_ended)
+        {
+            await Task;
+            return;
+        }
+        _ended = true;
+        if (abort)
+        {
+            await _abort.CancelAsync();
+        }
         await _stopping.CancelAsync();
         await Task;
         _stopping.Dispose();
