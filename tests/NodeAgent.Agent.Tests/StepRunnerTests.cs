@@ -245,7 +245,8 @@ public sealed class StepRunnerTests : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Cancelled, "Call canceled by the client."));
+            // What StatusReporter makes of gRPC's Cancelled when its caller cancelled.
+            throw new OperationCanceledException("the status report was cancelled", new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Cancelled, "Call canceled by the client.")), cancellationToken);
         }
     }
 

@@ -186,11 +186,10 @@ internal sealed partial class StepRunner(
                 }
             }
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested
-            && ex is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The attempt ended while a progress report was on the wire: gRPC says Cancelled. That
-            // must not fail the attempt (it did: a finished save was then run again).
+            // The attempt ended while a progress report was on the wire (the reporter turns gRPC's
+            // Cancelled into this): that must not fail the attempt (it did: a finished save ran again).
         }
     }
 
