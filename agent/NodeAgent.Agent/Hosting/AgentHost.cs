@@ -58,6 +58,7 @@ internal static class AgentHost
         services.AddSingleton<StepRunner>();
         services.AddSingleton<PlanLoop>();
         services.AddSingleton<PlanLoopLiveness>();
+        services.AddSingleton<IAgentLiveness>(sp => sp.GetRequiredService<PlanLoopLiveness>());
         services.AddSingleton<AgentMetrics>();
         if (options.MetricsListen is not null)
         {
