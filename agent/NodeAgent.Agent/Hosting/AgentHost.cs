@@ -4,13 +4,13 @@ using Microsoft.Extensions.Hosting.Systemd;
 using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Etcd;
-using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Probes;
 using NodeAgent.Agent.Restore;
 using NodeAgent.Agent.Runtime;
+using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Agent.Steps;
 
 namespace NodeAgent.Agent.Hosting;
@@ -58,6 +58,7 @@ internal static class AgentHost
         services.AddSingleton<StepRunner>();
         services.AddSingleton<PlanLoop>();
         services.AddSingleton<PlanLoopLiveness>();
+        services.AddSingleton<IAgentLiveness>(sp => sp.GetRequiredService<PlanLoopLiveness>());
         services.AddSingleton<AgentMetrics>();
         if (options.MetricsListen is not null)
         {

@@ -1,4 +1,5 @@
 using NodeAgent.Agent.Config;
+using NodeAgent.Agent.Metrics;
 using NodeAgent.Agent.Plans;
 
 namespace NodeAgent.Agent.Hosting;
@@ -8,7 +9,7 @@ namespace NodeAgent.Agent.Hosting;
 /// poll can take (poll-wait plus its deadline margin) or a retry can wait. Drives systemd's
 /// watchdog and the agent's /healthz.
 /// </summary>
-internal sealed class PlanLoopLiveness(PlanLoop loop, AgentOptions options, TimeProvider time)
+internal sealed class PlanLoopLiveness(PlanLoop loop, AgentOptions options, TimeProvider time) : IAgentLiveness
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 

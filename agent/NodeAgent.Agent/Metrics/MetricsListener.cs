@@ -1,6 +1,5 @@
 using System.Net;
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.Hosting;
 
 namespace NodeAgent.Agent.Metrics;
 
@@ -11,7 +10,7 @@ namespace NodeAgent.Agent.Metrics;
 /// </summary>
 internal sealed partial class MetricsListener(
     AgentMetrics metrics,
-    PlanLoopLiveness liveness,
+    IAgentLiveness liveness,
     AgentOptions options,
     ILogger<MetricsListener> logger) : BackgroundService
 {

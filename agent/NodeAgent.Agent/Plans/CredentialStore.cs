@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Plans;
 

@@ -1,7 +1,7 @@
-using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 

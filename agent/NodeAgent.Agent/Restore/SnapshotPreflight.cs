@@ -1,7 +1,7 @@
 using System.Globalization;
-using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Agent.Steps;
 
 namespace NodeAgent.Agent.Restore;

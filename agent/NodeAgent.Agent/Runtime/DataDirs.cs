@@ -1,5 +1,5 @@
 using System.Globalization;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Runtime;
 

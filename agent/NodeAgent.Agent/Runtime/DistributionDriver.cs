@@ -121,7 +121,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         }).Dispose();
-        Snapshots.LinuxFiles.FsyncDirectoryOf(marker);
+        Files.LinuxFiles.FsyncDirectoryOf(marker);
         return Task.FromResult(StepOutcome.Success($"wrote {marker} ({Name} moves its etcd data aside and rejoins on its next start)"));
     }
 

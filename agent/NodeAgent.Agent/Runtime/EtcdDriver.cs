@@ -1,5 +1,5 @@
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 using NodeAgent.Agent.Steps;
 
 namespace NodeAgent.Agent.Runtime;

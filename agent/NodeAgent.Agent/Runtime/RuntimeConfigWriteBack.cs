@@ -75,7 +75,7 @@ internal static class RuntimeConfigWriteBack
         {
             var aside = path + KeptSuffix + stamp;
             File.Move(path, aside, overwrite: true);
-            Snapshots.LinuxFiles.FsyncDirectoryOf(path);
+            Files.LinuxFiles.FsyncDirectoryOf(path);
             return $"{path} was not in the snapshot: set aside as {aside}";
         }
         var keptCopy = "";

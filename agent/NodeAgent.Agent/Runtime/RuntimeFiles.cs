@@ -1,4 +1,4 @@
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Runtime;
 

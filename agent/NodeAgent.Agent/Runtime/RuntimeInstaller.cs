@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 using NodeAgent.Agent.Steps;
 
 namespace NodeAgent.Agent.Runtime;

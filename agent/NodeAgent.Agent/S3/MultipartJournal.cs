@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NodeAgent.Agent.Files;
 using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.S3;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Amazon.S3;
+using NodeAgent.Agent.Files;
 using NodeAgent.Agent.Snapshots;
 using Polly;
 

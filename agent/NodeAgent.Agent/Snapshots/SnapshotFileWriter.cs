@@ -1,4 +1,5 @@
 using System.Buffers;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Snapshots;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NodeAgent.Agent.Files;
 using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Agent.Snapshots;
@@ -12,7 +13,7 @@ internal static class SnapshotNames
     public const string OnDemandPrefix = "on-demand";
     public const string RecurringPrefix = "etcd-snapshot";
     public const string ZipSuffix = ".zip";
-    public const string PartSuffix = ".part";
+    public const string PartSuffix = DurableFile.PartSuffix;
 
     /// <summary>Linux's NAME_MAX: the longest file name, in bytes.</summary>
     public const int MaxFileNameBytes = 255;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NodeAgent.Agent.Etcd;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Snapshots;
 

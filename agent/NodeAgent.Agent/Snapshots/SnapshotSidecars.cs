@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Snapshots;
 

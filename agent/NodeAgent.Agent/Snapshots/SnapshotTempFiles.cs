@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Snapshots;
 

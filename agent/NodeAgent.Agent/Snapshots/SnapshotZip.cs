@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Snapshots;
 

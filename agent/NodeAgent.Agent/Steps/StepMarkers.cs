@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 
 namespace NodeAgent.Agent.Steps;
 

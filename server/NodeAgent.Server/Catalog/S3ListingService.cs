@@ -4,14 +4,14 @@ namespace NodeAgent.Server.Catalog;
 /// Lists every cluster's S3 folder at start and every <c>--s3-list-interval</c>, and a cluster's
 /// at once when its snapshot settings change. A thin loop: the work is <see cref="S3Listings"/>'.
 /// </summary>
-internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers triggers, Hosting.PlanServerOptions options, TimeProvider time) : BackgroundService
+internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers triggers, S3ListingOptions options, TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
             // The schedule starts with the server, before its first round.
-            using var timer = new PeriodicTimer(options.S3ListInterval, time);
+            using var timer = new PeriodicTimer(options.Interval, time);
             var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
             await listings.RefreshAllAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)

@@ -52,6 +52,7 @@ internal static class ServerFeatures
             .AddSingleton<S3.IS3SnapshotFolder, S3.AwsS3SnapshotFolder>()
             .AddSingleton<S3ListingMetrics>()
             .AddSingleton<S3ListingTriggers>()
+            .AddSingleton(sp => new S3ListingOptions(sp.GetRequiredService<PlanServerOptions>().S3ListInterval))
             .AddSingleton<S3Listings>()
             .AddHostedService<S3ListingService>();
 

@@ -5,7 +5,7 @@ using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Steps;
 using NodeAgent.Contracts.V1;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>
 /// <c>SaveSnapshot</c>: a snapshot of the local member, uploaded when asked. Progress is reported

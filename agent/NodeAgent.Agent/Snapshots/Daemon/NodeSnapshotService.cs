@@ -4,7 +4,7 @@ using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>A daemon save: the saved snapshot (or why it was skipped) and what came of its S3 copy.</summary>
 internal sealed record DaemonSave(SnapshotSaveResult Result, UploadReport? Upload);

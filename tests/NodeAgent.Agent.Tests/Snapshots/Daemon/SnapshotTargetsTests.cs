@@ -3,14 +3,14 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.S3;
 
-namespace NodeAgent.Agent.Tests.NodeSnapshots;
+namespace NodeAgent.Agent.Tests.Snapshots.Daemon;
 
 /// <summary>The node's snapshot target as the plan changes it: who owns the S3 client, and the preflight of a new target.</summary>
 [Collection("agent-s3")]

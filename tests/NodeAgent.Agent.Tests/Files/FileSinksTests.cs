@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Files;
 using NodeAgent.Testing;
 
-namespace NodeAgent.Agent.Tests.Snapshots;
+namespace NodeAgent.Agent.Tests.Files;
 
 /// <summary>
 /// Both ways a snapshot reaches the disk write exactly the bytes given, at any length. The O_DIRECT

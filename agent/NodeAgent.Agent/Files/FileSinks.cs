@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace NodeAgent.Agent.Snapshots;
+namespace NodeAgent.Agent.Files;
 
 /// <summary>Writes a new file front to back and makes it durable.</summary>
 internal interface IFileSink : IAsyncDisposable

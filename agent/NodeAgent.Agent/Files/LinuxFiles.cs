@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace NodeAgent.Agent.Snapshots;
+namespace NodeAgent.Agent.Files;
 
 /// <summary>
 /// The few libc calls .NET has no API for: fsync of a directory (so a rename survives a power cut)

@@ -5,7 +5,7 @@ using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Contracts.V1;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>
 /// Tells the plan server which snapshots this node has: its local ones and, when the target names

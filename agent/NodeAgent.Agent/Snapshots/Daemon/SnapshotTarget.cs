@@ -6,7 +6,7 @@ using ProtoS3 = NodeAgent.Contracts.V1.S3Settings;
 using TargetLookup = NodeAgent.Agent.S3.BucketLookup;
 using TargetS3 = NodeAgent.Agent.S3.S3Settings;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>
 /// Where and how this node keeps snapshots, as its steady-state plan says: the directory, the

@@ -4,7 +4,7 @@ using NodeAgent.Agent.Snapshots;
 using NodeAgent.Contracts.V1;
 using AgentOptions = NodeAgent.Agent.Config.AgentOptions;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>
 /// Follows the steady state's snapshot settings: the current <see cref="SnapshotTarget"/> and, when

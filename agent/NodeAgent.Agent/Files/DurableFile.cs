@@ -1,4 +1,4 @@
-namespace NodeAgent.Agent.Snapshots;
+namespace NodeAgent.Agent.Files;
 
 /// <summary>
 /// The one way the agent writes a file durably, so a crash or power cut leaves the old file or the
@@ -8,11 +8,14 @@ namespace NodeAgent.Agent.Snapshots;
 /// </summary>
 internal static class DurableFile
 {
+    /// <summary>What a temporary file beside its target ends with: <c>&lt;path&gt;.part</c>.</summary>
+    public const string PartSuffix = ".part";
+
     /// <summary>Replaces (or creates) <paramref name="path"/> with what <paramref name="write"/> writes, mode <paramref name="mode"/> (umask does not apply).</summary>
     /// <param name="tempPath">The temporary file (default <c>&lt;path&gt;.part</c>); removed when the write fails.</param>
     public static void Write(string path, UnixFileMode mode, Action<Stream> write, string? tempPath = null)
     {
-        var temp = tempPath ?? path + SnapshotNames.PartSuffix;
+        var temp = tempPath ?? path + PartSuffix;
         File.Delete(temp);
         try
         {
@@ -45,7 +48,7 @@ internal static class DurableFile
     /// </summary>
     public static async Task WriteAsync(string path, UnixFileMode mode, Func<Stream, CancellationToken, Task> write, string? tempPath, CancellationToken cancellationToken)
     {
-        var temp = tempPath ?? path + SnapshotNames.PartSuffix;
+        var temp = tempPath ?? path + PartSuffix;
         File.Delete(temp);
         try
         {

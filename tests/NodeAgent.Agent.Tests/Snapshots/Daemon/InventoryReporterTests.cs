@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NodeAgent.Agent.Config;
-using NodeAgent.Agent.NodeSnapshots;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 
-namespace NodeAgent.Agent.Tests.NodeSnapshots;
+namespace NodeAgent.Agent.Tests.Snapshots.Daemon;
 
 /// <summary>The inventory as the agent builds it from a real snapshot dir and sidecars (no server is called).</summary>
 public sealed class InventoryReporterTests : IDisposable

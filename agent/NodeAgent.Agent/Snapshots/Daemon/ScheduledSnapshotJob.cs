@@ -1,7 +1,7 @@
 using NodeAgent.Agent.Schedule;
 using NodeAgent.Agent.Snapshots;
 
-namespace NodeAgent.Agent.NodeSnapshots;
+namespace NodeAgent.Agent.Snapshots.Daemon;
 
 /// <summary>
 /// A scheduled run: save under the recurring name (uploading when the plan names S3), then prune
