@@ -44,6 +44,13 @@ public sealed class ContractShapeTests
     }
 
     [Fact]
+    public void RunKillallInstruction_Script_IsReservedNotSent()
+    {
+        // The server never named a script: the agent runs its runtime's killall-script from its own config.
+        Assert.Empty(RunKillallInstruction.Descriptor.Fields.InDeclarationOrder());
+    }
+
+    [Fact]
     public void Plan_DeterministicEncoding_SameBytesForEqualPlans()
     {
         static Plan Make() => new()

@@ -10,7 +10,7 @@ namespace NodeAgent.Agent.Runtime;
 /// <item>killall: <c>&lt;rt&gt;-killall.sh</c> with <c>&lt;RT&gt;_DATA_DIR</c>; a node with neither the binary nor the
 /// script succeeds with "not installed", as Rancher's shutdown command does; on RKE2 etcd/control-plane nodes
 /// <c>server/manifests/rke2-*.yaml</c> go too (rancher#41174).</item>
-/// <item>stop/start: the service commands (<c>systemctl stop|start k3s | rke2-server</c>).</item>
+/// <item>start: the service command (<c>systemctl start k3s | rke2-server</c>); the killall script stops the units itself.</item>
 /// <item>remove etcd data: with a tombstone, only <c>server/db/etcd/tombstone</c> (the runtime moves the data aside and
 /// rejoins on its next start); without, <c>server/db/etcd</c> moved aside to <c>etcd-nodeagent-&lt;unix&gt;</c>.</item>
 /// <item>remove server credentials: <c>server/tls</c> and <c>server/cred</c> (regenerated from the restored bootstrap data
@@ -42,9 +42,9 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
     /// <summary>K3S_DATA_DIR / RKE2_DATA_DIR: the runtime's own variable for <c>--data-dir</c>.</summary>
     private Dictionary<string, string> Environment => new(StringComparer.Ordinal) { [options.Runtime.ToUpperInvariant() + "_DATA_DIR"] = DataDir };
 
-    public async Task<StepOutcome> KillallAsync(string? script, CancellationToken cancellationToken)
+    public async Task<StepOutcome> KillallAsync(CancellationToken cancellationToken)
     {
-        var path = script ?? options.EffectiveKillallScript;
+        var path = options.EffectiveKillallScript;
         var binary = options.EffectiveRuntimeBinary;
         if (!Path.IsPathFullyQualified(path))
         {
@@ -61,10 +61,6 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
         var result = await RunAsync(new CommandSpec(path, []) { Environment = Environment }, cancellationToken);
         return result.Succeeded ? result.ToOutcome($"ran {path}{RemoveManifests()}", retryable: true) : result.ToOutcome("", retryable: true);
     }
-
-    public async Task<StepOutcome> StopAsync(CancellationToken cancellationToken)
-        => (await RunAsync(CommandSpec.Shell(options.EffectiveServiceStopCommand), cancellationToken))
-            .ToOutcome($"stopped {Name} ({options.EffectiveServiceStopCommand})", retryable: true);
 
     public async Task<StepOutcome> StartAsync(CancellationToken cancellationToken)
         => (await RunAsync(CommandSpec.Shell(options.EffectiveServiceStartCommand), cancellationToken))

@@ -30,9 +30,7 @@ internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, Tim
     public string EtcdDataDir => options.EtcdDataDir;
 
     /// <summary>A plain etcd has no killall script: stopping the member is all there is to kill.</summary>
-    public Task<StepOutcome> KillallAsync(string? script, CancellationToken cancellationToken) => StopAsync(cancellationToken);
-
-    public async Task<StepOutcome> StopAsync(CancellationToken cancellationToken)
+    public async Task<StepOutcome> KillallAsync(CancellationToken cancellationToken)
         => Missing("etcd-stop-command", options.EtcdStopCommand)
             ?? (await runner.RunAsync(CommandSpec.Shell(options.EtcdStopCommand), cancellationToken)).ToOutcome("stopped etcd", retryable: true);
 

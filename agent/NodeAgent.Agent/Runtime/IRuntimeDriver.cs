@@ -16,11 +16,8 @@ internal interface IRuntimeDriver
     /// <summary>Where the local member's etcd data lives (restores need free space there).</summary>
     string EtcdDataDir { get; }
 
-    /// <summary>Stops everything the runtime runs on this node. Tolerates a runtime that is not installed.</summary>
-    /// <param name="script">A killall script the instruction names instead of the configured one, or null.</param>
-    Task<StepOutcome> KillallAsync(string? script, CancellationToken cancellationToken);
-
-    Task<StepOutcome> StopAsync(CancellationToken cancellationToken);
+    /// <summary>Stops everything the runtime runs on this node (k3s/rke2: the configured killall script; etcd: the stop command). Tolerates a runtime that is not installed.</summary>
+    Task<StepOutcome> KillallAsync(CancellationToken cancellationToken);
 
     /// <summary>Runs the start command; waiting until etcd answers is the caller's.</summary>
     Task<StepOutcome> StartAsync(CancellationToken cancellationToken);

@@ -32,10 +32,7 @@ internal sealed class RunKillallExecutor(IRuntimeDriver driver) : IInstructionEx
     public bool SafeToRerun => true;
 
     public Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
-    {
-        var script = instruction.RunKillall.Script;
-        return RuntimeSteps.GuardAsync(() => driver.KillallAsync(script.Length > 0 ? script : null, cancellationToken));
-    }
+        => RuntimeSteps.GuardAsync(() => driver.KillallAsync(cancellationToken));
 }
 
 /// <summary>

@@ -74,17 +74,17 @@ public sealed class DistributionDriverTests : IDisposable
     }
 
     [Fact]
-    public async Task Killall_InstructionNamesAScript_ThatOneRuns()
+    public async Task Killall_ConfiguredScriptElsewhere_ThatOneRuns()
     {
-        var configured = new StandIn(_root.Combine("bin", "k3s-killall.sh"));
-        var named = new StandIn(_root.Combine("opt", "custom-killall.sh"));
+        var standard = new StandIn(_root.Combine("bin", "k3s-killall.sh"));
+        var configured = new StandIn(_root.Combine("opt", "custom-killall.sh"));
         await using var rig = await RigAsync("k3s", killall: configured.Path);
 
-        var outcome = await rig.RunAsync(RuntimeRig.Killall(named.Path));
+        var outcome = await rig.RunAsync(RuntimeRig.Killall());
 
         Assert.True(outcome.Succeeded, outcome.Message);
-        Assert.Single(named.Calls());
-        Assert.Empty(configured.Calls());
+        Assert.Single(configured.Calls());
+        Assert.Empty(standard.Calls());
     }
 
     [Fact]
@@ -105,17 +105,15 @@ public sealed class DistributionDriverTests : IDisposable
     [Theory]
     [InlineData("k3s", "k3s")]
     [InlineData("rke2", "rke2-server")]
-    public async Task StopAndStart_RunTheServiceCommandsThroughTheShell(string runtime, string unit)
+    public async Task Start_RunsTheServiceCommandThroughTheShell(string runtime, string unit)
     {
         var systemctl = new StandIn(_root.Combine("bin", "systemctl"));
-        await using var rig = await RigAsync(runtime, stop: $"{systemctl.Path} stop {unit}", start: $"{systemctl.Path} start {unit}");
+        await using var rig = await RigAsync(runtime, start: $"{systemctl.Path} start {unit}");
 
-        var stopped = await rig.Driver.StopAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         var started = await rig.Driver.StartAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
-        Assert.True(stopped.Succeeded, stopped.Message);
         Assert.True(started.Succeeded, started.Message);
-        Assert.Equal([["stop", unit], ["start", unit]], systemctl.Calls().Select(c => c.Arguments));
+        Assert.Equal([["start", unit]], systemctl.Calls().Select(c => c.Arguments));
     }
 
     [Fact]
@@ -311,7 +309,7 @@ public sealed class DistributionDriverTests : IDisposable
         Assert.Empty(binary.Calls());
     }
 
-    private Task<RuntimeRig> RigAsync(string runtime, string? killall = null, string? binary = null, string? stop = null, string? start = null)
+    private Task<RuntimeRig> RigAsync(string runtime, string? killall = null, string? binary = null, string? start = null)
     {
         Directory.CreateDirectory(DataDir);
         // Nobody listens at the rig's etcd endpoint: the restore's "is etcd still running?" check gets a refusal.
@@ -319,7 +317,6 @@ public sealed class DistributionDriverTests : IDisposable
         options.Token = Token;
         options.KillallScript = killall ?? _root.Combine("bin", $"{runtime}-killall.sh");
         options.RuntimeBinary = binary ?? _root.Combine("bin", runtime);
-        options.ServiceStopCommand = stop ?? "";
         options.ServiceStartCommand = start ?? "";
         return RuntimeRig.CreateAsync(options, SnapshotDir, _time);
     }

@@ -88,7 +88,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
             .WithTimeout(TestTimeouts.Slow + TimeSpan.FromSeconds(30));
     }
 
-    public static Instruction Killall(string script = "") => new() { Id = "killall", RunKillall = new RunKillallInstruction { Script = script } };
+    public static Instruction Killall() => new() { Id = "killall", RunKillall = new RunKillallInstruction() };
 
     public static Instruction Start() => new() { Id = "start", StartRuntime = new StartRuntimeInstruction() };
 
