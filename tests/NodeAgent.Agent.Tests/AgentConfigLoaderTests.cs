@@ -16,7 +16,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
         var options = AgentConfigLoader.Load(Write("server: https://ps.example:9180\ncluster: prod\ntoken: secret\nnode-name: node-1\n"), None, None);
 
         Assert.Equal(new Uri("https://ps.example:9180"), options.Server);
-        Assert.Equal("k3s", options.Runtime);
+        Assert.Equal(Contracts.V1.Runtime.K3S, options.Runtime);
         Assert.Equal("/var/lib/rancher/k3s", options.EffectiveDataDir);
         Assert.Equal(["https://127.0.0.1:2379"], options.EtcdEndpoints);
         Assert.Equal("/var/lib/rancher/k3s/server/tls/etcd/client.crt", options.EtcdCert);
@@ -35,7 +35,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
             new Dictionary<string, string> { ["NODEAGENT_NODE_NAME"] = "from-env", ["NODEAGENT_RUNTIME"] = "rke2", ["NODEAGENT_TOKEN"] = "t" });
 
         Assert.Equal("from-flag", options.NodeName);
-        Assert.Equal("rke2", options.Runtime);
+        Assert.Equal(Contracts.V1.Runtime.Rke2, options.Runtime);
         Assert.Equal("/var/lib/rancher/rke2/server/tls/etcd/server-ca.crt", options.EtcdCaCert);
         Assert.Equal(["etcd", "control-plane"], options.Roles);
         Assert.Equal(TimeSpan.FromSeconds(90), options.PollWait);

@@ -108,7 +108,7 @@ public sealed class PlanLoopTests : IAsyncLifetime, IDisposable
         var options = new AgentOptions
         {
             Server = _server.Address, ServerCa = _server.CaFile!, Token = _token, Cluster = "prod", NodeName = "node-1",
-            Runtime = "etcd", StateDir = _root.Combine("state"), PollWait = TimeSpan.FromSeconds(5),
+            Runtime = Contracts.V1.Runtime.Etcd, StateDir = _root.Combine("state"), PollWait = TimeSpan.FromSeconds(5),
         };
         var identity = new AgentIdentity("prod", "node-1", "test");
         var client = new GrpcPlanServerClient(options, TimeProvider.System);

@@ -68,7 +68,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         {
             Name = "edge", Runtime = Contracts.V1.Runtime.K3S, KubernetesVersion = "v1.30.4+k3s1",
         }).ResponseAsync.DefaultTimeout()).BootstrapToken;
-        var options = new Config.AgentOptions { Runtime = "k3s", Token = token, StateDir = _root.Combine("state") };
+        var options = new Config.AgentOptions { Runtime = Contracts.V1.Runtime.K3S, Token = token, StateDir = _root.Combine("state") };
         var registration = new Registration(_client, new CredentialStore(options.StateDir), options, new AgentIdentity("edge", "node-2", "test"),
             RuntimeFacts(), NullLogger<Registration>.Instance);
 
@@ -83,7 +83,7 @@ public sealed class StatusReporterTests : IAsyncLifetime, IDisposable
         var config = _root.Combine("etc", "rancher", "k3s", "config.yaml");
         Directory.CreateDirectory(Path.GetDirectoryName(config)!);
         File.WriteAllText(config, "advertise-address: 10.1.2.3\nnode-ip: 10.9.9.9\n");
-        var options = new Config.AgentOptions { Runtime = "k3s", RuntimeConfig = config, RuntimeBinary = _root.Combine("bin", "k3s") };
+        var options = new Config.AgentOptions { Runtime = Contracts.V1.Runtime.K3S, RuntimeConfig = config, RuntimeBinary = _root.Combine("bin", "k3s") };
         return new Agent.Runtime.RuntimeFactsReader(options,
             new Agent.Runtime.RuntimeVersion(new Agent.Runtime.ProcessRunner(TimeProvider.System, NullLogger<Agent.Runtime.ProcessRunner>.Instance)),
             NullLogger<Agent.Runtime.RuntimeFactsReader>.Instance);

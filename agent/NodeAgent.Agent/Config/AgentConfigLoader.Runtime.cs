@@ -14,12 +14,12 @@ internal static partial class AgentConfigLoader
     private static void LoadRuntime(Dictionary<string, IReadOnlyList<string>> values, AgentOptions options)
     {
         string? One(string key) => values.TryGetValue(key, out var v) && v.Count > 0 ? v[0] : null;
-        var etcd = options.Runtime == "etcd";
+        var etcd = options.Runtime == Contracts.V1.Runtime.Etcd;
         foreach (var key in etcd ? DistributionKeys : EtcdKeys)
         {
             if (values.ContainsKey(key))
             {
-                throw new ConfigException($"{key} applies to runtime {(etcd ? "k3s or rke2" : "etcd")} only; this node's runtime is {options.Runtime}");
+                throw new ConfigException($"{key} applies to runtime {(etcd ? "k3s or rke2" : "etcd")} only; this node's runtime is {RuntimeNaming.NameOf(options.Runtime)}");
             }
         }
         options.KillallScript = AbsolutePath(One("killall-script"), "killall-script");

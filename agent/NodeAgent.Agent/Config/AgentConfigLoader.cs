@@ -10,7 +10,6 @@ namespace NodeAgent.Agent.Config;
 /// </summary>
 internal static partial class AgentConfigLoader
 {
-    private static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
     private static readonly string[] RoleNames = ["etcd", "control-plane", "worker"];
 
     /// <param name="flags">Values given as flags, by key; absent keys were not given.</param>
@@ -128,10 +127,11 @@ internal static partial class AgentConfigLoader
             }
             options.Roles = roles;
         }
-        options.Runtime = One("runtime") ?? options.Runtime;
-        if (!Runtimes.Contains(options.Runtime))
+        if (One("runtime") is { } runtime)
         {
-            throw new ConfigException($"runtime '{options.Runtime}' is not one of {string.Join(", ", Runtimes)}");
+            options.Runtime = RuntimeNaming.TryParse(runtime, out var parsed)
+                ? parsed
+                : throw new ConfigException($"runtime '{runtime}' is not one of {string.Join(", ", RuntimeNaming.Names)}");
         }
         options.DataDir = One("data-dir") ?? "";
         if (values.TryGetValue("etcd-endpoints", out var endpoints) && endpoints.Count > 0)

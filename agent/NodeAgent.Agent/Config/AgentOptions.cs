@@ -29,8 +29,8 @@ internal sealed class AgentOptions
     /// <summary>roles: etcd, control-plane, worker (default etcd).</summary>
     public IReadOnlyList<string> Roles { get; set; } = ["etcd"];
 
-    /// <summary>runtime: k3s, rke2 or etcd (default k3s).</summary>
-    public string Runtime { get; set; } = "k3s";
+    /// <summary>runtime: k3s, rke2 or etcd (default k3s); parsed once by the config loader (see <see cref="RuntimeNaming"/>).</summary>
+    public Contracts.V1.Runtime Runtime { get; set; } = Contracts.V1.Runtime.K3S;
 
     /// <summary>data-dir: default /var/lib/rancher/&lt;runtime&gt;.</summary>
     public string DataDir { get; set; } = "";
@@ -103,19 +103,12 @@ internal sealed class AgentOptions
     /// <summary>etcdctl (etcd): default /usr/bin/etcdctl.</summary>
     public string Etcdctl { get; set; } = "/usr/bin/etcdctl";
 
-    public string EffectiveKillallScript => KillallScript.Length > 0 ? KillallScript : $"/usr/local/bin/{Runtime}-killall.sh";
+    public string EffectiveKillallScript => KillallScript.Length > 0 ? KillallScript : RuntimeNaming.DefaultKillallScript(Runtime);
 
-    public string EffectiveRuntimeBinary => RuntimeBinary.Length > 0 ? RuntimeBinary : $"/usr/local/bin/{Runtime}";
+    public string EffectiveRuntimeBinary => RuntimeBinary.Length > 0 ? RuntimeBinary : RuntimeNaming.DefaultBinary(Runtime);
 
-    /// <summary>The systemd unit of a K3s or RKE2 server.</summary>
-    /// <summary>The runtime's systemd unit as its installer names it: a server (etcd or control-plane role) runs k3s / rke2-server, a worker k3s-agent / rke2-agent.</summary>
-    public string ServiceUnit => (Runtime, Roles.Contains("etcd") || Roles.Contains("control-plane")) switch
-    {
-        ("rke2", true) => "rke2-server",
-        ("rke2", false) => "rke2-agent",
-        (_, true) => "k3s",
-        (_, false) => "k3s-agent",
-    };
+    /// <summary>The runtime's systemd unit as its installer names it (<see cref="RuntimeNaming.ServiceUnit"/>): an etcd or control-plane node is a server.</summary>
+    public string ServiceUnit => RuntimeNaming.ServiceUnit(Runtime, server: Roles.Contains("etcd") || Roles.Contains("control-plane"));
 
     public string EffectiveServiceStopCommand => ServiceStopCommand.Length > 0 ? ServiceStopCommand : $"systemctl stop {ServiceUnit}";
 
@@ -123,11 +116,11 @@ internal sealed class AgentOptions
 
     public string EffectiveServiceRestartCommand => ServiceRestartCommand.Length > 0 ? ServiceRestartCommand : $"systemctl restart {ServiceUnit}";
 
-    public string EffectiveRuntimeConfig => RuntimeConfig.Length > 0 ? RuntimeConfig : $"/etc/rancher/{Runtime}/config.yaml";
+    public string EffectiveRuntimeConfig => RuntimeConfig.Length > 0 ? RuntimeConfig : RuntimeNaming.DefaultConfigFile(Runtime);
 
     public string EffectiveEtcdName => EtcdName.Length > 0 ? EtcdName : NodeName;
 
-    public string EffectiveDataDir => DataDir.Length > 0 ? DataDir : $"/var/lib/rancher/{Runtime}";
+    public string EffectiveDataDir => DataDir.Length > 0 ? DataDir : RuntimeNaming.DefaultDataDir(Runtime);
 
     /// <summary>How to reach the local etcd member (the endpoints are checked when the config is loaded).</summary>
     public Etcd.EtcdConnectionOptions EtcdConnection()

@@ -38,7 +38,7 @@ internal sealed partial class Registration(
             Node = identity.Node,
             BootstrapToken = options.Token,
             AgentVersion = identity.AgentVersion,
-            Runtime = RuntimeNames.Parse(options.Runtime),
+            Runtime = options.Runtime,
         };
         if (options.EtcdInitialAdvertisePeerUrls.Count > 0)
         {

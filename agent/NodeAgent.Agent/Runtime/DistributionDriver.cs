@@ -31,7 +31,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
     /// <summary>What our own moves of <c>server/db/etcd</c> are named after (then the unix time).</summary>
     public const string AsideInfix = "-nodeagent-";
 
-    public string Name => options.Runtime;
+    public string Name => RuntimeNaming.NameOf(options.Runtime);
 
     public string EtcdDataDir => Path.Combine(ServerDir, "db", "etcd");
 
@@ -40,7 +40,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
     private string ServerDir => Path.Combine(DataDir, "server");
 
     /// <summary>K3S_DATA_DIR / RKE2_DATA_DIR: the runtime's own variable for <c>--data-dir</c>.</summary>
-    private Dictionary<string, string> Environment => new(StringComparer.Ordinal) { [options.Runtime.ToUpperInvariant() + "_DATA_DIR"] = DataDir };
+    private Dictionary<string, string> Environment => new(StringComparer.Ordinal) { [RuntimeNaming.VariablePrefix(options.Runtime) + "_DATA_DIR"] = DataDir };
 
     public async Task<StepOutcome> KillallAsync(CancellationToken cancellationToken)
     {
@@ -158,7 +158,7 @@ internal sealed class DistributionDriver(AgentOptions options, ProcessRunner run
     private string RemoveManifests()
     {
         var manifests = Path.Combine(ServerDir, "manifests");
-        if (Name != "rke2" || !options.Roles.Any(r => r is "etcd" or "control-plane") || !Directory.Exists(manifests))
+        if (options.Runtime != Contracts.V1.Runtime.Rke2 || !options.Roles.Any(r => r is "etcd" or "control-plane") || !Directory.Exists(manifests))
         {
             return "";
         }

@@ -27,7 +27,7 @@ internal sealed partial class RuntimeFactsReader(AgentOptions options, RuntimeVe
 
     public async Task<NodeRuntimeFacts?> ReadAsync(CancellationToken cancellationToken)
     {
-        if (options.Runtime is not ("k3s" or "rke2"))
+        if (!RuntimeNaming.IsDistribution(options.Runtime))
         {
             return null;
         }
@@ -92,7 +92,7 @@ internal sealed partial class RuntimeFactsReader(AgentOptions options, RuntimeVe
             }
             _snapshotsWarned = true;
         }
-        LogRuntimeSnapshotsOn(logger, options.Runtime, configPath);
+        LogRuntimeSnapshotsOn(logger, RuntimeNaming.NameOf(options.Runtime), configPath);
     }
 
     /// <summary>Sets the last problem; true when it is a new one (worth a log line).</summary>

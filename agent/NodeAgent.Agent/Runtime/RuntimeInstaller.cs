@@ -23,18 +23,19 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
 {
     public const int KeptOperations = 3;
 
-    private string Rt => options.Runtime;
+    /// <summary>k3s or rke2: the binary's file name.</summary>
+    private string Rt => RuntimeNaming.NameOf(options.Runtime);
 
     private string Binary => options.EffectiveRuntimeBinary;
 
-    private string VersionVariable => $"INSTALL_{Rt.ToUpperInvariant()}_VERSION";
+    private string VersionVariable => $"INSTALL_{RuntimeNaming.VariablePrefix(options.Runtime)}_VERSION";
 
     /// <summary>The default check: a HEAD of the release's checksum list for this machine's architecture.</summary>
-    public static string DefaultCheckCommand(string runtime) => runtime == "rke2"
+    public static string DefaultCheckCommand(Contracts.V1.Runtime runtime) => runtime == Contracts.V1.Runtime.Rke2
         ? $"curl -fsSIL -o /dev/null \"https://github.com/rancher/rke2/releases/download/$INSTALL_RKE2_VERSION/sha256sum-{Architecture}.txt\""
         : $"curl -fsSIL -o /dev/null \"https://github.com/k3s-io/k3s/releases/download/$INSTALL_K3S_VERSION/sha256sum-{Architecture}.txt\"";
 
-    public static string DefaultInstallCommand(string runtime) => runtime == "rke2" ? "curl -sfL https://get.rke2.io | sh -" : "curl -sfL https://get.k3s.io | sh -";
+    public static string DefaultInstallCommand(Contracts.V1.Runtime runtime) => runtime == Contracts.V1.Runtime.Rke2 ? "curl -sfL https://get.rke2.io | sh -" : "curl -sfL https://get.k3s.io | sh -";
 
     private static string Architecture => RuntimeInformation.OSArchitecture switch
     {
@@ -67,7 +68,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
                 ? StepOutcome.Success($"{version} can be installed from {airGap} (this node runs {current ?? "no " + Rt})")
                 : StepOutcome.Failure($"{version} cannot be had: {airGap} reports {offered ?? problem}", retryable: false);
         }
-        var command = options.RuntimeVersionCheckCommand.Length > 0 ? options.RuntimeVersionCheckCommand : DefaultCheckCommand(Rt);
+        var command = options.RuntimeVersionCheckCommand.Length > 0 ? options.RuntimeVersionCheckCommand : DefaultCheckCommand(options.Runtime);
         var result = await runner.RunAsync(CommandSpec.Shell(command) with { Environment = new Dictionary<string, string>(StringComparer.Ordinal) { [VersionVariable] = version } }, cancellationToken);
         var outcome = result.ToOutcome($"{version} can be installed ({VersionVariable}={version} {command} succeeded; this node runs {current ?? "no " + Rt})", retryable: true);
         return result.Succeeded ? outcome : outcome with { Message = $"{version} cannot be had: {outcome.Message}" };
@@ -107,7 +108,7 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
         }
         else
         {
-            var command = options.RuntimeInstallCommand.Length > 0 ? options.RuntimeInstallCommand : DefaultInstallCommand(Rt);
+            var command = options.RuntimeInstallCommand.Length > 0 ? options.RuntimeInstallCommand : DefaultInstallCommand(options.Runtime);
             var result = await runner.RunAsync(CommandSpec.Shell(command) with { Environment = InstallEnvironment(version) }, cancellationToken);
             if (!result.Succeeded)
             {
@@ -138,27 +139,27 @@ internal sealed class RuntimeInstaller(AgentOptions options, ProcessRunner runne
 
     private StepOutcome? Refusal(string version)
     {
-        if (Rt is not ("k3s" or "rke2"))
+        if (!RuntimeNaming.IsDistribution(options.Runtime))
         {
             return StepOutcome.Failure($"runtime versions are installed on k3s and rke2 nodes only; this node's runtime is {Rt}", retryable: false);
         }
         return RuntimeVersion.IsValid(version)
             ? null
-            : StepOutcome.Failure($"\"{version}\" is not a runtime version (v<major>.<minor>.<patch>…, e.g. v1.30.4+{(Rt == "rke2" ? "rke2r1" : "k3s1")})", retryable: false);
+            : StepOutcome.Failure($"\"{version}\" is not a runtime version (v<major>.<minor>.<patch>…, e.g. v1.30.4+{(options.Runtime == Contracts.V1.Runtime.Rke2 ? "rke2r1" : "k3s1")})", retryable: false);
     }
 
     private string AirGapBinary(string version) => Path.Combine(options.RuntimeVersionsDir, version, Rt);
 
     private Dictionary<string, string> InstallEnvironment(string version)
     {
-        var prefix = $"INSTALL_{Rt.ToUpperInvariant()}_";
+        var prefix = $"INSTALL_{RuntimeNaming.VariablePrefix(options.Runtime)}_";
         var server = options.Roles.Contains("etcd") || options.Roles.Contains("control-plane");
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [prefix + "VERSION"] = version,
             [prefix + "SKIP_START"] = "true",
             [prefix + "SKIP_ENABLE"] = "true",
-            [Rt == "rke2" ? "INSTALL_RKE2_TYPE" : "INSTALL_K3S_EXEC"] = server ? "server" : "agent",
+            [options.Runtime == Contracts.V1.Runtime.Rke2 ? "INSTALL_RKE2_TYPE" : "INSTALL_K3S_EXEC"] = server ? "server" : "agent",
         };
     }
 

@@ -53,9 +53,9 @@ internal sealed class WriteRuntimeConfigExecutor(AgentOptions options, TimeProvi
 
     public Task<StepOutcome> ExecuteAsync(Instruction instruction, StepContext context, CancellationToken cancellationToken)
     {
-        if (options.Runtime is not ("k3s" or "rke2"))
+        if (!RuntimeNaming.IsDistribution(options.Runtime))
         {
-            return Task.FromResult(StepOutcome.Failure($"a runtime configuration is written on k3s and rke2 nodes only; this node's runtime is {options.Runtime}", retryable: false));
+            return Task.FromResult(StepOutcome.Failure($"a runtime configuration is written on k3s and rke2 nodes only; this node's runtime is {RuntimeNaming.NameOf(options.Runtime)}", retryable: false));
         }
         return RuntimeSteps.GuardAsync(() =>
         {

@@ -133,8 +133,8 @@ public sealed class DistributionDriverTests : IDisposable
     [Fact]
     public void Defaults_AreTheDistributionsOwnPathsAndUnits()
     {
-        var k3s = new AgentOptions { Runtime = "k3s" };
-        var rke2 = new AgentOptions { Runtime = "rke2" };
+        var k3s = new AgentOptions { Runtime = Contracts.V1.Runtime.K3S };
+        var rke2 = new AgentOptions { Runtime = Contracts.V1.Runtime.Rke2 };
 
         Assert.Equal(("/usr/local/bin/k3s-killall.sh", "/usr/local/bin/k3s", "systemctl stop k3s", "systemctl start k3s"),
             (k3s.EffectiveKillallScript, k3s.EffectiveRuntimeBinary, k3s.EffectiveServiceStopCommand, k3s.EffectiveServiceStartCommand));

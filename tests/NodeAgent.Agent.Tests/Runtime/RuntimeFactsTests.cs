@@ -147,7 +147,7 @@ public sealed class RuntimeFactsTests : IDisposable
     [Fact]
     public async Task Read_RuntimeEtcd_NoFacts()
     {
-        var options = new AgentOptions { Runtime = "etcd", RuntimeConfig = Config };
+        var options = new AgentOptions { Runtime = Contracts.V1.Runtime.Etcd, RuntimeConfig = Config };
 
         Assert.Null(await new RuntimeFactsReader(options, new RuntimeVersion(new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance)), _log).ReadAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow));
     }
@@ -158,7 +158,7 @@ public sealed class RuntimeFactsTests : IDisposable
         File.WriteAllText(Config, text);
     }
 
-    private RuntimeFactsReader Reader() => new(new AgentOptions { Runtime = "k3s", RuntimeConfig = Config, RuntimeBinary = Binary }, new RuntimeVersion(new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance)), _log)
+    private RuntimeFactsReader Reader() => new(new AgentOptions { Runtime = Contracts.V1.Runtime.K3S, RuntimeConfig = Config, RuntimeBinary = Binary }, new RuntimeVersion(new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance)), _log)
     {
         PrimaryAddress = () => HostPrimary,
     };

@@ -44,7 +44,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
         Server = new Uri("https://127.0.0.1:9"),
         Cluster = "c1",
         NodeName = nodeName,
-        Runtime = runtime,
+        Runtime = RuntimeNames.Parse(runtime),
         DataDir = dataDir,
         StateDir = stateDir,
         EtcdEndpoints = [etcdEndpoint ?? $"http://127.0.0.1:{FreePorts.Next()}"],
@@ -72,7 +72,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
             services.AddSingleton(time);
         }
         var provider = services.BuildServiceProvider();
-        var runtime = RuntimeNames.Parse(options.Runtime);
+        var runtime = options.Runtime;
         await provider.GetRequiredService<SnapshotTargets>().ApplyAsync(
             new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = snapshotDir, RecurringEnabled = false, S3 = s3 } },
             CancellationToken.None);

@@ -40,7 +40,7 @@ public sealed class K3sUploadsTests(S3ServersFixture servers) : IDisposable
         var dir = _root.Combine("snapshots");
         Directory.CreateDirectory(dir);
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "k3s", DataDir = _root.Path };
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.K3S, DataDir = _root.Path };
         var identity = new AgentIdentity("c1", "n1", "test");
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
         await targets.ApplyAsync(new SteadyStatePlan

@@ -152,7 +152,7 @@ public sealed class RecurringSnapshotsTests
             Server = new Uri("https://127.0.0.1:9"),
             Cluster = "c1",
             NodeName = "n1",
-            Runtime = "etcd",
+            Runtime = Contracts.V1.Runtime.Etcd,
             DataDir = root.Path,
             EtcdEndpoints = [etcd.ClientUrl],
         };
@@ -191,7 +191,7 @@ public sealed class RecurringSnapshotsTests
         using var job = new RecordingJob(time) { Block = false };
         await using var schedule = new RecurringSnapshots(job, time, NullLogger<RecurringSnapshots>.Instance);
         var scheduled = Observe(schedule);
-        var options = new AgentOptions { Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = "/var/lib/test-node" };
+        var options = new AgentOptions { Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.Etcd, DataDir = "/var/lib/test-node" };
         var targets = new SnapshotTargets(options, new AgentIdentity("c1", "n1", "test"), time, NullLoggerFactory.Instance);
         ISteadyStateHandler[] handlers = [targets, new SteadyStateSchedule(targets, schedule)];
         async Task ApplyAsync(SnapshotSettings settings)

@@ -39,7 +39,7 @@ internal sealed record SnapshotTarget(
             ? ScheduleSettings.Create(settings.Cron, settings.TimeZone, retention, settings.Name.Length > 0 ? settings.Name : SnapshotNames.RecurringPrefix, settings.Compress)
             : null;
         return new SnapshotTarget(directory, schedule, retention, settings.S3 is { } s3 ? ToS3(s3) : null,
-            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, steadyState.Runtime.Name() ?? options.Runtime,
+            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, steadyState.Runtime.Name() ?? RuntimeNaming.NameOf(options.Runtime),
             steadyState.KubernetesVersion, steadyState.ClusterConfiguration);
     }
 

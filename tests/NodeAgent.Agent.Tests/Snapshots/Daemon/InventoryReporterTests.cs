@@ -27,7 +27,7 @@ public sealed class InventoryReporterTests : IDisposable
         Save(sidecars, dir, "etcd-snapshot-n1-1700000002", "c1");
         await File.WriteAllTextAsync(Path.Combine(dir, "etcd-snapshot-n1-1700000003"), "db");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = _root.Path };
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.Etcd, DataDir = _root.Path };
         var identity = new AgentIdentity("c1", "n1", "test");
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
         await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir } }, CancellationToken.None).DefaultTimeout();
@@ -57,7 +57,7 @@ public sealed class InventoryReporterTests : IDisposable
             $"{{\"provisioning-cluster-spec\":\"{RancherClusterSpec("{\"kubernetesVersion\":\"v1.31.2+k3s1\"}")}\"}}");
         await File.WriteAllTextAsync(Path.Combine(dir, "on-demand-n1-1700000003"), "db");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "k3s", DataDir = _root.Path };
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.K3S, DataDir = _root.Path };
         var identity = new AgentIdentity("c1", "n1", "test");
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
         await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.K3S, SnapshotSettings = new SnapshotSettings { Dir = dir } }, CancellationToken.None).DefaultTimeout();

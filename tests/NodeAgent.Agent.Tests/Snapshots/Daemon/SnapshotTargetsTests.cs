@@ -79,7 +79,7 @@ public sealed class SnapshotTargetsTests(S3ServersFixture servers) : IDisposable
 
     private SnapshotTargets Targets()
     {
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = "etcd", DataDir = _root.Path };
+        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.Etcd, DataDir = _root.Path };
         return new SnapshotTargets(options, new AgentIdentity("c1", "n1", "test"), new FakeTimeProvider(DateTimeOffset.UnixEpoch), NullLoggerFactory.Instance);
     }
 
