@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
+using NodeAgent.Testing.EndToEnd;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
@@ -17,73 +18,32 @@ namespace NodeAgent.EndToEnd.Tests;
 /// </summary>
 public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
-    private static readonly KeyValuePair<string, string>[] Original =
-        [new("/app/a", "1"), new("/app/b", "2"), new("/app/c", "3")];
-
-    private readonly List<TempDir> _dirs = [];
-    private readonly List<AgentProcess> _agents = [];
+    private RestoreRig _rig = null!;
     private string _gate = "";
-    private PlanServerProcess _server = null!;
-    private ScriptedEtcdCluster _etcd = null!;
-    private string _bucket = "";
-    private ClusterService.ClusterServiceClient _clusters = null!;
-    private SnapshotService.SnapshotServiceClient _snapshots = null!;
-    private OperationService.OperationServiceClient _operations = null!;
 
     private string Held => Path.Combine(_gate, "held");
 
+    private string AgentLogs => _rig.AgentLogs;
+
     public async Task InitializeAsync()
     {
-        var gate = new TempDir("nodeagent-gate-");
-        _dirs.Add(gate);
-        _gate = gate.Path;
+        _rig = await RestoreRig.StartAsync(servers.Ceph, "stop-");
+        _gate = _rig.NewDir("nodeagent-gate-").Path;
         WriteGate();
-        _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
-        _etcd = await ScriptedEtcdCluster.StartAsync(3).WithTimeout(TestTimeouts.Slow);
-        _bucket = "stop-" + Guid.NewGuid().ToString("N")[..12];
-        await servers.Ceph.CreateBucketAsync(_bucket).WithTimeout(TestTimeouts.Slow);
-        var admin = _server.CreateAdminChannel();
-        _clusters = new ClusterService.ClusterServiceClient(admin);
-        _snapshots = new SnapshotService.SnapshotServiceClient(admin);
-        _operations = new OperationService.OperationServiceClient(admin);
-        var token = (await _clusters.CreateClusterAsync(new CreateClusterRequest
-        {
-            Name = "prod",
-            Runtime = Contracts.V1.Runtime.Etcd,
-            KubernetesVersion = "v1.30.4+k3s1",
-            SnapshotSettings = new SnapshotSettings
-            {
-                RecurringEnabled = false,
-                S3 = servers.Ceph.PlanS3Target(_bucket, requestTimeout: TimeSpan.FromSeconds(20)),
-            },
-        }).ResponseAsync.DefaultTimeout()).BootstrapToken;
-        for (var i = 0; i < 3; i++)
-        {
-            var dir = new TempDir("nodeagent-node-");
-            _dirs.Add(dir);
-            _agents.Add(AgentProcess.Start(AgentConfig($"node-{i + 1}", i, token, dir), dir));
-        }
-        await _clusters.UntilPlansAppliedAsync("prod", 3);
-        await EtcdData.PutAsync(_etcd.Members[0].ClientUrl, Original).WithTimeout(TestTimeouts.Slow);
     }
 
     public async Task DisposeAsync()
     {
+        if (_rig is null)
+        {
+            return;
+        }
         // A gate still holding (a failed test) lets its command fail rather than wait out its bound.
         if (File.Exists(Held) && !File.Exists(Path.Combine(_gate, "release")))
         {
             await File.WriteAllTextAsync(Path.Combine(_gate, "release"), "no\n");
         }
-        foreach (var agent in _agents)
-        {
-            await agent.DisposeAsync();
-        }
-        await _etcd.DisposeAsync();
-        foreach (var dir in _dirs)
-        {
-            dir.Dispose();
-        }
-        await _server.DisposeAsync();
+        await _rig.DisposeAsync();
     }
 
     /// <summary>SIGTERM while node-1 stops its etcd member (Shutdown): the stop finishes, is reported, the agent exits 0; restarted, the operation goes on.</summary>
@@ -110,23 +70,23 @@ public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<S
     [Fact]
     public async Task Restore_InitNodesAgentKilledDuringRestore_FailsWithTheReasonAndTheRestoreIsNotRunAgain()
     {
-        await _agents[0].Process.StopAsync();
+        await _rig.Agents[0].Process.StopAsync();
         await RestartNode1Async(gateOn: "etcdctl");
         var op = await StartRestoreAsync();
         await OperationWaits.UntilAsync(_ => Task.FromResult(File.Exists(Held)));
 
-        var before = _agents[0].Process.Output;
-        var dir = _agents[0].KillKeepingState();
-        await _agents[0].DisposeAsync();
-        _agents[0] = AgentProcess.Start(AgentConfig("node-1", 0, "", dir, gateOn: "etcdctl"), dir);
-        var ended = await _operations.WaitForEndAsync(op.Id, () => AgentLogs);
+        var before = _rig.Agents[0].Process.Output;
+        var dir = _rig.Agents[0].KillKeepingState();
+        await _rig.Agents[0].DisposeAsync();
+        _rig.Agents[0] = AgentProcess.Start(AgentConfig(0, dir, gateOn: "etcdctl"), dir);
+        var ended = await _rig.Operations.WaitForEndAsync(op.Id, () => AgentLogs);
 
-        var output = before + _agents[0].Process.Output;
+        var output = before + _rig.Agents[0].Process.Output;
         Assert.Equal(OperationPhase.Failed, ended.Phase);
         Assert.Equal("restore/restore-snapshot", ended.Failure.InstructionId);
         Assert.Contains("attempt 1 was interrupted by an agent restart; RestoreSnapshot is destructive, so it is not run again", ended.Failure.Message, StringComparison.Ordinal);
-        Assert.Equal(1, CountOf(output, "restore/restore-snapshot attempt 1"));
-        Assert.Equal(0, CountOf(output, "restore/restore-snapshot attempt 2"));
+        Assert.Equal(1, RestoreRig.CountOf(output, "restore/restore-snapshot attempt 1"));
+        Assert.Equal(0, RestoreRig.CountOf(output, "restore/restore-snapshot attempt 2"));
         Assert.False(File.Exists(Path.Combine(_gate, "ran")), "the held etcdctl must never have run");
     }
 
@@ -137,12 +97,12 @@ public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<S
     /// </summary>
     private async Task<Operation> RestoreStoppingNode1Async(string gateOn, string step)
     {
-        await _agents[0].Process.StopAsync();
+        await _rig.Agents[0].Process.StopAsync();
         await RestartNode1Async(gateOn);
         var op = await StartRestoreAsync();
         await OperationWaits.UntilAsync(_ => Task.FromResult(File.Exists(Held)));
 
-        var stopping = _agents[0];
+        var stopping = _rig.Agents[0];
         stopping.Process.Signal("TERM");
         var finishing = $"the agent is stopping; it finishes {step} (attempt 1) first";
         await OperationWaits.UntilAsync(_ => Task.FromResult(stopping.Process.HasExited || stopping.Process.Output.Contains(finishing, StringComparison.Ordinal)));
@@ -158,51 +118,33 @@ public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<S
 
         var dir = await stopping.StopKeepingStateAsync();
         await stopping.DisposeAsync();
-        _agents[0] = AgentProcess.Start(AgentConfig("node-1", 0, "", dir, gateOn), dir);
-        var ended = await _operations.WaitForEndAsync(op.Id, () => before + AgentLogs);
-        Assert.Equal(1, CountOf(before + _agents[0].Process.Output, $"{step} attempt 1"));
+        _rig.Agents[0] = AgentProcess.Start(AgentConfig(0, dir, gateOn), dir);
+        var ended = await _rig.Operations.WaitForEndAsync(op.Id, () => before + AgentLogs);
+        Assert.Equal(1, RestoreRig.CountOf(before + _rig.Agents[0].Process.Output, $"{step} attempt 1"));
         return ended;
     }
 
     /// <summary>Node-1's agent again on its state, with the gate on its stop command or its etcdctl.</summary>
     private async Task RestartNode1Async(string gateOn)
     {
-        var dir = await _agents[0].StopKeepingStateAsync();
-        await _agents[0].DisposeAsync();
-        _agents[0] = AgentProcess.Start(AgentConfig("node-1", 0, "", dir, gateOn), dir);
-        await _clusters.UntilPlansAppliedAsync("prod", 3);
+        var dir = await _rig.Agents[0].StopKeepingStateAsync();
+        await _rig.Agents[0].DisposeAsync();
+        _rig.Agents[0] = AgentProcess.Start(AgentConfig(0, dir, gateOn), dir);
+        await _rig.Clusters.UntilPlansAppliedAsync("prod", 3);
     }
 
     private async Task<Operation> StartRestoreAsync()
     {
-        var created = (await _snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Operation;
-        var saved = await _operations.WaitForEndAsync(created.Id, () => AgentLogs);
-        Assert.True(saved.Phase == OperationPhase.Finished, $"snapshot ended {saved.Phase}: {saved.Failure}\n{AgentLogs}");
-        Snapshot? snapshot = null;
-        await OperationWaits.UntilAsync(async ct =>
-        {
-            var catalog = (await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }, cancellationToken: ct)).Snapshots;
-            snapshot = catalog.FirstOrDefault(s => s.Node == "node-1" && s.Storage == StorageKind.Local);
-            return snapshot is not null && catalog.Any(s => s.Storage == StorageKind.S3 && s.Name == snapshot.Name);
-        });
-        await EtcdData.PutAsync(_etcd.Members[1].ClientUrl, [new("/app/a", "changed"), new("/app/new", "x")]).WithTimeout(TestTimeouts.Slow);
-        return (await _snapshots.RestoreSnapshotAsync(new RestoreSnapshotRequest
-        {
-            Cluster = "prod", Snapshot = snapshot!.Name, RestoreMode = RestoreMode.None, SafetySnapshot = false,
-        }).ResponseAsync.DefaultTimeout()).Operation;
+        var snapshot = await _rig.SnapshotAsync();
+        await _rig.ChangeKeysAsync();
+        return await _rig.StartRestoreAsync(snapshot.Name, safetySnapshot: false);
     }
 
     private async Task AssertRestoredAsync()
     {
-        var expected = await EtcdData.ReadAllAsync(_etcd.Members[0].ClientUrl).DefaultTimeout();
-        Assert.Equal(Original.Select(k => k.Key).Order(), expected.Keys.Where(k => k.StartsWith("/app/", StringComparison.Ordinal)).Order());
+        var expected = await _rig.AssertRestoredAsync();
         // ReadAllAsync gives each value's sha256: /app/a is the snapshot's "1" again, not "changed".
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData("1"u8)), expected["/app/a"]);
-        foreach (var member in _etcd.Members)
-        {
-            await member.WaitHealthyAsync().WithTimeout(TestTimeouts.Slow);
-            Assert.Equal(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
-        }
     }
 
     /// <summary>
@@ -228,29 +170,17 @@ public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<S
         File.SetUnixFileMode(Path.Combine(gate, "etcdctl"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    private Dictionary<string, string> AgentConfig(string node, int member, string token, TempDir dir, string gateOn = "")
+    private Dictionary<string, string> AgentConfig(int member, TempDir dir, string gateOn = "")
     {
-        var config = AgentConfigs.ScriptedEtcd(_server, "prod", node, _etcd.Members[member], token, Path.Combine(dir.Path, "data"));
+        var config = _rig.AgentConfig(member, "", dir);
         if (gateOn == "stop")
         {
-            config["etcd-stop-command"] = $"/bin/sh {Path.Combine(_gate, "gate.sh")} {_etcd.Members[member].StopCommand}";
+            config["etcd-stop-command"] = $"/bin/sh {Path.Combine(_gate, "gate.sh")} {_rig.Etcd.Members[member].StopCommand}";
         }
         else if (gateOn == "etcdctl")
         {
             config["etcdctl"] = Path.Combine(_gate, "etcdctl");
         }
         return config;
-    }
-
-    private string AgentLogs => string.Join("\n", _agents.Select(a => a.Process.Output));
-
-    private static int CountOf(string text, string part)
-    {
-        var count = 0;
-        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
-        {
-            count++;
-        }
-        return count;
     }
 }

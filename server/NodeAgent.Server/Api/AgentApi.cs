@@ -20,6 +20,7 @@ internal sealed class AgentApi(
     IPlanStore store,
     SnapshotCatalog catalog,
     OperationEngine operations,
+    IHostApplicationLifetime lifetime,
     TimeProvider time) : AgentService.AgentServiceBase
 {
     /// <summary>How stale the stored last-seen of a polling node may get.</summary>
@@ -40,8 +41,17 @@ internal sealed class AgentApi(
         RequireSelf(context, request.Cluster, request.Node);
         await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, probes: null, context.CancellationToken);
         using var _ = connections.Open(request.Cluster, request.Node);
-        return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
-            request.Wait?.ToTimeSpan(), context.CancellationToken);
+        // A stopping server answers a held poll at once ("unchanged"), so the stop need not wait it out.
+        using var held = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
+        {
+            return await delivery.GetPlanAsync(request.Cluster, request.Node, request.KnownChecksum,
+                request.Wait?.ToTimeSpan(), held.Token);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            return new GetPlanResponse { Unchanged = true };
+        }
     }
 
     /// <summary>Records liveness and the applied checksum, the probes' results, the inventory, and step results (which advance the operation).</summary>

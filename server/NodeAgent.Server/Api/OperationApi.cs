@@ -9,7 +9,7 @@ namespace NodeAgent.Server.Api;
 
 /// <summary>nodeagent.v1.OperationService: get, list, watch live, cancel.</summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.AdminRole)]
-internal sealed class OperationApi(OperationEngine engine, OperationChangeNotifier changes) : OperationService.OperationServiceBase
+internal sealed class OperationApi(OperationEngine engine, OperationChangeNotifier changes, IHostApplicationLifetime lifetime) : OperationService.OperationServiceBase
 {
     public override async Task<GetOperationResponse> GetOperation(GetOperationRequest request, ServerCallContext context)
         => new() { Operation = (await engine.GetAsync(request.Id, context.CancellationToken)).State };
@@ -24,6 +24,7 @@ internal sealed class OperationApi(OperationEngine engine, OperationChangeNotifi
     public override async Task WatchOperation(WatchOperationRequest request, IServerStreamWriter<WatchOperationResponse> responseStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
+        using var held = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         Operation? sent = null;
         while (true)
         {
@@ -38,7 +39,15 @@ internal sealed class OperationApi(OperationEngine engine, OperationChangeNotifi
             {
                 return;
             }
-            await change.WaitAsync(ct);
+            try
+            {
+                await change.WaitAsync(held.Token);
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // A stopping server ends the watch at once; the client may watch again once it is back.
+                throw new RpcException(new Status(StatusCode.Unavailable, "the plan server is stopping"));
+            }
         }
     }
 

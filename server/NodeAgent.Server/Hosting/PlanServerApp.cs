@@ -7,6 +7,13 @@ namespace NodeAgent.Server.Hosting;
 /// <summary>Builds the plan server's web application; used by Program and by in-process tests.</summary>
 internal static class PlanServerApp
 {
+    /// <summary>
+    /// How long a stop (SIGTERM) waits for the calls in hand (a step report being stored, a restore
+    /// being started) before cutting them: the host's shutdown timeout. Plan long-polls and
+    /// operation watches are answered at once. The unit's TimeoutStopSec (60 s) leaves 15 s more.
+    /// </summary>
+    public static readonly TimeSpan StopBound = TimeSpan.FromSeconds(45);
+
     /// <param name="time">The clock; tests pass a fake one. Default: the system clock.</param>
     /// <exception cref="Errors.StartupRefusedException">The data dir is in use, or its state is lost, damaged or locked.</exception>
     public static WebApplication Build(PlanServerOptions options, string[] args, TimeProvider? time = null)
@@ -33,6 +40,7 @@ internal static class PlanServerApp
 
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Host.UseSystemd();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = StopBound);
         // Every agent long-polls: per-request lines from the framework would be most of the log and
         // most of the work of answering a poll. The server's own events stay at Information.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
