@@ -20,6 +20,7 @@ internal static class S3Errors
         AmazonS3Exception s3 => $"S3 at {settings.Endpoint} answered {(int)s3.StatusCode} {s3.ErrorCode}: {s3.Message}",
         _ when Find<AuthenticationException>(ex) is not null
             => $"TLS with {settings.Endpoint} failed: its certificate is not trusted (give its CA with --s3-endpoint-ca, or --s3-insecure for plain http)",
+        _ when BrokeMidTransfer(ex) is { } reason => $"S3 at {settings.Endpoint}: the connection broke mid-transfer ({reason})",
         _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
         AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
             => $"no S3 credentials: give --s3-access-key/--s3-secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run where the SDK's default chain finds some ({FirstLine(client.Message)})",
@@ -33,6 +34,28 @@ internal static class S3Errors
     /// <summary>A whole upload outlived its deadline.</summary>
     public static string UploadTimedOut(S3Settings settings)
         => $"the upload did not finish within {S3Settings.Format(settings.UploadDeadline)} (--s3-upload-timeout)";
+
+    /// <summary>
+    /// Why a connection that was made broke while a request or its answer was under way (reset by the
+    /// peer, closed early, a body that could not be read); null when the store was never reached.
+    /// </summary>
+    private static string? BrokeMidTransfer(Exception ex)
+    {
+        if (Find<HttpRequestException>(ex) is { HttpRequestError: HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.ProxyTunnelError or HttpRequestError.SecureConnectionError })
+        {
+            return null;
+        }
+        if (Find<HttpRequestException>(ex) is { HttpRequestError: HttpRequestError.ResponseEnded } ended)
+        {
+            return FirstLine(ended.Message);
+        }
+        IOException? innermost = null;
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            innermost = e as IOException ?? innermost;
+        }
+        return innermost is null ? null : FirstLine(innermost.InnerException?.Message ?? innermost.Message);
+    }
 
     /// <summary>SDK messages can run over many lines; an error here is one.</summary>
     private static string FirstLine(string message)

@@ -91,7 +91,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     /// <summary>Verifies the trailer, fsyncs, renames to the final name and fsyncs the directory.</summary>
     public async Task<SnapshotFileInfo> CommitAsync(CancellationToken cancellationToken)
     {
-        var (trailer, sha256, _) = _check.Finish().EnsureValid();
+        var (trailer, sha256, _) = (await _check.FinishAsync()).EnsureValid();
         await _file.WriteAsync(trailer, cancellationToken);
         if (_tee is not null)
         {

@@ -6,13 +6,13 @@ namespace NodeAgent.Agent.Snapshots;
 /// Checks etcd's sha256 trailer as a snapshot's bytes go by: the last 32 bytes are held back, the
 /// rest (the bolt db) is hashed and handed on; at the end the db's hash must equal the trailer.
 /// One pass: the trailer is then added to the same hash state, which yields the whole file's
-/// sha256. Used while a snapshot is written (<see cref="SnapshotFileWriter"/>) and to check a file
+/// sha256. The hashing runs off the caller's path (<see cref="OffPathSha256"/>). Used while a snapshot is written (<see cref="SnapshotFileWriter"/>) and to check a file
 /// already on disk (<see cref="SnapshotVerifier"/>).
 /// </summary>
 internal sealed class SnapshotTrailerCheck : IDisposable
 {
     public const int TrailerLength = 32;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly OffPathSha256 _hash = new();
     private readonly byte[] _tail = new byte[TrailerLength];
     private int _tailLength;
 
@@ -47,11 +47,12 @@ internal sealed class SnapshotTrailerCheck : IDisposable
     /// write), and what is wrong with the trailer, if anything.
     /// </summary>
     /// <param name="subject">What the bytes are, for the problem: "etcd's snapshot stream", "snapshot file /x".</param>
-    public SnapshotTrailerResult Finish(string subject = "etcd's snapshot stream")
+    public async Task<SnapshotTrailerResult> FinishAsync(string subject = "etcd's snapshot stream")
     {
-        var dbHash = _hash.GetCurrentHash();
-        _hash.AppendData(_tail.AsSpan(0, _tailLength));
-        var sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        var hash = await _hash.DrainAsync();
+        var dbHash = hash.GetCurrentHash();
+        hash.AppendData(_tail.AsSpan(0, _tailLength));
+        var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
         string? problem = null;
         if (_tailLength < TrailerLength || Bytes <= TrailerLength)
         {
@@ -66,14 +67,14 @@ internal sealed class SnapshotTrailerCheck : IDisposable
 
     public void Dispose() => _hash.Dispose();
 
-    private ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> emit, CancellationToken cancellationToken)
+    private async ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> emit, CancellationToken cancellationToken)
     {
         if (bytes.IsEmpty)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
-        _hash.AppendData(bytes.Span);
-        return emit(bytes, cancellationToken);
+        await _hash.AppendAsync(bytes, cancellationToken);
+        await emit(bytes, cancellationToken);
     }
 }
 

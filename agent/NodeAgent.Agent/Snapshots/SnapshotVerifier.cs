@@ -67,6 +67,6 @@ internal static class SnapshotVerifier
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return check.Finish(subject);
+        return await check.FinishAsync(subject);
     }
 }

@@ -82,6 +82,8 @@ public sealed class S3StreamingUploadTests(S3ServersFixture servers) : IDisposab
 
         Assert.NotNull(failure);
         Assert.StartsWith($"part 2: S3 at {settings.Endpoint}", failure, StringComparison.Ordinal);
+        // What happened, not "not reachable": the store was reached, the connection broke in the part's body.
+        Assert.Equal($"part 2: S3 at {settings.Endpoint}: the connection broke mid-transfer (connection reset by the test, halfway through the part)", failure);
         Assert.Contains(wire.Requests, r => r.StartsWith("DELETE ", StringComparison.Ordinal) && r.Contains("uploadId=", StringComparison.Ordinal));
         await AssertNoObjectAsync(server, bucket);
         await AssertNoMultipartUploadsLeftAsync(server, bucket);
