@@ -109,6 +109,34 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Equal($"node-agent: snapshot dir {dir} is read-only", result.StandardError.Trim());
     }
 
+    /// <summary>
+    /// A snapshot dir on a 1 MiB file system (a tmpfs in a mount namespace of the command's own) and
+    /// a 4 MB etcd: the disk fills mid-stream. The message names the snapshot and the dir, not only
+    /// the errno; nothing of the snapshot stays and the dir's other files are untouched.
+    /// </summary>
+    [Fact]
+    public async Task Save_DiskFullMidStream_NamesSnapshotAndDirKeepsNothingTouchesNothingElse()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 4).WithTimeout(TestTimeouts.Slow);
+        var mount = _root.Combine("small");
+        Directory.CreateDirectory(mount);
+        var dir = Path.Combine(mount, "snapshots");
+        var script = "m=\"$1\"; mount -t tmpfs -o size=1m tmpfs \"$m\" && mkdir \"$m/snapshots\" && echo keep > \"$m/snapshots/other\" "
+            + "&& echo keep > \"$m/snapshots/on-demand-n1-1700000000\" && shift && \"$@\"; rc=$?; find \"$m\" -type f | LC_ALL=C sort; exit $rc";
+
+        var result = await CommandRunner.RunAsync("/usr/bin/unshare",
+            ["--mount", "--map-root-user", "/bin/sh", "-c", script, "sh", mount, RepoPaths.Executable("node-agent"),
+                "etcd-snapshot", "save", "--dir", dir, "--node-name", "n1", "--endpoints", etcd.ClientUrl], timeout: TestTimeouts.Slow);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches($@"^node-agent: snapshot on-demand-n1-\d+ could not be written to {System.Text.RegularExpressions.Regex.Escape(dir)}: No space left on device; nothing of it was kept$",
+            result.StandardError.Trim());
+        Assert.Equal(
+            [Path.Combine(mount, ".nodeagent", "save.lock"), Path.Combine(dir, "on-demand-n1-1700000000"), Path.Combine(dir, "other")],
+            result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>etcd as K3s runs it (TLS, client certificates), found through K3s's file layout alone.</summary>
     [Fact]
     public async Task Save_FromTlsEtcd_UsesTheK3sCertificateLayout()
