@@ -162,6 +162,31 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         (await NodeAgent.Testing.Tools.Etcdctl.SnapshotRestoreAsync(snapshot, _root.Combine("restored"))).EnsureSuccess();
     }
 
+    /// <summary>
+    /// A snapshot dir with no <c>../.metadata/</c> (files etcdctl or K3s wrote, or an operator removed
+    /// it): no metadata to prune, not an error. ls, delete and prune work on the files alone.
+    /// </summary>
+    [Fact]
+    public async Task PruneDeleteLs_NoMetadataDir_WorkOnTheFilesAlone()
+    {
+        Directory.CreateDirectory(Dir);
+        foreach (var name in new[] { "on-demand-n1-1600000000", "on-demand-n1-1600000100", "on-demand-n1-1600000200", "other-n1-1600000000" })
+        {
+            File.WriteAllText(Path.Combine(Dir, name), "x");
+        }
+
+        var listed = await RunAsync("ls", "--dir", Dir, "--node-name", "n1", "-o", "json");
+        var pruned = await RunAsync("prune", "--dir", Dir, "--node-name", "n1", "--etcd-snapshot-retention", "1");
+        var deleted = await RunAsync("delete", "--dir", Dir, "--node-name", "n1", "other-n1-1600000000");
+
+        Assert.Equal(4, JsonDocument.Parse(listed.EnsureSuccess().StandardOutput).RootElement.GetArrayLength());
+        Assert.Equal(["Snapshot on-demand-n1-1600000100 deleted", "Snapshot on-demand-n1-1600000000 deleted"],
+            pruned.EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("Snapshot other-n1-1600000000 deleted", deleted.EnsureSuccess().StandardOutput.Trim());
+        Assert.Equal(["on-demand-n1-1600000200"], Directory.GetFiles(Dir).Select(Path.GetFileName));
+        Assert.False(Directory.Exists(_root.Combine(".metadata")));
+    }
+
     [Fact]
     public async Task Ls_MissingDir_IsAClearError()
     {
