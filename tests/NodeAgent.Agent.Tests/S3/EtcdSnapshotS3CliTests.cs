@@ -7,6 +7,13 @@ using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
 
+/// <summary>
+/// The S3 servers of the one class that stops and pauses their gateways: its own, not the ones the
+/// other S3 classes share (<see cref="SharedS3Servers"/>), whose tests would see the outage.
+/// </summary>
+[CollectionDefinition("agent-s3")]
+public sealed class AgentS3ServersDefinition : ICollectionFixture<S3ServersFixture>;
+
 /// <summary><c>node-agent etcd-snapshot ... --s3</c> as a real process, keys only in the environment.</summary>
 [Collection("agent-s3")]
 public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposable
