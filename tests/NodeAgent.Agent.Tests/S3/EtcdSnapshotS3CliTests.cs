@@ -2,12 +2,14 @@ using System.Text.Json;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.Net;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
 
 /// <summary><c>node-agent etcd-snapshot ... --s3</c> as a real process, keys only in the environment (S3 outages: <see cref="EtcdSnapshotS3OutageCliTests"/>).</summary>
+[ExpectedDuration(416)]
 public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapshotS3CliRuns, IClassFixture<SharedS3Servers>, IDisposable
 {
     public void Dispose() => Root.Dispose();

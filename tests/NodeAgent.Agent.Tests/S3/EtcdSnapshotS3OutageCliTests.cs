@@ -2,6 +2,7 @@ using System.Text.Json;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.Net;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 using NodeAgent.Testing.S3;
 
@@ -12,6 +13,7 @@ namespace NodeAgent.Agent.Tests.S3;
 /// other S3 classes share (<see cref="SharedS3Servers"/>), whose tests would see the outage.
 /// </summary>
 [CollectionDefinition("agent-s3")]
+[ExpectedDuration(243)]
 public sealed class AgentS3ServersDefinition : ICollectionFixture<S3ServersFixture>;
 
 /// <summary><c>node-agent etcd-snapshot ... --s3</c> when its S3 server is stopped or hung.</summary>

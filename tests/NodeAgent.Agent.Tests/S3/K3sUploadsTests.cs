@@ -8,6 +8,7 @@ using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Agent.Tests.Snapshots.Daemon;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
@@ -17,6 +18,7 @@ namespace NodeAgent.Agent.Tests.S3;
 /// object metadata, no sidecar of ours, sometimes K3s's own <c>.metadata/</c> sidecar), against
 /// Ceph RGW and s3rver: listed as K3s lists them, and counted in node-scope retention by their node.
 /// </summary>
+[ExpectedDuration(203)]
 public sealed class K3sUploadsTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private readonly TempDir _root = new();

@@ -5,6 +5,7 @@ using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
@@ -13,6 +14,7 @@ namespace NodeAgent.Agent.Tests.S3;
 /// The S3 target against Ceph RGW (strict) and s3rver (lenient); what we upload is read back by
 /// Debian's aws CLI, the independent client.
 /// </summary>
+[ExpectedDuration(249)]
 public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private const long FiveMiB = 5L * 1024 * 1024;
