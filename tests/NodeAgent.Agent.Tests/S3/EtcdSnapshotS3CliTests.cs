@@ -2,18 +2,17 @@ using System.Text.Json;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.Net;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
 
-/// <summary><c>node-agent etcd-snapshot ... --s3</c> as a real process, keys only in the environment.</summary>
-[Collection("agent-s3")]
-public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposable
+/// <summary><c>node-agent etcd-snapshot ... --s3</c> as a real process, keys only in the environment (S3 outages: <see cref="EtcdSnapshotS3OutageCliTests"/>).</summary>
+[ExpectedDuration(416)]
+public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapshotS3CliRuns, IClassFixture<SharedS3Servers>, IDisposable
 {
-    private readonly TempDir _root = new();
-
-    public void Dispose() => _root.Dispose();
+    public void Dispose() => Root.Dispose();
 
     [Theory]
     [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
@@ -36,7 +35,7 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         Assert.Contains($"s3://{bucket}/nightly/{snapshot}", locations);
         Assert.Contains(new Uri(Path.Combine(Dir, snapshot)).AbsoluteUri, locations);
         Assert.All(json.RootElement.EnumerateArray(), e => Assert.Equal("n1", e.GetProperty("nodeName").GetString()));
-        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(_root.Path, ".metadata", snapshot)), StringComparison.Ordinal);
+        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(Root.Path, ".metadata", snapshot)), StringComparison.Ordinal);
 
         var deleted = await RunAsync(server, "delete", "--s3", "--s3-bucket", bucket, "--s3-folder", "nightly", snapshot);
 
@@ -59,7 +58,7 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         Assert.Equal(1, saved.ExitCode);
         Assert.Contains("rejected the secret key (SignatureDoesNotMatch); the local snapshot", saved.StandardError, StringComparison.Ordinal);
         var snapshot = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
-        Assert.Contains("\"s3Upload\": \"upload failed:", File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(snapshot))), StringComparison.Ordinal);
+        Assert.Contains("\"s3Upload\": \"upload failed:", File.ReadAllText(Path.Combine(Root.Path, ".metadata", Path.GetFileName(snapshot))), StringComparison.Ordinal);
         Assert.DoesNotContain(server.SecretKey, saved.StandardError + saved.StandardOutput, StringComparison.Ordinal);
 
         // The next save with S3 answering uploads the one that failed too.
@@ -71,94 +70,7 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         var objects = (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput;
         Assert.Contains(failed, objects, StringComparison.Ordinal);
         Assert.Contains("later-n1-", objects, StringComparison.Ordinal);
-        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(_root.Path, ".metadata", failed)), StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// The S3 server is killed once 12 MB of a 40 MB snapshot's upload have reached it (a loopback
-    /// relay counts the bytes and does nothing else). The save fails cleanly with the local snapshot
-    /// whole and marked; the multipart upload it could not abort stays journaled; when the server is
-    /// back, the next save aborts it (RGW then lists no multipart upload) and uploads the first
-    /// snapshot, which aws reads back byte-identical.
-    /// </summary>
-    [Theory]
-    [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
-    public async Task Save_ServerStoppedMidUpload_FailsCleanly_NoOrphanParts_UploadedLater(string name)
-    {
-        var server = servers.Get(name);
-        var bucket = "cut-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        await using var etcd = await EtcdServer.StartAsync();
-        await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
-        CommandResult saved;
-        await using (var relay = TcpRelay.Start(server.HttpEndpoint))
-        {
-            var stopped = relay.TripAfter(12 * 1024 * 1024, server.StopGatewayAsync);
-            try
-            {
-                saved = await RunWithAsync(server, relay.Authority, server.SecretKey, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket);
-                await stopped.WithTimeout(TestTimeouts.Slow);
-            }
-            finally
-            {
-                await server.StartGatewayAsync().WithTimeout(TestTimeouts.Slow);
-            }
-        }
-        var journal = Path.Combine(_root.Path, ".metadata", ".uploads");
-
-        Assert.Equal(1, saved.ExitCode);
-        Assert.Contains("failed: part ", saved.StandardError, StringComparison.Ordinal);
-        Assert.Contains("is kept", saved.StandardError, StringComparison.Ordinal);
-        var file = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
-        var sidecar = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(file))))!;
-        Assert.Equal(sidecar["sha256"], Sha256(file));
-        Assert.StartsWith("upload failed: ", sidecar["s3Upload"], StringComparison.Ordinal);
-        Assert.Single(Directory.GetFiles(journal));
-        if (name == "ceph-rgw")
-        {
-            Assert.Contains(Path.GetFileName(file), (await server.Aws().RunAsync(["s3api", "list-multipart-uploads", "--bucket", bucket])).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
-        }
-
-        var next = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--name", "later", "--s3", "--s3-bucket", bucket);
-
-        next.EnsureSuccess();
-        Assert.Contains($"Snapshot {Path.GetFileName(file)} uploaded (its earlier upload had failed)", next.StandardOutput, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(journal));
-        if (name == "ceph-rgw")
-        {
-            // s3rver has no ListMultipartUploads (nor AbortMultipartUpload): only RGW can show none are left.
-            Assert.DoesNotContain("UploadId", (await server.Aws().RunAsync(["s3api", "list-multipart-uploads", "--bucket", bucket])).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
-        }
-        (await server.Aws().CopyDownAsync(bucket, Path.GetFileName(file), Path.Combine(_root.Path, "down"))).EnsureSuccess();
-        Assert.Equal(Sha256(file), Sha256(Path.Combine(_root.Path, "down")));
-    }
-
-    /// <summary>
-    /// The issue's report: radosgw SIGSTOPped, so S3 accepts connections and never answers. The
-    /// preflight times out after --s3-timeout; the snapshot is saved locally anyway (whole: its
-    /// sha256 is the sidecar's), the sidecar says why the upload failed, the command exits 1.
-    /// </summary>
-    [Fact]
-    public async Task Save_S3HungAtPreflight_SavesLocallyRecordsTimeoutExitsOne()
-    {
-        var server = servers.Ceph;
-        var bucket = "hung-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        await using var etcd = await EtcdServer.StartAsync();
-        CommandResult saved;
-        await server.PauseGatewayAsync().DefaultTimeout();
-        try
-        {
-            saved = await RunHungAsync(server, server.HttpEndpoint.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-timeout", "5s");
-        }
-        finally
-        {
-            await server.ResumeGatewayAsync().DefaultTimeout();
-        }
-
-        Assert.Equal(1, saved.ExitCode);
-        Assert.Contains("S3 preflight (List): S3 at " + server.HttpEndpoint.Authority + " timed out after 5s (--s3-timeout); the local snapshot", saved.StandardError, StringComparison.Ordinal);
-        AssertKeptLocally("timed out after 5s (--s3-timeout)");
+        Assert.Contains("\"s3Upload\": \"uploaded\"", File.ReadAllText(Path.Combine(Root.Path, ".metadata", failed)), StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -184,7 +96,7 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         Assert.Equal(1, saved.ExitCode);
         Assert.Matches(@"failed: part \d+: S3 at 127\.0\.0\.1:\d+ timed out after 5s \(--s3-timeout\); the local snapshot .* is kept", saved.StandardError);
         AssertKeptLocally("timed out after 5s (--s3-timeout)");
-        Assert.Single(Directory.GetFiles(Path.Combine(_root.Path, ".metadata", ".uploads")));
+        Assert.Single(Directory.GetFiles(Path.Combine(Root.Path, ".metadata", ".uploads")));
     }
 
     /// <summary>
@@ -421,59 +333,5 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
         saved.EnsureSuccess();
         Assert.True(requests > 0);
         Assert.Contains("on-demand-n1-", (await server.Aws().RunAsync(["s3", "ls", $"s3://{bucket}/"])).StandardOutput, StringComparison.Ordinal);
-    }
-
-    private string Dir => Path.Combine(_root.Path, "snapshots");
-
-    /// <summary>The one snapshot in <see cref="Dir"/> is whole (sha256 as its sidecar says) and its sidecar records the upload failure.</summary>
-    private void AssertKeptLocally(string reason)
-    {
-        var file = Assert.Single(Directory.GetFiles(Dir), f => !Path.GetFileName(f).StartsWith('.'));
-        var sidecar = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(_root.Path, ".metadata", Path.GetFileName(file))))!;
-        Assert.Equal(sidecar["sha256"], Sha256(file));
-        Assert.StartsWith("upload failed: ", sidecar["s3Upload"], StringComparison.Ordinal);
-        Assert.Contains(reason, sidecar["s3Upload"], StringComparison.Ordinal);
-    }
-
-    /// <summary>Against a hung S3: bounded generously, far above the --s3-timeout under test (before the fix these never ended).</summary>
-    private Task<CommandResult> RunHungAsync(CephRgwServer server, string endpoint, params string[] args)
-    {
-        var env = new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
-        string[] all = ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", endpoint, "--s3-insecure"];
-        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), all, env, timeout: TimeSpan.FromSeconds(90));
-    }
-
-    private Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);
-
-    private Task<CommandResult> RunWithSecretAsync(IS3TestServer server, string secretKey, params string[] args)
-        => RunWithAsync(server, server.HttpEndpoint.Authority, secretKey, args);
-
-    private static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
-    }
-
-    private Task<CommandResult> RunWithAsync(IS3TestServer server, string endpoint, string secretKey, params string[] args)
-        => RunWithAsync(server, endpoint, secretKey, args, []);
-
-    private Task<CommandResult> RunWithAsync(IS3TestServer server, string endpoint, string secretKey, string[] args, params (string Key, string Value)[] environment)
-        => Run(server, secretKey, ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", endpoint, "--s3-insecure"], environment);
-
-    private Task<CommandResult> RunHttpsAsync(IS3TestServer server, string[] args, params (string Key, string Value)[] environment)
-        => Run(server, server.SecretKey, ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", server.HttpsEndpoint!.Authority], environment);
-
-    private static Task<CommandResult> Run(IS3TestServer server, string secretKey, string[] args, (string Key, string Value)[] environment)
-    {
-        var env = new Dictionary<string, string?>
-        {
-            ["AWS_ACCESS_KEY_ID"] = server.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = secretKey,
-        };
-        foreach (var (key, value) in environment)
-        {
-            env[key] = value;
-        }
-        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), args, env, timeout: TestTimeouts.Slow);
     }
 }

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
@@ -9,6 +8,7 @@ using NodeAgent.Agent.Snapshots.Daemon;
 using NodeAgent.Agent.Tests.Snapshots.Daemon;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
@@ -18,8 +18,8 @@ namespace NodeAgent.Agent.Tests.S3;
 /// object metadata, no sidecar of ours, sometimes K3s's own <c>.metadata/</c> sidecar), against
 /// Ceph RGW and s3rver: listed as K3s lists them, and counted in node-scope retention by their node.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class K3sUploadsTests(S3ServersFixture servers) : IDisposable
+[ExpectedDuration(203)]
+public sealed class K3sUploadsTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private readonly TempDir _root = new();
 
@@ -40,14 +40,10 @@ public sealed class K3sUploadsTests(S3ServersFixture servers) : IDisposable
         var dir = _root.Combine("snapshots");
         Directory.CreateDirectory(dir);
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.K3S, DataDir = _root.Path };
-        var identity = new AgentIdentity("c1", "n1", "test");
-        var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
-        await targets.ApplyAsync(new SteadyStatePlan
-        {
-            Runtime = Contracts.V1.Runtime.K3S,
-            SnapshotSettings = new SnapshotSettings { Dir = dir, RecurringEnabled = false, S3 = server.PlanS3Target(bucket) },
-        }, CancellationToken.None).DefaultTimeout();
+        var options = TestSnapshotTargets.Options(_root.Path, Contracts.V1.Runtime.K3S);
+        var identity = TestSnapshotTargets.Identity;
+        var targets = TestSnapshotTargets.Create(options, time);
+        await targets.ApplyAsync(TestSnapshotTargets.Plan(Contracts.V1.Runtime.K3S, dir, server.PlanS3Target(bucket)), CancellationToken.None).DefaultTimeout();
         using var client = new GrpcPlanServerClient(options, time);
         using var reporter = new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance);
         using var inventory = new InventoryReporter(targets, reporter, identity, time, NullLogger<InventoryReporter>.Instance);
@@ -105,25 +101,7 @@ public sealed class K3sUploadsTests(S3ServersFixture servers) : IDisposable
         (await server.Aws().RunAsync(args).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
     }
 
-    private static S3SnapshotStore Store(IS3TestServer server, string bucket)
-    {
-        var settings = new NodeAgent.Agent.S3.S3Settings
-        {
-            Endpoint = server.HttpEndpoint.Authority,
-            Insecure = true,
-            Bucket = bucket,
-            AccessKey = server.AccessKey,
-            SecretKey = server.SecretKey,
-            Timeout = TimeSpan.FromSeconds(30),
-        }.Validated();
-        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
-            NullLogger<S3SnapshotStore>.Instance);
-    }
+    private static S3SnapshotStore Store(IS3TestServer server, string bucket) => S3TestStores.Store(server, bucket);
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "k3s-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => S3TestStores.NewBucketAsync(server, "k3s");
 }

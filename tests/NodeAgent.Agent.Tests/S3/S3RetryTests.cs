@@ -6,8 +6,7 @@ using NodeAgent.Testing.S3;
 namespace NodeAgent.Agent.Tests.S3;
 
 /// <summary>What the one S3 retry policy retries, seen on the wire against a real store.</summary>
-[Collection("agent-s3")]
-public sealed class S3RetryTests(S3ServersFixture servers)
+public sealed class S3RetryTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>
 {
     [Fact]
     public async Task PreflightAsync_StoreAnswers501NotImplemented_AsksOnceAndSendsContentMd5()

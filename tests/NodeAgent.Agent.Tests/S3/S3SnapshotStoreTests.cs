@@ -1,25 +1,22 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.Net;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
-
-[CollectionDefinition("agent-s3")]
-public sealed class AgentS3ServersDefinition : ICollectionFixture<S3ServersFixture>;
 
 /// <summary>
 /// The S3 target against Ceph RGW (strict) and s3rver (lenient); what we upload is read back by
 /// Debian's aws CLI, the independent client.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
+[ExpectedDuration(249)]
+public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private const long FiveMiB = 5L * 1024 * 1024;
     private readonly TempDir _root = new();
@@ -356,31 +353,24 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
 
     private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
 
-    private SnapshotSaver Saver(EtcdServer etcd) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
-        TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
+    private SnapshotSaver Saver(EtcdServer etcd) => S3TestStores.Saver(_root.Path, etcd, TimeProvider.System);
 
     private async Task<SnapshotSaveResult> SaveAsync(EtcdServer etcd, bool compress, string prefix = "on-demand")
         => await Saver(etcd).SaveAsync(Request() with { Compress = compress, NamePrefix = prefix }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
     private static S3SnapshotStore Store(IS3TestServer server, string bucket, string folder = "", string? secretKey = null, string? accessKey = null,
         bool https = false, string? ca = null, string? endpoint = null, TimeSpan? timeout = null)
-    {
-        var settings = new S3Settings
+        => S3TestStores.Store(S3TestStores.Settings(server, bucket, secretKey) with
         {
             Endpoint = endpoint ?? (https ? server.HttpsEndpoint! : server.HttpEndpoint).Authority,
             Insecure = !https,
-            Bucket = bucket,
             Folder = folder,
             AccessKey = accessKey ?? server.AccessKey,
-            SecretKey = secretKey ?? server.SecretKey,
             EndpointCa = ca ?? "",
             PartSizeBytes = FiveMiB,
             ParallelParts = 3,
             Timeout = timeout ?? TimeSpan.FromSeconds(30),
-        }.Validated();
-        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
-            NullLogger<S3SnapshotStore>.Instance);
-    }
+        });
 
     private static SnapshotMetadata Metadata(string name, string node)
         => new() { Name = name, NodeName = node, Runtime = "k3s", CreatedAt = SnapshotNames.CreatedFromName(name)!.Value, Sha256 = "x" };
@@ -392,12 +382,7 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         return path;
     }
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "snap-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => S3TestStores.NewBucketAsync(server, "snap");
 
     /// <summary>RGW only: s3rver has no ListMultipartUploads (it keeps no parts of an aborted upload either).</summary>
     private static async Task AssertNoMultipartUploadsLeftAsync(IS3TestServer server, string bucket)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using NodeAgent.Agent.S3;
 using NodeAgent.Testing;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
@@ -11,8 +12,8 @@ namespace NodeAgent.Agent.Tests.S3;
 /// by <see cref="S3WireLog"/>, which only watches and forwards), a part whose connection breaks
 /// halfway, and the abort that follows a cancelled save. Aws reads back what was uploaded.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class S3StreamingUploadTests(S3ServersFixture servers) : IDisposable
+[ExpectedDuration(183)]
+public sealed class S3StreamingUploadTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private const int PartSize = 5 * 1024 * 1024;
     private const int LastPart = 12345;

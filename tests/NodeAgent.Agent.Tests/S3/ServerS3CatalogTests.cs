@@ -13,8 +13,7 @@ namespace NodeAgent.Agent.Tests.S3;
 /// The plan server reads what the real agent wrote to S3 (<c>node-agent etcd-snapshot save --s3</c>,
 /// a real process against real etcd), with no node of the cluster registered: the catalog without nodes.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class ServerS3CatalogTests(S3ServersFixture servers) : IDisposable
+public sealed class ServerS3CatalogTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private readonly TempDir _root = new();
 

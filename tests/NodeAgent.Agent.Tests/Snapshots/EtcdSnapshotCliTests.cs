@@ -1,11 +1,13 @@
 using System.Text.Json;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 
 namespace NodeAgent.Agent.Tests.Snapshots;
 
 /// <summary>The real <c>node-agent etcd-snapshot</c> process: K3s's flags, output formats and exit codes.</summary>
+[ExpectedDuration(129)]
 public sealed class EtcdSnapshotCliTests : IDisposable
 {
     private readonly TempDir _root = new();

@@ -1,8 +1,7 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
+using NodeAgent.Agent.Tests.S3;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.S3;
@@ -13,8 +12,7 @@ namespace NodeAgent.Agent.Tests.Snapshots;
 /// The snapshot feature as both <c>etcd-snapshot</c> and the daemon use it: a real etcd, the real
 /// S3 servers (Ceph RGW strict, s3rver lenient), real files.
 /// </summary>
-[Collection("agent-s3")]
-public sealed class SnapshotManagerTests(S3ServersFixture servers) : IDisposable
+public sealed class SnapshotManagerTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private readonly TempDir _root = new();
 
@@ -121,33 +119,14 @@ public sealed class SnapshotManagerTests(S3ServersFixture servers) : IDisposable
 
     private SnapshotManager Service(EtcdServer etcd) => new(Saver(etcd, TimeProvider.System), TimeProvider.System);
 
-    private SnapshotSaver Saver(EtcdServer etcd, TimeProvider time) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
-        time, NullLogger<SnapshotSaver>.Instance);
+    private SnapshotSaver Saver(EtcdServer etcd, TimeProvider time) => S3TestStores.Saver(_root.Path, etcd, time);
 
     private Dictionary<string, string> Sidecar(string name)
         => JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(new SnapshotSidecars(SnapshotDir).PathOf(name)))!;
 
-    private static S3SnapshotStore Store(IS3TestServer server, string bucket, string? secretKey = null)
-    {
-        var settings = new S3Settings
-        {
-            Endpoint = server.HttpEndpoint.Authority,
-            Insecure = true,
-            Bucket = bucket,
-            AccessKey = server.AccessKey,
-            SecretKey = secretKey ?? server.SecretKey,
-            Timeout = TimeSpan.FromSeconds(30),
-        }.Validated();
-        return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
-            NullLogger<S3SnapshotStore>.Instance);
-    }
+    private static S3SnapshotStore Store(IS3TestServer server, string bucket, string? secretKey = null) => S3TestStores.Store(server, bucket, secretKey);
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "svc-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => S3TestStores.NewBucketAsync(server, "svc");
 
     /// <summary>The real store, with the agent's stop (<paramref name="stop"/>) arriving as a file upload begins.</summary>
     private sealed class StopOnUpload(IS3SnapshotStore inner, CancellationTokenSource stop) : IS3SnapshotStore

@@ -4,12 +4,14 @@ using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 using NodeAgent.Testing.Tools;
 
 namespace NodeAgent.Agent.Tests.Snapshots;
 
 /// <summary>Saves from a real etcd, checked with the peer tools: etcdctl restores them, unzip opens the zips.</summary>
+[ExpectedDuration(113)]
 public sealed class SnapshotSaverTests : IDisposable
 {
     private static readonly UnixFileMode Mode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;

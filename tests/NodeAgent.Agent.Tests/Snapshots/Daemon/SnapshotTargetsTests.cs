@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using NodeAgent.Agent.Config;
-using NodeAgent.Agent.Plans;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Agent.Snapshots.Daemon;
+using NodeAgent.Agent.Tests.S3;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.S3;
@@ -13,8 +11,7 @@ using NodeAgent.Testing.S3;
 namespace NodeAgent.Agent.Tests.Snapshots.Daemon;
 
 /// <summary>The node's snapshot target as the plan changes it: who owns the S3 client, and the preflight of a new target.</summary>
-[Collection("agent-s3")]
-public sealed class SnapshotTargetsTests(S3ServersFixture servers) : IDisposable
+public sealed class SnapshotTargetsTests(SharedS3Servers servers) : IClassFixture<SharedS3Servers>, IDisposable
 {
     private readonly TempDir _root = new();
 
@@ -24,8 +21,7 @@ public sealed class SnapshotTargetsTests(S3ServersFixture servers) : IDisposable
     public async Task ApplyAsync_S3TargetChanges_OldClientDisposedOnceItsLastUserIsDone()
     {
         var server = servers.S3rver;
-        var bucket = "tgt-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "tgt");
         await using var targets = Targets();
         await targets.ApplyAsync(Plan(server.HttpEndpoint.Authority, bucket, (server.AccessKey, server.SecretKey)), CancellationToken.None).DefaultTimeout();
         var lease = targets.AcquireS3()!;
@@ -77,27 +73,15 @@ public sealed class SnapshotTargetsTests(S3ServersFixture servers) : IDisposable
         }
     }
 
-    private SnapshotTargets Targets()
-    {
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = Contracts.V1.Runtime.Etcd, DataDir = _root.Path };
-        return new SnapshotTargets(options, new AgentIdentity("c1", "n1", "test"), new FakeTimeProvider(DateTimeOffset.UnixEpoch), NullLoggerFactory.Instance);
-    }
+    private SnapshotTargets Targets() => TestSnapshotTargets.Create(TestSnapshotTargets.Options(_root.Path, Contracts.V1.Runtime.Etcd), new FakeTimeProvider(DateTimeOffset.UnixEpoch));
 
-    private SteadyStatePlan Plan(string endpoint, string bucket, (string AccessKey, string SecretKey)? keys) => new()
-    {
-        Runtime = Contracts.V1.Runtime.Etcd,
-        SnapshotSettings = new SnapshotSettings
+    private SteadyStatePlan Plan(string endpoint, string bucket, (string AccessKey, string SecretKey)? keys)
+        => TestSnapshotTargets.Plan(Contracts.V1.Runtime.Etcd, _root.Combine("snapshots"), new Contracts.V1.S3Settings
         {
-            Dir = _root.Combine("snapshots"),
-            RecurringEnabled = false,
-            S3 = new Contracts.V1.S3Settings
-            {
-                Endpoint = endpoint,
-                Bucket = bucket,
-                Insecure = true,
-                BucketLookup = Contracts.V1.BucketLookup.Path,
-                Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = keys?.AccessKey ?? "key", SecretKey = keys?.SecretKey ?? "secret" } },
-            },
-        },
-    };
+            Endpoint = endpoint,
+            Bucket = bucket,
+            Insecure = true,
+            BucketLookup = Contracts.V1.BucketLookup.Path,
+            Credentials = new S3Credentials { StaticKeys = new S3Credentials.Types.StaticKeys { AccessKey = keys?.AccessKey ?? "key", SecretKey = keys?.SecretKey ?? "secret" } },
+        });
 }
