@@ -148,7 +148,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
         await using var relay = TcpRelay.Start(server.HttpEndpoint);
         relay.Freeze();
         Directory.CreateDirectory(Dir);
-        Directory.CreateDirectory(Path.Combine(_root.Path, ".metadata"));
+        Directory.CreateDirectory(Path.Combine(Root.Path, ".metadata"));
         foreach (var seconds in new[] { 1700000001, 1700000002, 1700000003 })
         {
             File.WriteAllText(Path.Combine(Dir, $"on-demand-n1-{seconds}"), "snapshot");
