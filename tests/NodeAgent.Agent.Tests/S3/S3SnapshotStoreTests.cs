@@ -321,7 +321,7 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Empty(Directory.GetFiles(restoreDir));
     }
 
-    private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+    private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
         TimeProvider.System, NullLogger<SnapshotSaver>.Instance);

@@ -115,7 +115,7 @@ public sealed class SnapshotManagerTests(S3ServersFixture servers) : IDisposable
 
     private string SnapshotDir => _root.Combine("snapshots");
 
-    private SnapshotSaveRequest Request() => new(SnapshotDir, "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+    private SnapshotSaveRequest Request() => new(SnapshotDir, "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotStores Stores(IS3SnapshotStore? s3) => new(new LocalSnapshotStore(SnapshotDir, "n1"), s3);
 
