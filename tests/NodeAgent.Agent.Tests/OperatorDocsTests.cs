@@ -37,6 +37,10 @@ public sealed partial class OperatorDocsTests
     }
 
     [Fact]
+    public void OperatorDocs_ServiceStopCommand_QuotesTheWarningTheAgentLogs()
+        => Assert.Contains($"ignored: {AgentConfigWarnings.ServiceStopCommandIgnored}", _docs.Row("service-stop-command"), StringComparison.Ordinal);
+
+    [Fact]
     public void OperatorDocs_EtcdSnapshotFlags_AreAllNamed()
     {
         var missing = Options(EtcdSnapshotCommand.Create())

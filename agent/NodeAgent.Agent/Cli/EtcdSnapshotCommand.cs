@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
+using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
@@ -15,8 +16,6 @@ namespace NodeAgent.Agent.Cli;
 /// </summary>
 internal static class EtcdSnapshotCommand
 {
-    private static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
-
     public static Command Create()
     {
         var common = new CommonOptions();
@@ -54,7 +53,7 @@ internal static class EtcdSnapshotCommand
             var saver = Saver(etcd);
             // K3s/RKE2: what the node really runs, as the daemon records it (restore modes act on it).
             // A runtime that is not installed here (the CLI run against another etcd) is no reason to warn.
-            var record = await RuntimeRecord.CaptureAsync(settings.Runtime, NonEmpty(parse.GetValue(binary)) ?? $"/usr/local/bin/{settings.Runtime}",
+            var record = await RuntimeRecord.CaptureAsync(settings.Runtime, NonEmpty(parse.GetValue(binary)) ?? RuntimeNaming.DefaultBinary(settings.Runtime),
                 settings.Config.BasePath ?? "", new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance), quietWhenNotInstalled: true, ct);
             foreach (var problem in record.Problems)
             {
@@ -282,7 +281,7 @@ internal static class EtcdSnapshotCommand
         private readonly Option<string> _cert = new("--cert") { Description = "etcd client certificate (default <data-dir>/server/tls/etcd/client.crt for https)." };
         private readonly Option<string> _key = new("--key") { Description = "etcd client key (default <data-dir>/server/tls/etcd/client.key for https)." };
 
-        public CommonOptions() => _runtime.AcceptOnlyFromAmong(Runtimes);
+        public CommonOptions() => _runtime.AcceptOnlyFromAmong(RuntimeNaming.Names);
 
         public IEnumerable<Option> All => [_runtime, _config, _dataDir, _dir, _nodeName, _endpoints, _cacert, _cert, _key];
 
@@ -290,13 +289,15 @@ internal static class EtcdSnapshotCommand
 
         public Settings Read(ParseResult parse)
         {
-            var runtime = parse.GetValue(_runtime)!;
+            // Parsed once here (AcceptOnlyFromAmong has refused any other text); the enum travels from here on.
+            var runtime = RuntimeNaming.TryParse(parse.GetValue(_runtime), out var parsed) ? parsed
+                : throw new SnapshotRequestException($"--runtime '{parse.GetValue(_runtime)}' is not one of {string.Join(", ", RuntimeNaming.Names)}");
             var config = RuntimeConfigDefaults.Load(runtime, NonEmpty(parse.GetValue(_config)));
-            var dataDir = NonEmpty(config.String(parse, _dataDir)) ?? $"/var/lib/rancher/{runtime}";
+            var dataDir = NonEmpty(config.String(parse, _dataDir)) ?? RuntimeNaming.DefaultDataDir(runtime);
             var dir = NonEmpty(config.String(parse, _dir)) ?? Path.Combine(dataDir, "server", "db", "snapshots");
             // K3s names the node after os.Hostname(), the whole host name (Environment.MachineName would cut it at the first dot).
             var nodeName = NonEmpty(config.String(parse, _nodeName))
-                ?? NonEmpty(Environment.GetEnvironmentVariable(runtime == "rke2" ? "RKE2_NODE_NAME" : "K3S_NODE_NAME"))
+                ?? NonEmpty(Environment.GetEnvironmentVariable(runtime == Contracts.V1.Runtime.Rke2 ? "RKE2_NODE_NAME" : "K3S_NODE_NAME"))
                 ?? System.Net.Dns.GetHostName().ToLowerInvariant();
             SnapshotNames.ValidatePart(nodeName, "node name");
             return new Settings(runtime, dataDir, dir, nodeName,
@@ -308,5 +309,5 @@ internal static class EtcdSnapshotCommand
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private sealed record Settings(string Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3, RuntimeConfigDefaults Config);
+    private sealed record Settings(Contracts.V1.Runtime Runtime, string DataDir, string Directory, string NodeName, EtcdConnectionOptions Etcd, S3Settings? S3, RuntimeConfigDefaults Config);
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using NodeAgent.Agent.Config;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.Snapshots;
 
@@ -25,14 +26,14 @@ internal sealed class RuntimeConfigDefaults
     public string? BasePath => _config?.BasePath;
 
     /// <exception cref="SnapshotRequestException">An explicit file that is missing, a config with runtime etcd, or a file the runtime could not read either.</exception>
-    public static RuntimeConfigDefaults Load(string runtime, string? explicitPath)
+    public static RuntimeConfigDefaults Load(Contracts.V1.Runtime runtime, string? explicitPath)
     {
-        if (runtime == "etcd")
+        if (runtime == Contracts.V1.Runtime.Etcd)
         {
             return explicitPath is null ? None
                 : throw new SnapshotRequestException($"--config {explicitPath}: a K3s/RKE2 config file, and --runtime etcd has none");
         }
-        var path = explicitPath ?? $"/etc/rancher/{runtime}/config.yaml";
+        var path = explicitPath ?? RuntimeNaming.DefaultConfigFile(runtime);
         if (explicitPath is not null && !File.Exists(path))
         {
             throw new SnapshotRequestException($"--config {path}: no such file");

@@ -23,7 +23,7 @@ internal static class AgentConfigKeys
         ("metrics-listen", "Serve Prometheus /metrics and /healthz on this IP:PORT (plain HTTP, no authentication), e.g. 127.0.0.1:9182. Default: off.", false, false),
         ("killall-script", "k3s/rke2: the killall script. Default: /usr/local/bin/<runtime>-killall.sh.", false, false),
         ("runtime-binary", "k3s/rke2: the runtime's binary (runs the cluster-reset restore). Default: /usr/local/bin/<runtime>.", false, false),
-        ("service-stop-command", "k3s/rke2: shell command that stops the runtime. Default: systemctl stop k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
+        ("service-stop-command", "Deprecated and ignored (nothing stops the runtime by its service; a restore runs killall-script): accepted so old configs start, with a warning at start.", false, false),
         ("service-start-command", "k3s/rke2: shell command that starts the runtime. Default: systemctl start k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
         ("service-restart-command", "k3s/rke2: shell command that restarts the runtime. Default: systemctl restart k3s | rke2-server (k3s-agent | rke2-agent on a worker).", false, false),
         ("runtime-config", "k3s/rke2: the runtime's own config file; its drop-ins are <file>.d/*.yaml. Default: /etc/rancher/<runtime>/config.yaml.", false, false),

@@ -24,7 +24,11 @@ internal static partial class AgentConfigLoader
         }
         options.KillallScript = AbsolutePath(One("killall-script"), "killall-script");
         options.RuntimeBinary = AbsolutePath(One("runtime-binary"), "runtime-binary");
-        options.ServiceStopCommand = Command(One("service-stop-command"), "service-stop-command");
+        // Deprecated: still checked and accepted (an old config starts), then ignored with a warning at start.
+        if (Command(One("service-stop-command"), "service-stop-command").Length > 0)
+        {
+            options.IgnoredKeys = [.. options.IgnoredKeys, ("service-stop-command", AgentConfigWarnings.ServiceStopCommandIgnored)];
+        }
         options.ServiceStartCommand = Command(One("service-start-command"), "service-start-command");
         options.ServiceRestartCommand = Command(One("service-restart-command"), "service-restart-command");
         options.RuntimeConfig = AbsolutePath(One("runtime-config"), "runtime-config");

@@ -63,8 +63,10 @@ internal sealed class AgentOptions
     /// <summary>runtime-binary (k3s/rke2): default /usr/local/bin/&lt;runtime&gt;.</summary>
     public string RuntimeBinary { get; set; } = "";
 
-    /// <summary>service-stop-command / service-start-command (k3s/rke2): default systemctl stop|start <see cref="ServiceUnit"/>.</summary>
-    public string ServiceStopCommand { get; set; } = "";
+    /// <summary>Keys the config gave that the agent accepts and ignores (deprecated), each with why; <see cref="AgentConfigWarnings"/> logs them at start.</summary>
+    public IReadOnlyList<(string Key, string Reason)> IgnoredKeys { get; set; } = [];
+
+    /// <summary>service-start-command (k3s/rke2): default systemctl start <see cref="ServiceUnit"/>.</summary>
 
     public string ServiceStartCommand { get; set; } = "";
 
@@ -109,8 +111,6 @@ internal sealed class AgentOptions
 
     /// <summary>The runtime's systemd unit as its installer names it (<see cref="RuntimeNaming.ServiceUnit"/>): an etcd or control-plane node is a server.</summary>
     public string ServiceUnit => RuntimeNaming.ServiceUnit(Runtime, server: Roles.Contains("etcd") || Roles.Contains("control-plane"));
-
-    public string EffectiveServiceStopCommand => ServiceStopCommand.Length > 0 ? ServiceStopCommand : $"systemctl stop {ServiceUnit}";
 
     public string EffectiveServiceStartCommand => ServiceStartCommand.Length > 0 ? ServiceStartCommand : $"systemctl start {ServiceUnit}";
 

@@ -22,6 +22,9 @@ internal static class RuntimeNaming
     public static string NameOf(Contracts.V1.Runtime runtime)
         => Contracts.V1.RuntimeNames.Name(runtime) ?? throw new ArgumentOutOfRangeException(nameof(runtime), runtime, "not a runtime");
 
+    /// <summary>k3s, rke2 or etcd; empty for <see cref="Contracts.V1.Runtime.Unspecified"/> (a save request that names no runtime records none).</summary>
+    public static string NameOrEmpty(Contracts.V1.Runtime runtime) => Contracts.V1.RuntimeNames.Name(runtime) ?? "";
+
     /// <summary>K3s or RKE2: a distribution with its own binary, killall script, service, config file and data dir.</summary>
     public static bool IsDistribution(Contracts.V1.Runtime runtime) => runtime is Contracts.V1.Runtime.K3S or Contracts.V1.Runtime.Rke2;
 

@@ -38,7 +38,9 @@ internal static class AgentHost
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = StopBound);
         builder.Services.AddAgentDaemon(options, WatchdogFrom(environment));
-        return builder.Build();
+        var host = builder.Build();
+        AgentConfigWarnings.Report(options, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AgentConfigWarnings)));
+        return host;
     }
 
     public static IServiceCollection AddAgentDaemon(this IServiceCollection services, AgentOptions options, WatchdogSettings watchdog)

@@ -12,10 +12,10 @@ internal sealed record RuntimeRecord(string? Version, string? Configuration, IRe
 
     /// <summary>Nothing for runtime etcd (its version and configuration are the plan's).</summary>
     /// <param name="quietWhenNotInstalled">A missing binary is no problem to report (the CLI run where the runtime is not installed).</param>
-    public static async Task<RuntimeRecord> CaptureAsync(string runtime, string binary, string configPath, ProcessRunner runner, bool quietWhenNotInstalled,
+    public static async Task<RuntimeRecord> CaptureAsync(Contracts.V1.Runtime runtime, string binary, string configPath, ProcessRunner runner, bool quietWhenNotInstalled,
         CancellationToken cancellationToken)
     {
-        if (runtime is not ("k3s" or "rke2"))
+        if (!Config.RuntimeNaming.IsDistribution(runtime))
         {
             return None;
         }

@@ -6,9 +6,6 @@ namespace NodeAgent.Agent.S3;
 /// <summary>What every object we write carries: K3s's user metadata, its content type, Content-MD5, no chunked encoding.</summary>
 internal static class S3Objects
 {
-    /// <summary>The runtimes whose object metadata names a snapshot's node (<c>k3s-node-name</c>, <c>rke2-…</c>; <c>etcd-…</c> is ours for plain etcd).</summary>
-    public static readonly string[] Runtimes = ["k3s", "rke2", "etcd"];
-
     public static string ContentTypeOf(string fileName)
         => fileName.EndsWith(SnapshotNames.ZipSuffix, StringComparison.Ordinal) ? "application/zip" : "application/octet-stream";
 
@@ -18,7 +15,7 @@ internal static class S3Objects
     /// <summary>K3s's object metadata: <c>&lt;runtime&gt;-node-name</c>, <c>-cluster-id</c>, <c>-token-hash</c>.</summary>
     public static Dictionary<string, string> UserMetadata(string runtime, string nodeName, string cluster, string tokenHash)
     {
-        runtime = runtime.Length > 0 ? runtime : "k3s";
+        runtime = runtime.Length > 0 ? runtime : Config.RuntimeNaming.NameOf(Contracts.V1.Runtime.K3S);
         var map = new Dictionary<string, string>(StringComparer.Ordinal) { [$"{runtime}-node-name"] = nodeName };
         if (cluster.Length > 0)
         {

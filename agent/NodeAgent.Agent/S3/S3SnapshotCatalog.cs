@@ -74,7 +74,7 @@ internal sealed class S3SnapshotCatalog(IAmazonS3 s3, S3Settings settings, Resil
             var bare = k.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase) ? k["x-amz-meta-".Length..] : k;
             map[bare.ToLowerInvariant()] = head.Metadata[k];
         }
-        string Of(string suffix) => S3Objects.Runtimes.Select(rt => map.GetValueOrDefault($"{rt}-{suffix}", "")).FirstOrDefault(v => v.Length > 0) ?? "";
+        string Of(string suffix) => Config.RuntimeNaming.Names.Select(rt => map.GetValueOrDefault($"{rt}-{suffix}", "")).FirstOrDefault(v => v.Length > 0) ?? "";
         return (Of("node-name"), Of("token-hash"));
     }
 

@@ -69,7 +69,7 @@ internal sealed class S3SnapshotUploader(IAmazonS3 s3, S3Settings settings, Resi
 
     /// <summary>An upload that runs alongside a save (see <see cref="S3StreamingUpload"/>); its metadata object follows with <see cref="PutMetadataAsync"/>.</summary>
     public S3StreamingUpload StartUpload(string fileName, SnapshotSaveRequest request)
-        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(request.Runtime, request.NodeName, request.Cluster, request.TokenHash), journal, ContentMd5);
+        => new(s3, settings, retry, fileName, S3Objects.UserMetadata(Config.RuntimeNaming.NameOrEmpty(request.Runtime), request.NodeName, request.Cluster, request.TokenHash), journal, ContentMd5);
 
     /// <summary>The metadata object <c>&lt;folder&gt;/.metadata/&lt;file&gt;</c>: the sidecar's JSON.</summary>
     public async Task PutMetadataAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)

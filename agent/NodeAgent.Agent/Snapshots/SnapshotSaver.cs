@@ -9,7 +9,7 @@ internal sealed record SnapshotSaveRequest(string Directory, string NamePrefix, 
 {
     public string Cluster { get; init; } = "";
 
-    public string Runtime { get; init; } = "";
+    public Contracts.V1.Runtime Runtime { get; init; }
 
     public string KubernetesVersion { get; init; } = "";
 
@@ -134,7 +134,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             Name = Path.GetFileName(file.Path),
             NodeName = request.NodeName,
             Cluster = request.Cluster,
-            Runtime = request.Runtime,
+            Runtime = Config.RuntimeNaming.NameOrEmpty(request.Runtime),
             KubernetesVersion = request.KubernetesVersion,
             ClusterConfig = request.ClusterConfig,
             CreatedAt = createdAt,

@@ -128,7 +128,7 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
         await EtcdData.PutAsync(etcd.ClientUrl, [new("/k1", "v1"), new("/k2", "v2")]).DefaultTimeout();
         var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
             TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-        var result = await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("elsewhere"), "on-demand", "n2", compress) { Runtime = "k3s" }, null, CancellationToken.None)
+        var result = await saver.SaveAsync(new SnapshotSaveRequest(_root.Combine("elsewhere"), "on-demand", "n2", compress) { Runtime = Contracts.V1.Runtime.K3S }, null, CancellationToken.None)
             .WithTimeout(TestTimeouts.Slow);
         return result.Metadata!;
     }

@@ -136,10 +136,10 @@ public sealed class DistributionDriverTests : IDisposable
         var k3s = new AgentOptions { Runtime = Contracts.V1.Runtime.K3S };
         var rke2 = new AgentOptions { Runtime = Contracts.V1.Runtime.Rke2 };
 
-        Assert.Equal(("/usr/local/bin/k3s-killall.sh", "/usr/local/bin/k3s", "systemctl stop k3s", "systemctl start k3s"),
-            (k3s.EffectiveKillallScript, k3s.EffectiveRuntimeBinary, k3s.EffectiveServiceStopCommand, k3s.EffectiveServiceStartCommand));
-        Assert.Equal(("/usr/local/bin/rke2-killall.sh", "/usr/local/bin/rke2", "systemctl stop rke2-server", "systemctl start rke2-server"),
-            (rke2.EffectiveKillallScript, rke2.EffectiveRuntimeBinary, rke2.EffectiveServiceStopCommand, rke2.EffectiveServiceStartCommand));
+        Assert.Equal(("/usr/local/bin/k3s-killall.sh", "/usr/local/bin/k3s", "systemctl start k3s"),
+            (k3s.EffectiveKillallScript, k3s.EffectiveRuntimeBinary, k3s.EffectiveServiceStartCommand));
+        Assert.Equal(("/usr/local/bin/rke2-killall.sh", "/usr/local/bin/rke2", "systemctl start rke2-server"),
+            (rke2.EffectiveKillallScript, rke2.EffectiveRuntimeBinary, rke2.EffectiveServiceStartCommand));
     }
 
     [Fact]

@@ -209,7 +209,7 @@ public sealed class EtcdDriverTests : IDisposable
     {
         var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(member.Directory, member.ClientUrl, null, null, null)),
             TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
-        var result = await saver.SaveAsync(new SnapshotSaveRequest(member.SnapshotDir(), "on-demand", member.Name, Compress: false) { Runtime = "etcd" },
+        var result = await saver.SaveAsync(new SnapshotSaveRequest(member.SnapshotDir(), "on-demand", member.Name, Compress: false) { Runtime = Contracts.V1.Runtime.Etcd },
             null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         return Assert.IsType<SnapshotMetadata>(result.Metadata);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using NodeAgent.Agent.Config;
 using NodeAgent.Testing;
 
@@ -55,10 +56,33 @@ public sealed class RuntimeConfigTests : IDisposable
         var given = Load(Base + "runtime: k3s\nkillall-script: /opt/k3s/killall.sh\nruntime-binary: /opt/k3s/k3s\n"
             + "service-stop-command: systemctl stop k3s-server\nservice-start-command: systemctl start k3s-server\n");
 
-        Assert.Equal(("/usr/local/bin/rke2-killall.sh", "/usr/local/bin/rke2", "systemctl stop rke2-server", "systemctl start rke2-server"),
-            (defaults.EffectiveKillallScript, defaults.EffectiveRuntimeBinary, defaults.EffectiveServiceStopCommand, defaults.EffectiveServiceStartCommand));
-        Assert.Equal(("/opt/k3s/killall.sh", "/opt/k3s/k3s", "systemctl stop k3s-server", "systemctl start k3s-server"),
-            (given.EffectiveKillallScript, given.EffectiveRuntimeBinary, given.EffectiveServiceStopCommand, given.EffectiveServiceStartCommand));
+        Assert.Equal(("/usr/local/bin/rke2-killall.sh", "/usr/local/bin/rke2", "systemctl start rke2-server"),
+            (defaults.EffectiveKillallScript, defaults.EffectiveRuntimeBinary, defaults.EffectiveServiceStartCommand));
+        Assert.Equal(("/opt/k3s/killall.sh", "/opt/k3s/k3s", "systemctl start k3s-server"),
+            (given.EffectiveKillallScript, given.EffectiveRuntimeBinary, given.EffectiveServiceStartCommand));
+    }
+
+    [Fact]
+    public void Load_ServiceStopCommand_LoadsAndWarnsOnceThatItIsIgnored()
+    {
+        var options = Load(Base + "runtime: k3s\nservice-stop-command: systemctl stop k3s-server\n");
+        var logger = new RecordingLogger<RuntimeConfigTests>();
+
+        AgentConfigWarnings.Report(options, logger);
+
+        var warning = Assert.Single(logger.Entries);
+        Assert.Equal((LogLevel.Warning, $"Config key service-stop-command is ignored: {AgentConfigWarnings.ServiceStopCommandIgnored}"), warning);
+        Assert.Contains("deprecated", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NoServiceStopCommand_NoWarning()
+    {
+        var logger = new RecordingLogger<RuntimeConfigTests>();
+
+        AgentConfigWarnings.Report(Load(Base + "runtime: k3s\n"), logger);
+
+        Assert.Empty(logger.Entries);
     }
 
     [Theory]
@@ -71,7 +95,7 @@ public sealed class RuntimeConfigTests : IDisposable
     {
         var options = Load(Base + yaml);
 
-        Assert.Equal(($"systemctl stop {unit}", $"systemctl start {unit}"), (options.EffectiveServiceStopCommand, options.EffectiveServiceStartCommand));
+        Assert.Equal($"systemctl start {unit}", options.EffectiveServiceStartCommand);
     }
 
     [Fact]

@@ -351,7 +351,7 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
     }
 
-    private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+    private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => S3TestStores.Saver(_root.Path, etcd, TimeProvider.System);
 

@@ -113,7 +113,7 @@ public sealed class SnapshotManagerTests(SharedS3Servers servers) : IClassFixtur
 
     private string SnapshotDir => _root.Combine("snapshots");
 
-    private SnapshotSaveRequest Request() => new(SnapshotDir, "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+    private SnapshotSaveRequest Request() => new(SnapshotDir, "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotStores Stores(IS3SnapshotStore? s3) => new(new LocalSnapshotStore(SnapshotDir, "n1"), s3);
 

@@ -283,7 +283,7 @@ public sealed class SnapshotSaverTests : IDisposable
         Assert.Contains("must be a bare name", ex.Message, StringComparison.Ordinal);
     }
 
-    private SnapshotSaveRequest Request() => new(_dir, "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
+    private SnapshotSaveRequest Request() => new(_dir, "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => new(
         () => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),

@@ -48,8 +48,6 @@ public sealed class K3sStandInNode
 
     public string StartCommand => $"/bin/sh {ServiceScript} start";
 
-    public string StopCommand => $"/bin/sh {ServiceScript} stop";
-
     public string RestartCommand => $"/bin/sh {ServiceScript} restart";
 
     public string ConfigPath => Path.Combine(Root, "etc", "rancher", Runtime, "config.yaml");
@@ -158,7 +156,6 @@ public sealed class K3sStandInNode
         ["runtime-binary"] = RuntimeBinary,
         ["killall-script"] = KillallScript,
         ["service-start-command"] = StartCommand,
-        ["service-stop-command"] = StopCommand,
         ["service-restart-command"] = RestartCommand,
         ["etcd-endpoints"] = ClientUrl,
     };

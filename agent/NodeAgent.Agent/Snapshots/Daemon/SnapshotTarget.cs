@@ -20,7 +20,7 @@ internal sealed record SnapshotTarget(
     TargetS3? S3,
     bool ClusterRetentionScope,
     string Cluster,
-    string Runtime,
+    Contracts.V1.Runtime Runtime,
     string KubernetesVersion,
     string ClusterConfiguration)
 {
@@ -39,7 +39,7 @@ internal sealed record SnapshotTarget(
             ? ScheduleSettings.Create(settings.Cron, settings.TimeZone, retention, settings.Name.Length > 0 ? settings.Name : SnapshotNames.RecurringPrefix, settings.Compress)
             : null;
         return new SnapshotTarget(directory, schedule, retention, settings.S3 is { } s3 ? ToS3(s3) : null,
-            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, steadyState.Runtime.Name() ?? RuntimeNaming.NameOf(options.Runtime),
+            settings.S3?.RetentionScope == RetentionScope.Cluster, cluster, steadyState.Runtime.Name() is null ? options.Runtime : steadyState.Runtime,
             steadyState.KubernetesVersion, steadyState.ClusterConfiguration);
     }
 
