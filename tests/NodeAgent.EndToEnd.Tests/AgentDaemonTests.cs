@@ -1,12 +1,14 @@
 using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Processes;
 
 namespace NodeAgent.EndToEnd.Tests;
 
 /// <summary>The real node-agent process against the real plan-server process.</summary>
+[ExpectedDuration(90)]
 public sealed class AgentDaemonTests : IAsyncLifetime
 {
     private PlanServerProcess _server = null!;

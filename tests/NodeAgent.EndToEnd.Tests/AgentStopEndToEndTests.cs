@@ -4,6 +4,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.EndToEnd;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
@@ -16,6 +17,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// or etcdctl (Restore) holds the step in hand until the test lets it go, so the signal lands in
 /// the middle of that very step.
 /// </summary>
+[ExpectedDuration(280)]
 public sealed class AgentStopEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private RestoreRig _rig = null!;

@@ -4,6 +4,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.EndToEnd;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
@@ -16,6 +17,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// cluster of two; (c) a restore while a node is unreachable is refused and starts nothing; (b) every
 /// member lost: three replacement nodes with new names and empty disks restore from S3.
 /// </summary>
+[ExpectedDuration(100)]
 public sealed class DisasterRecoveryEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private RestoreRig _rig = null!;

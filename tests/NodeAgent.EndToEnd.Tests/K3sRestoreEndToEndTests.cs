@@ -3,6 +3,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.K3s;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 
 namespace NodeAgent.EndToEnd.Tests;
@@ -25,6 +26,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// a reset (every node shares this host's 127.0.0.1), RKE2's static pods and <c>force-restart</c>, or K3s's
 /// exact timings (learners are promoted every 2 s here, 15 s in K3s).
 /// </summary>
+[ExpectedDuration(300)]
 public sealed class K3sRestoreEndToEndTests : IAsyncLifetime
 {
     private static readonly KeyValuePair<string, string>[] Original =

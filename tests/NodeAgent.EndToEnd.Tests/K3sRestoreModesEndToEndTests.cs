@@ -2,6 +2,7 @@ using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.K3s;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 
 namespace NodeAgent.EndToEnd.Tests;
@@ -15,6 +16,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// (nothing is downloaded here: the agents install from <c>runtime-versions-dir</c>), containerd,
 /// kubelet or the Kubernetes version of the API server.
 /// </summary>
+[ExpectedDuration(140)]
 public sealed class K3sRestoreModesEndToEndTests : IAsyncLifetime
 {
     private const string Recorded = "v1.30.4+k3s1";

@@ -3,6 +3,7 @@ using NodeAgent.Contracts.V1;
 using NodeAgent.Testing;
 using NodeAgent.Testing.EndToEnd;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
@@ -17,6 +18,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// metadata). Neither has a sidecar of ours, so no sha256 is recorded: the nodes check etcd's own
 /// sha256 trailer. Plain etcd is the runtime here: each member restores from the file.
 /// </summary>
+[ExpectedDuration(150)]
 public sealed class K3sSnapshotsRestoreEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private RestoreRig _rig = null!;

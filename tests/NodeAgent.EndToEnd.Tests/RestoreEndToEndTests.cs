@@ -3,6 +3,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.EndToEnd;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 
@@ -12,6 +13,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// Restores with every part real: a plan-server process, a 3-member etcd whose members the agents
 /// stop and start with their scripts, three node-agent processes and Ceph RGW as the S3 target.
 /// </summary>
+[ExpectedDuration(210)]
 public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private RestoreRig _rig = null!;

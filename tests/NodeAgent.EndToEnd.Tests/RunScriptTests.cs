@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using NodeAgent.Testing;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.Processes;
 
 namespace NodeAgent.EndToEnd.Tests;
@@ -12,6 +13,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// takes a one-time snapshot through the plan server and prints the catalog; Ctrl-C (SIGINT)
 /// stops everything and leaves no process behind.
 /// </summary>
+[ExpectedDuration(180)]
 public sealed class RunScriptTests : IDisposable
 {
     private readonly TempDir _state = new("nodeagent-runsh-");

@@ -4,6 +4,7 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.Agent;
 using NodeAgent.Testing.Etcd;
 using NodeAgent.Testing.Net;
+using NodeAgent.Testing.Ordering;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.S3;
 using NodeAgent.Testing.Tools;
@@ -14,6 +15,7 @@ namespace NodeAgent.EndToEnd.Tests;
 /// The whole system, every part real: a plan-server process, a 3-member etcd, three node-agent
 /// processes (each beside its own member) and Ceph RGW as the S3 target.
 /// </summary>
+[ExpectedDuration(260)]
 public sealed class SnapshotOperationEndToEndTests(SharedCeph servers) : IClassFixture<SharedCeph>, IAsyncLifetime
 {
     private readonly List<TempDir> _dataDirs = [];
