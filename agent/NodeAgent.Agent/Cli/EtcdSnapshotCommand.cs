@@ -159,6 +159,11 @@ internal static class EtcdSnapshotCommand
                     Console.WriteLine($"Snapshot {name} {remote.Describe(store.LocationOf(name))}");
                     locked |= remote.Outcome == S3DeleteOutcome.Locked;
                 }
+                if (deleted.S3Failure is { } failure)
+                {
+                    await Console.Error.WriteLineAsync($"node-agent: {failure}");
+                    return 1;
+                }
                 if (!deleted.LocalDeleted && deleted.S3 is null)
                 {
                     missing.Add(name);
@@ -195,6 +200,11 @@ internal static class EtcdSnapshotCommand
             {
                 // A locked object is reported, not hidden behind a delete marker.
                 Console.WriteLine($"Snapshot {o.Name} {deleted.Describe(o.Location(store!.Bucket))}");
+            }
+            if (pruned.S3Failure is { } failure)
+            {
+                await Console.Error.WriteLineAsync($"node-agent: {failure}");
+                return 1;
             }
             return 0;
         }));

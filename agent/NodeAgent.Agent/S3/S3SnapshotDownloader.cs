@@ -28,15 +28,17 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         try
         {
             using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
+            // The request's timeout ends with the headers; the body is read under --s3-timeout too.
+            await using var body = new S3BodyTimeout(response.ResponseStream, settings.Timeout);
             file = zipped
-                ? await CopyVerbatimAsync(response.ResponseStream, target, cancellationToken)
-                : await SnapshotFileWriter.WriteVerifiedAsync(response.ResponseStream, target, cancellationToken);
+                ? await CopyVerbatimAsync(body, target, cancellationToken)
+                : await SnapshotFileWriter.WriteVerifiedAsync(body, target, cancellationToken);
         }
         catch (SnapshotStreamException ex)
         {
             throw new S3TargetException($"s3://{settings.Bucket}/{settings.KeyOf(name)} is not a whole etcd snapshot: {ex.Message}");
         }
-        catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException or Polly.Timeout.TimeoutRejectedException && ex is not SnapshotRequestException)
+        catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException && ex is not SnapshotRequestException)
         {
             throw new S3TargetException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);
         }

@@ -16,10 +16,18 @@ internal sealed record UploadReport(string Name, string? Location, string? Failu
 internal sealed record SnapshotSaveOutcome(SnapshotSaveResult Result, DateTimeOffset SavedAt, UploadReport? Upload, IReadOnlyList<UploadReport> CaughtUp);
 
 /// <summary>What retention deleted (or found kept by Object Lock): local file names, and S3 objects.</summary>
-internal sealed record SnapshotPruneResult(IReadOnlyList<string> Local, IReadOnlyList<(S3SnapshotObject Object, S3DeleteResult Result)> S3);
+internal sealed record SnapshotPruneResult(IReadOnlyList<string> Local, IReadOnlyList<(S3SnapshotObject Object, S3DeleteResult Result)> S3)
+{
+    /// <summary>Why the S3 side failed (the local copies in <see cref="Local"/> are gone all the same); null when it did not.</summary>
+    public string? S3Failure { get; init; }
+}
 
 /// <summary>What a delete found: whether a local copy went, and what came of the S3 copy (null: no S3 target, or not there).</summary>
-internal sealed record SnapshotDeleteResult(bool LocalDeleted, S3DeleteResult? S3);
+internal sealed record SnapshotDeleteResult(bool LocalDeleted, S3DeleteResult? S3)
+{
+    /// <summary>Why the S3 copy's delete failed (a local copy is gone all the same); null when it did not.</summary>
+    public string? S3Failure { get; init; }
+}
 
 /// <summary>
 /// The snapshot feature, for <c>etcd-snapshot</c> and the daemon alike: preflight, the save with
@@ -100,8 +108,18 @@ internal sealed class SnapshotManager(SnapshotSaver saver, TimeProvider time)
         CancellationToken cancellationToken)
     {
         IReadOnlyList<string> local = missingDirIsEmpty && !Directory.Exists(stores.Local.Directory) ? [] : stores.Local.Prune(prefix, keepLocal);
-        IReadOnlyList<(S3SnapshotObject, S3DeleteResult)> s3 = stores.S3 is { } store ? await store.PruneAsync(prefix, keepS3, nodeScope, cancellationToken) : [];
-        return new SnapshotPruneResult(local, s3);
+        if (stores.S3 is not { } store)
+        {
+            return new SnapshotPruneResult(local, []);
+        }
+        try
+        {
+            return new SnapshotPruneResult(local, await store.PruneAsync(prefix, keepS3, nodeScope, cancellationToken));
+        }
+        catch (S3TargetException ex)
+        {
+            return new SnapshotPruneResult(local, []) { S3Failure = ex.Message };
+        }
     }
 
     /// <summary>Deletes a snapshot's local copy (with its sidecar) and its S3 copy (with its metadata object), where they are.</summary>
@@ -114,7 +132,15 @@ internal sealed class SnapshotManager(SnapshotSaver saver, TimeProvider time)
             stores.Local.Delete([name]);
             localDeleted = true;
         }
-        var s3 = stores.S3 is { } store ? await store.DeleteAsync(name, cancellationToken) : null;
+        S3DeleteResult? s3;
+        try
+        {
+            s3 = stores.S3 is { } store ? await store.DeleteAsync(name, cancellationToken) : null;
+        }
+        catch (S3TargetException ex)
+        {
+            return new SnapshotDeleteResult(localDeleted, null) { S3Failure = ex.Message };
+        }
         return new SnapshotDeleteResult(localDeleted, s3 is { Outcome: S3DeleteOutcome.NotFound } ? null : s3);
     }
 

@@ -55,6 +55,8 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     // .NET's IOException carries the errno as its HResult on Linux.
     private const int WouldBlock = 11;
     private const int ReadOnlyFileSystem = 30;
+    private const int NoSpaceLeft = 28;
+    private const int QuotaExceeded = 122;
 
     /// <param name="onProgress">Called now and then with (bytes done, bytes expected from etcd's db size).</param>
     /// <param name="tee">
@@ -95,7 +97,16 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         LogSaving(logger, name, status.Endpoint, status.DbSizeBytes);
 
         await using var copy = request.Compress ? null : tee?.Invoke(name);
-        var (file, teeFailure) = await StreamAsync(etcd, Path.Combine(directory, name), copy, status.DbSizeBytes, onProgress, cancellationToken);
+        SnapshotFileInfo file;
+        string? teeFailure;
+        try
+        {
+            (file, teeFailure) = await StreamAsync(etcd, Path.Combine(directory, name), copy, status.DbSizeBytes, onProgress, cancellationToken);
+        }
+        catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+        {
+            throw NotWritten(name, directory, ex);
+        }
         onProgress?.Invoke(file.SizeBytes, file.SizeBytes);
 
         var snapshotSha256 = file.Sha256;
@@ -104,6 +115,11 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             try
             {
                 file = await SnapshotZip.CompressAsync(file.Path, createdAt, cancellationToken);
+            }
+            catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+            {
+                File.Delete(file.Path);
+                throw NotWritten(name, directory, ex);
             }
             catch
             {
@@ -159,12 +175,24 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         {
             new SnapshotSidecars(directory).Write(metadata);
         }
+        catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+        {
+            File.Delete(path);
+            throw NotWritten(metadata.Name, directory, ex);
+        }
         catch
         {
             File.Delete(path);
             throw;
         }
     }
+
+    /// <summary>A full (or quota-bound) or read-only file system: the errno alone names no file, so the error names the snapshot and the dir.</summary>
+    private static bool IsDiskFullOrReadOnly(IOException ex) => ex.HResult is NoSpaceLeft or QuotaExceeded or ReadOnlyFileSystem;
+
+    /// <summary>The writers have removed what they wrote: nothing that looks like a snapshot stays.</summary>
+    private static IOException NotWritten(string name, string directory, IOException ex)
+        => new($"snapshot {name} could not be written to {directory}: {ex.Message}; nothing of it was kept", ex);
 
     /// <summary>etcd's stream into the verified file (and the tee); a failed save aborts the tee's upload.</summary>
     private static async Task<(SnapshotFileInfo File, string? TeeFailure)> StreamAsync(

@@ -43,5 +43,16 @@ internal sealed class SnapshotSidecars(string snapshotDir)
         }
     }
 
-    public void Delete(string fileName) => File.Delete(PathOf(fileName));
+    /// <summary>Deletes a snapshot's sidecar, if any: no <c>.metadata/</c> dir (files etcdctl or K3s wrote, an operator removed it) means no sidecar.</summary>
+    public void Delete(string fileName)
+    {
+        try
+        {
+            File.Delete(PathOf(fileName));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing to delete: File.Delete ignores a missing file but not a missing dir.
+        }
+    }
 }

@@ -226,6 +226,36 @@ public sealed class EtcdSnapshotS3CliTests(S3ServersFixture servers) : IDisposab
     }
 
     /// <summary>
+    /// prune and delete with --s3 while S3 hangs: the local copies go first, and the user is told which
+    /// went before the S3 timeout, instead of only the timeout (local snapshots deleted unmentioned).
+    /// </summary>
+    [Fact]
+    public async Task PruneAndDelete_S3Hung_SayWhichLocalSnapshotsWentThenTheTimeout_ExitOne()
+    {
+        var server = servers.Ceph;
+        await using var relay = TcpRelay.Start(server.HttpEndpoint);
+        relay.Freeze();
+        Directory.CreateDirectory(Dir);
+        Directory.CreateDirectory(Path.Combine(_root.Path, ".metadata"));
+        foreach (var seconds in new[] { 1700000001, 1700000002, 1700000003 })
+        {
+            File.WriteAllText(Path.Combine(Dir, $"on-demand-n1-{seconds}"), "snapshot");
+        }
+        var timedOut = $"S3 at {relay.Authority} timed out after 3s (--s3-timeout)";
+
+        var pruned = await RunHungAsync(server, relay.Authority, "prune", "--snapshot-retention", "2", "--node-name", "n1", "--s3", "--s3-bucket", "any-bucket", "--s3-timeout", "3s");
+        var deleted = await RunHungAsync(server, relay.Authority, "delete", "--node-name", "n1", "--s3", "--s3-bucket", "any-bucket", "--s3-timeout", "3s", "on-demand-n1-1700000003");
+
+        Assert.Equal($"node-agent: listing s3://any-bucket/ failed: {timedOut}", pruned.StandardError.Trim());
+        Assert.Equal("Snapshot on-demand-n1-1700000001 deleted", pruned.StandardOutput.Trim());
+        Assert.Equal(1, pruned.ExitCode);
+        Assert.Equal($"node-agent: deleting s3://any-bucket/on-demand-n1-1700000003 failed: {timedOut}", deleted.StandardError.Trim());
+        Assert.Equal("Snapshot on-demand-n1-1700000003 deleted", deleted.StandardOutput.Trim());
+        Assert.Equal(1, deleted.ExitCode);
+        Assert.Equal([Path.Combine(Dir, "on-demand-n1-1700000002")], Directory.GetFiles(Dir));
+    }
+
+    /// <summary>
     /// --s3-proxy sends S3 traffic through the proxy (tinyproxy logs the requests); "none" ignores a
     /// proxy in the environment, which is otherwise honoured (K3s's behaviour).
     /// </summary>

@@ -6,6 +6,7 @@ using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
 using NodeAgent.Testing;
 using NodeAgent.Testing.Etcd;
+using NodeAgent.Testing.Net;
 using NodeAgent.Testing.S3;
 
 namespace NodeAgent.Agent.Tests.S3;
@@ -321,6 +322,38 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         Assert.Empty(Directory.GetFiles(restoreDir));
     }
 
+    /// <summary>
+    /// S3 answers the GET of a restore's download, sends 1 MB of the body and then hangs (the relay
+    /// forwards nothing more and holds the connection open): the download fails after --s3-timeout
+    /// with no byte, naming it, instead of waiting for the step's own deadline; nothing is left behind.
+    /// </summary>
+    [Fact]
+    public async Task Download_S3HangsMidBody_FailsAfterTheS3TimeoutAndLeavesNothing()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 6).WithTimeout(TestTimeouts.Slow);
+        var saved = await SaveAsync(etcd, compress: false);
+        await Store(server, bucket).UploadAsync(saved.Path!, saved.Metadata!, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        await using var relay = TcpRelay.Start(server.HttpEndpoint);
+        var hung = Store(server, bucket, endpoint: relay.Authority, timeout: TimeSpan.FromSeconds(3));
+        // Past the metadata object's GET and the headers: the freeze comes inside the snapshot's body.
+        var frozen = relay.TripAfterDown(1024 * 1024, () =>
+        {
+            relay.Freeze();
+            return Task.CompletedTask;
+        });
+        var restoreDir = _root.Combine("restore");
+
+        var ex = await Assert.ThrowsAsync<S3TargetException>(() => hung.DownloadAsync(saved.Metadata!.Name, restoreDir, CancellationToken.None).DefaultTimeout());
+        await frozen.DefaultTimeout();
+
+        Assert.Equal($"download of s3://{bucket}/{saved.Metadata!.Name} failed: S3 at {relay.Authority} timed out after 3s (--s3-timeout)", ex.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(restoreDir));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
+    }
+
     private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = "etcd", Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => new(() => new GrpcEtcdMaintenance(EtcdConnectionOptions.Resolve(_root.Path, etcd.ClientUrl, null, null, null)),
@@ -330,12 +363,11 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
         => await Saver(etcd).SaveAsync(Request() with { Compress = compress, NamePrefix = prefix }, null, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
 
     private static S3SnapshotStore Store(IS3TestServer server, string bucket, string folder = "", string? secretKey = null, string? accessKey = null,
-        bool https = false, string? ca = null)
+        bool https = false, string? ca = null, string? endpoint = null, TimeSpan? timeout = null)
     {
-        var endpoint = https ? server.HttpsEndpoint! : server.HttpEndpoint;
         var settings = new S3Settings
         {
-            Endpoint = endpoint.Authority,
+            Endpoint = endpoint ?? (https ? server.HttpsEndpoint! : server.HttpEndpoint).Authority,
             Insecure = !https,
             Bucket = bucket,
             Folder = folder,
@@ -344,7 +376,7 @@ public sealed class S3SnapshotStoreTests(S3ServersFixture servers) : IDisposable
             EndpointCa = ca ?? "",
             PartSizeBytes = FiveMiB,
             ParallelParts = 3,
-            Timeout = TimeSpan.FromSeconds(30),
+            Timeout = timeout ?? TimeSpan.FromSeconds(30),
         }.Validated();
         return new S3SnapshotStore(S3ClientFactory.Create(settings), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
             NullLogger<S3SnapshotStore>.Instance);

@@ -109,6 +109,34 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         Assert.Equal($"node-agent: snapshot dir {dir} is read-only", result.StandardError.Trim());
     }
 
+    /// <summary>
+    /// A snapshot dir on a 1 MiB file system (a tmpfs in a mount namespace of the command's own) and
+    /// a 4 MB etcd: the disk fills mid-stream. The message names the snapshot and the dir, not only
+    /// the errno; nothing of the snapshot stays and the dir's other files are untouched.
+    /// </summary>
+    [Fact]
+    public async Task Save_DiskFullMidStream_NamesSnapshotAndDirKeepsNothingTouchesNothingElse()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await EtcdData.LoadAsync(etcd.ClientUrl, 4).WithTimeout(TestTimeouts.Slow);
+        var mount = _root.Combine("small");
+        Directory.CreateDirectory(mount);
+        var dir = Path.Combine(mount, "snapshots");
+        var script = "m=\"$1\"; mount -t tmpfs -o size=1m tmpfs \"$m\" && mkdir \"$m/snapshots\" && echo keep > \"$m/snapshots/other\" "
+            + "&& echo keep > \"$m/snapshots/on-demand-n1-1700000000\" && shift && \"$@\"; rc=$?; find \"$m\" -type f | LC_ALL=C sort; exit $rc";
+
+        var result = await CommandRunner.RunAsync("/usr/bin/unshare",
+            ["--mount", "--map-root-user", "/bin/sh", "-c", script, "sh", mount, RepoPaths.Executable("node-agent"),
+                "etcd-snapshot", "save", "--dir", dir, "--node-name", "n1", "--endpoints", etcd.ClientUrl], timeout: TestTimeouts.Slow);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches($@"^node-agent: snapshot on-demand-n1-\d+ could not be written to {System.Text.RegularExpressions.Regex.Escape(dir)}: No space left on device; nothing of it was kept$",
+            result.StandardError.Trim());
+        Assert.Equal(
+            [Path.Combine(mount, ".nodeagent", "save.lock"), Path.Combine(dir, "on-demand-n1-1700000000"), Path.Combine(dir, "other")],
+            result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>etcd as K3s runs it (TLS, client certificates), found through K3s's file layout alone.</summary>
     [Fact]
     public async Task Save_FromTlsEtcd_UsesTheK3sCertificateLayout()
@@ -132,6 +160,31 @@ public sealed class EtcdSnapshotCliTests : IDisposable
         saved.EnsureSuccess();
         var snapshot = Assert.Single(Directory.GetFiles(Path.Combine(dataDir, "server", "db", "snapshots")), f => !Path.GetFileName(f).StartsWith('.'));
         (await NodeAgent.Testing.Tools.Etcdctl.SnapshotRestoreAsync(snapshot, _root.Combine("restored"))).EnsureSuccess();
+    }
+
+    /// <summary>
+    /// A snapshot dir with no <c>../.metadata/</c> (files etcdctl or K3s wrote, or an operator removed
+    /// it): no metadata to prune, not an error. ls, delete and prune work on the files alone.
+    /// </summary>
+    [Fact]
+    public async Task PruneDeleteLs_NoMetadataDir_WorkOnTheFilesAlone()
+    {
+        Directory.CreateDirectory(Dir);
+        foreach (var name in new[] { "on-demand-n1-1600000000", "on-demand-n1-1600000100", "on-demand-n1-1600000200", "other-n1-1600000000" })
+        {
+            File.WriteAllText(Path.Combine(Dir, name), "x");
+        }
+
+        var listed = await RunAsync("ls", "--dir", Dir, "--node-name", "n1", "-o", "json");
+        var pruned = await RunAsync("prune", "--dir", Dir, "--node-name", "n1", "--etcd-snapshot-retention", "1");
+        var deleted = await RunAsync("delete", "--dir", Dir, "--node-name", "n1", "other-n1-1600000000");
+
+        Assert.Equal(4, JsonDocument.Parse(listed.EnsureSuccess().StandardOutput).RootElement.GetArrayLength());
+        Assert.Equal(["Snapshot on-demand-n1-1600000100 deleted", "Snapshot on-demand-n1-1600000000 deleted"],
+            pruned.EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("Snapshot other-n1-1600000000 deleted", deleted.EnsureSuccess().StandardOutput.Trim());
+        Assert.Equal(["on-demand-n1-1600000200"], Directory.GetFiles(Dir).Select(Path.GetFileName));
+        Assert.False(Directory.Exists(_root.Combine(".metadata")));
     }
 
     [Fact]

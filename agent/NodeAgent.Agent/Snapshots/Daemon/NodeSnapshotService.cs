@@ -101,7 +101,7 @@ internal sealed partial class NodeSnapshotService(
         {
             inventory.Changed();
         }
-        return lines;
+        return pruned.S3Failure is { } failure ? throw new S3TargetException(failure) : lines;
     }
 
     /// <summary>
@@ -128,7 +128,7 @@ internal sealed partial class NodeSnapshotService(
         {
             inventory.Changed();
         }
-        return (lines, deleted.S3?.Outcome == S3DeleteOutcome.Locked);
+        return deleted.S3Failure is { } failure ? throw new S3TargetException(failure) : (lines, deleted.S3?.Outcome == S3DeleteOutcome.Locked);
     }
 
     /// <summary>After a scheduled save: catches up uploads even when the save itself was skipped.</summary>
