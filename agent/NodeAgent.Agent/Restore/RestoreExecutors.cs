@@ -132,6 +132,11 @@ internal sealed class DownloadSnapshotExecutor(SnapshotTargets targets) : IInstr
         {
             return StepOutcome.Failure(ex.Message, retryable: true);
         }
+        catch (IOException ex)
+        {
+            // This node's disk (full, over quota, read-only): the message names the dir; retrying as such would not help.
+            return StepOutcome.Failure(ex.Message, retryable: false);
+        }
     }
 
     private static async Task<StepOutcome> AlreadyHereAsync(string local, string expectedSha256, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using NodeAgent.Agent.Snapshots;
 
 namespace NodeAgent.Agent.S3;
 
-/// <summary>What every object we write carries: K3s's user metadata, its content type, Content-MD5, no chunked encoding.</summary>
+/// <summary>What every object we write carries: K3s's user metadata, its content type, its checksum (see <see cref="Put"/>), no chunked encoding.</summary>
 internal static class S3Objects
 {
     public static string ContentTypeOf(string fileName)
@@ -28,17 +28,24 @@ internal static class S3Objects
         return map;
     }
 
-    /// <summary>A single PUT of <paramref name="length"/> bytes of <paramref name="body"/>; made anew for each attempt (its stream is read once).</summary>
-    public static PutObjectRequest Put(S3Settings settings, string key, byte[] body, int length, string contentType, Dictionary<string, string> userMetadata)
+    /// <summary>
+    /// A single PUT of <paramref name="length"/> bytes of <paramref name="body"/>; made anew for each attempt (its stream is read once).
+    /// Each byte is hashed once, as a multipart upload's parts are: over TLS the body goes UNSIGNED-PAYLOAD
+    /// and its Content-MD5 proves it; over plain HTTP the signature covers its SHA-256, and Content-MD5
+    /// is added only for a bucket that requires it (<paramref name="contentMd5"/>: Object Lock).
+    /// </summary>
+    public static PutObjectRequest Put(S3Settings settings, string key, byte[] body, int length, string contentType, Dictionary<string, string> userMetadata, bool contentMd5)
     {
+        var unsigned = !settings.Insecure;
         var request = new PutObjectRequest
         {
             BucketName = settings.Bucket,
             Key = key,
             InputStream = new MemoryStream(body, 0, length, writable: false),
             ContentType = contentType,
-            MD5Digest = ContentMd5.Of(body.AsSpan(0, length)),
+            MD5Digest = contentMd5 || unsigned ? ContentMd5.Of(body.AsSpan(0, length)) : null,
             UseChunkEncoding = false,
+            DisablePayloadSigning = unsigned,
         };
         CopyTo(userMetadata, request.Metadata);
         return request;

@@ -38,6 +38,11 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         {
             throw new S3TargetException($"s3://{settings.Bucket}/{settings.KeyOf(name)} is not a whole etcd snapshot: {ex.Message}");
         }
+        catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
+        {
+            // The local disk, not S3: the writer has removed its .part; nothing else is touched.
+            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be written to {directory}: {ex.Message}; nothing of it was kept", ex);
+        }
         catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException && ex is not SnapshotRequestException)
         {
             throw new S3TargetException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: {S3Errors.Describe(ex, settings)}", ex);

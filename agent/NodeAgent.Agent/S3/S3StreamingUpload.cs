@@ -234,6 +234,6 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         var body = _buffer ?? [];
         var length = _filled;
-        await _retry.ExecuteAsync(async ct => await _s3.PutObjectAsync(S3Objects.Put(_settings, _key, body, length, _contentType, _userMetadata), ct), cancellationToken);
+        await _retry.ExecuteAsync(async ct => await _s3.PutObjectAsync(S3Objects.Put(_settings, _key, body, length, _contentType, _userMetadata, _contentMd5), ct), cancellationToken);
     }
 }

@@ -55,8 +55,6 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
     // .NET's IOException carries the errno as its HResult on Linux.
     private const int WouldBlock = 11;
     private const int ReadOnlyFileSystem = 30;
-    private const int NoSpaceLeft = 28;
-    private const int QuotaExceeded = 122;
 
     /// <param name="onProgress">Called now and then with (bytes done, bytes expected from etcd's db size).</param>
     /// <param name="tee">
@@ -103,7 +101,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         {
             (file, teeFailure) = await StreamAsync(etcd, Path.Combine(directory, name), copy, status.DbSizeBytes, onProgress, cancellationToken);
         }
-        catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+        catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
         {
             throw NotWritten(name, directory, ex);
         }
@@ -116,7 +114,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             {
                 file = await SnapshotZip.CompressAsync(file.Path, createdAt, cancellationToken);
             }
-            catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+            catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
             {
                 File.Delete(file.Path);
                 throw NotWritten(name, directory, ex);
@@ -175,7 +173,7 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
         {
             new SnapshotSidecars(directory).Write(metadata);
         }
-        catch (IOException ex) when (IsDiskFullOrReadOnly(ex))
+        catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
         {
             File.Delete(path);
             throw NotWritten(metadata.Name, directory, ex);
@@ -186,9 +184,6 @@ internal sealed partial class SnapshotSaver(Func<IEtcdMaintenance> connect, Time
             throw;
         }
     }
-
-    /// <summary>A full (or quota-bound) or read-only file system: the errno alone names no file, so the error names the snapshot and the dir.</summary>
-    private static bool IsDiskFullOrReadOnly(IOException ex) => ex.HResult is NoSpaceLeft or QuotaExceeded or ReadOnlyFileSystem;
 
     /// <summary>The writers have removed what they wrote: nothing that looks like a snapshot stays.</summary>
     private static IOException NotWritten(string name, string directory, IOException ex)

@@ -9,6 +9,15 @@ namespace NodeAgent.Agent.Snapshots;
 /// the whole file again, as long as it is unchanged since (same size and modification time);
 /// anything else is read and checked as before. Process-wide, like the files it describes
 /// (<see cref="SnapshotVerifier"/>, its reader, is static too).
+/// <para>
+/// Why a memory of this process, keyed by size and modification time: download, verify and restore
+/// are separate steps the server sends, minutes apart (the restore after the runtime is stopped),
+/// so the result cannot simply be handed from one to the next, and the file sits in the snapshot dir
+/// in between, where anything may change it; a change must show without reading the bytes. A sha256
+/// kept beside the file would need the same size-and-time check to be trusted, would be one more
+/// file to write durably, prune and keep out of K3s's listing, and would outlive the process that
+/// saw the bytes arrive; after a restart the file is read again, which is always safe.
+/// </para>
 /// </summary>
 internal static class VerifiedSnapshotFiles
 {

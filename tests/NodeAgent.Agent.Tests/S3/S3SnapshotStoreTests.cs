@@ -351,6 +351,29 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
     }
 
+    /// <summary>
+    /// The local disk fills during a restore's download (a 1 MiB tmpfs, a 3 MiB object): the error
+    /// names the dir and the disk's error, not S3; no .part is left and nothing else is deleted.
+    /// </summary>
+    [Fact]
+    public async Task Download_LocalDiskFills_NamesTheDirAndTheDiskErrorAndKeepsNothingOfIt()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        const string snapshot = "on-demand-n1-1700000000";
+        await server.Aws().CopyUpAsync(File("big", 3 * 1024 * 1024), bucket, snapshot).WithTimeout(TestTimeouts.Slow);
+        using var disk = new SmallTmpfs();
+        var restoreDir = disk.Combine("restore");
+        Directory.CreateDirectory(restoreDir);
+        await System.IO.File.WriteAllTextAsync(Path.Combine(restoreDir, "keep-me"), "x");
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => Store(server, bucket).DownloadAsync(snapshot, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Equal($"download of s3://{bucket}/{snapshot} failed: snapshot {snapshot} could not be written to {restoreDir}: No space left on device; nothing of it was kept", ex.Message);
+        Assert.Equal([Path.Combine(restoreDir, "keep-me")], Directory.GetFileSystemEntries(restoreDir));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
+    }
+
     private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => S3TestStores.Saver(_root.Path, etcd, TimeProvider.System);

@@ -66,6 +66,64 @@ public sealed class S3StreamingUploadTests(SharedS3Servers servers) : IClassFixt
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(_root.Combine("down")).WithTimeout(TestTimeouts.Slow))));
     }
 
+    /// <summary>
+    /// Under one part the object goes in a single PUT, and its body is hashed once, as a part's is:
+    /// over TLS UNSIGNED-PAYLOAD with Content-MD5 as the proof; over plain HTTP the signed SHA-256 alone.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ServersAndSchemes))]
+    public async Task CompleteAsync_BytesUnderOnePart_TheSinglePutCarriesOnlyTheChecksumItsSchemeNeedsAndAwsReadsTheSameBytes(string name, bool https)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        var wire = new S3WireLog();
+        var bytes = RandomNumberGenerator.GetBytes(LastPart);
+        string? failure;
+        await using (var upload = Upload(Settings(server, bucket, https), wire))
+        {
+            await WriteInChunksAsync(upload, bytes, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+            failure = await upload.CompleteAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        }
+
+        Assert.Null(failure);
+        Assert.Empty(wire.Parts);
+        var put = Assert.Single(wire.SinglePuts);
+        Assert.Equal(LastPart, put.Length);
+        if (https)
+        {
+            Assert.Equal("UNSIGNED-PAYLOAD", put.ContentSha256);
+            Assert.Equal(Md5Base64(bytes), put.ContentMd5);
+        }
+        else
+        {
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), put.ContentSha256);
+            Assert.Null(put.ContentMd5);
+        }
+        await server.Aws(https).CopyDownAsync(bucket, Key, _root.Combine("down")).WithTimeout(TestTimeouts.Slow);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(_root.Combine("down")).WithTimeout(TestTimeouts.Slow));
+    }
+
+    /// <summary>An Object Lock bucket (the preflight found it wants Content-MD5): the single PUT carries it over plain HTTP too.</summary>
+    [Fact]
+    public async Task CompleteAsync_BytesUnderOnePartToABucketThatWantsContentMd5_TheSinglePutCarriesBoth()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        var wire = new S3WireLog();
+        var bytes = RandomNumberGenerator.GetBytes(LastPart);
+        string? failure;
+        await using (var upload = Upload(Settings(server, bucket, https: false), wire, contentMd5: true))
+        {
+            await WriteInChunksAsync(upload, bytes, CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+            failure = await upload.CompleteAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        }
+
+        Assert.Null(failure);
+        var put = Assert.Single(wire.SinglePuts);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), put.ContentSha256);
+        Assert.Equal(Md5Base64(bytes), put.ContentMd5);
+    }
+
     [Theory]
     [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
     public async Task CompleteAsync_ConnectionBreaksHalfwayThroughAPart_ReportsThatPartAndLeavesNoObjectOrUpload(string name)
@@ -130,9 +188,9 @@ public sealed class S3StreamingUploadTests(SharedS3Servers servers) : IClassFixt
         Timeout = TimeSpan.FromSeconds(30),
     }.Validated();
 
-    private static S3StreamingUpload Upload(S3Settings settings, S3WireLog wire)
+    private static S3StreamingUpload Upload(S3Settings settings, S3WireLog wire, bool contentMd5 = false)
         => new(S3ClientFactory.Create(settings, wire.Wrap), settings, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, settings.Timeout),
-            Key, S3Objects.UserMetadata("etcd", "n1", "", ""), journal: null, contentMd5: false);
+            Key, S3Objects.UserMetadata("etcd", "n1", "", ""), journal: null, contentMd5);
 
     /// <summary>In chunks of an odd size, as etcd's stream comes: the part boundaries fall inside them.</summary>
     private static async Task WriteInChunksAsync(S3StreamingUpload upload, byte[] bytes, CancellationToken cancellationToken)

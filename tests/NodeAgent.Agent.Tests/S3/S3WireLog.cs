@@ -8,8 +8,8 @@ namespace NodeAgent.Agent.Tests.S3;
 internal sealed record WirePart(int Number, long Length, string? ContentSha256, string? ContentMd5);
 
 /// <summary>
-/// Sits between the SDK and the real connection and notes every request (method and query) and
-/// every part's headers; with <see cref="BreakPart"/>, that part's body stops with a broken
+/// Sits between the SDK and the real connection and notes every request (method and query),
+/// every part's headers and every single PUT's; with <see cref="BreakPart"/>, that part's body stops with a broken
 /// connection after 1 MiB, every time it is sent.
 /// </summary>
 internal sealed class S3WireLog
@@ -20,6 +20,9 @@ internal sealed class S3WireLog
 
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>Whole objects sent in a single PUT (not parts), as <see cref="WirePart"/>s numbered 0.</summary>
+    public ConcurrentQueue<WirePart> SinglePuts { get; } = new();
+
     public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Recorder(this) { InnerHandler = inner };
 
     private sealed class Recorder(S3WireLog log) : DelegatingHandler
@@ -28,6 +31,10 @@ internal sealed class S3WireLog
         {
             var uri = request.RequestUri!;
             log.Requests.Enqueue($"{request.Method} {uri.Query}");
+            if (request.Method == HttpMethod.Put && uri.Query.Length == 0 && request.Content is { } whole)
+            {
+                log.SinglePuts.Enqueue(new WirePart(0, whole.Headers.ContentLength ?? -1, Header(request, "x-amz-content-sha256"), Header(request, "Content-MD5")));
+            }
             if (request.Method == HttpMethod.Put && HttpUtility.ParseQueryString(uri.Query)["partNumber"] is { } partNumber && request.Content is { } content)
             {
                 var number = int.Parse(partNumber, CultureInfo.InvariantCulture);
