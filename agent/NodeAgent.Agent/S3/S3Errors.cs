@@ -20,6 +20,9 @@ internal static class S3Errors
         AmazonS3Exception s3 => $"S3 at {settings.Endpoint} answered {(int)s3.StatusCode} {s3.ErrorCode}: {s3.Message}",
         _ when Find<AuthenticationException>(ex) is not null
             => $"TLS with {settings.Endpoint} failed: its certificate is not trusted (give its CA with --s3-endpoint-ca, or --s3-insecure for plain http)",
+        // Our own read deadline on an answer's body (S3BodyTimeout) reaches here wrapped in the
+        // transport's IOException: a body that stopped coming is a timeout, not a broken connection.
+        _ when Find<TimeoutException>(ex) is not null => TimedOut(settings),
         _ when BrokeMidTransfer(ex) is { } reason => $"S3 at {settings.Endpoint}: the connection broke mid-transfer ({reason})",
         _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
         AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
