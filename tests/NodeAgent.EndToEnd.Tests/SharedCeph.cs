@@ -10,64 +10,45 @@ namespace NodeAgent.EndToEnd.Tests;
 /// </summary>
 public sealed class SharedCeph : IAsyncLifetime
 {
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static TestCertificateAuthority? s_ca;
-    private static CephRgwServer? s_server;
-    private static int s_leases;
+    private static readonly SharedLease<Started> Lease = new("The shared Ceph RGW", StartAsync, StopAsync);
     private bool _leased;
 
     public CephRgwServer Ceph { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        await Gate.WaitAsync(TestTimeouts.Slow);
-        try
-        {
-            if (s_server is null)
-            {
-                var ca = new TestCertificateAuthority();
-                try
-                {
-                    s_server = await CephRgwServer.StartAsync(ca).WithTimeout(TestTimeouts.Slow);
-                }
-                catch
-                {
-                    ca.Dispose();
-                    throw;
-                }
-                s_ca = ca;
-            }
-            s_leases++;
-            _leased = true;
-            Ceph = s_server;
-        }
-        finally
-        {
-            Gate.Release();
-        }
+        Ceph = (await Lease.AcquireAsync()).Server;
+        _leased = true;
     }
 
     public async Task DisposeAsync()
     {
-        if (!_leased)
-        {
-            return;
-        }
-        await Gate.WaitAsync(TestTimeouts.Slow);
-        try
+        if (_leased)
         {
             _leased = false;
-            if (--s_leases == 0)
-            {
-                await s_server!.DisposeAsync();
-                s_ca!.Dispose();
-                s_server = null;
-                s_ca = null;
-            }
-        }
-        finally
-        {
-            Gate.Release();
+            await Lease.ReleaseAsync();
         }
     }
+
+    private static async Task<Started> StartAsync()
+    {
+        var ca = new TestCertificateAuthority();
+        try
+        {
+            return new Started(await CephRgwServer.StartAsync(ca).WithTimeout(TestTimeouts.Slow), ca);
+        }
+        catch
+        {
+            ca.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task StopAsync(Started started)
+    {
+        await started.Server.DisposeAsync();
+        started.Ca.Dispose();
+    }
+
+    private sealed record Started(CephRgwServer Server, TestCertificateAuthority Ca);
 }

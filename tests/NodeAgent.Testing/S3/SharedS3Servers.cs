@@ -10,9 +10,7 @@ namespace NodeAgent.Testing.S3;
 /// </summary>
 public sealed class SharedS3Servers : IAsyncLifetime
 {
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static S3ServersFixture? s_servers;
-    private static int s_leases;
+    private static readonly SharedLease<S3ServersFixture> Lease = new("The shared S3 servers", StartAsync, servers => servers.DisposeAsync());
     private bool _leased;
 
     public S3ServersFixture Servers { get; private set; } = null!;
@@ -25,61 +23,31 @@ public sealed class SharedS3Servers : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await EnterAsync();
-        try
-        {
-            if (s_servers is null)
-            {
-                var servers = new S3ServersFixture();
-                try
-                {
-                    await servers.InitializeAsync();
-                }
-                catch
-                {
-                    await servers.DisposeAsync();
-                    throw;
-                }
-                s_servers = servers;
-            }
-            s_leases++;
-            _leased = true;
-            Servers = s_servers;
-        }
-        finally
-        {
-            Gate.Release();
-        }
+        Servers = await Lease.AcquireAsync();
+        _leased = true;
     }
 
     public async Task DisposeAsync()
     {
-        if (!_leased)
-        {
-            return;
-        }
-        await EnterAsync();
-        try
+        if (_leased)
         {
             _leased = false;
-            if (--s_leases == 0)
-            {
-                await s_servers!.DisposeAsync();
-                s_servers = null;
-            }
-        }
-        finally
-        {
-            Gate.Release();
+            await Lease.ReleaseAsync();
         }
     }
 
-    /// <summary>Waits for the lease that may be starting the servers (each one bounded by <see cref="TestTimeouts.Slow"/>).</summary>
-    private static async Task EnterAsync()
+    private static async Task<S3ServersFixture> StartAsync()
     {
-        if (!await Gate.WaitAsync(2 * TestTimeouts.Slow))
+        var servers = new S3ServersFixture();
+        try
         {
-            throw new TimeoutException($"The shared S3 servers were not free within {2 * TestTimeouts.Slow}");
+            await servers.InitializeAsync();
         }
+        catch
+        {
+            await servers.DisposeAsync();
+            throw;
+        }
+        return servers;
     }
 }
