@@ -3,10 +3,10 @@ using NodeAgent.Testing;
 using NodeAgent.Testing.PlanServer;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.EndToEnd.Tests.Packaging;
+namespace NodeAgent.Packaging.Tests;
 
-/// <summary>Runs alone, after the parallel tests: publishing Native AOT takes both cores for minutes.</summary>
-[CollectionDefinition("packaging", DisableParallelization = true)]
+/// <summary>One build of the packages for every test here (the assembly's only collection).</summary>
+[CollectionDefinition("packaging")]
 public sealed class PackagingDefinition : ICollectionFixture<BuiltPackages>;
 
 /// <summary>

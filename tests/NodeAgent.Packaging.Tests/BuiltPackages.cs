@@ -1,7 +1,7 @@
 using NodeAgent.Testing;
 using NodeAgent.Testing.Processes;
 
-namespace NodeAgent.EndToEnd.Tests.Packaging;
+namespace NodeAgent.Packaging.Tests;
 
 /// <summary>
 /// Runs <c>packaging/build.sh</c> once for the tests that share it: publishes node-agent as Native
