@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using NodeAgent.Testing.Etcd;
 
 namespace NodeAgent.K3sStandIn;
 
@@ -76,9 +77,8 @@ internal sealed class EtcdTool(string endpoint)
         {
             return null;
         }
-        using var doc = JsonDocument.Parse(output);
-        var status = doc.RootElement[0].GetProperty("Status");
-        return (status.GetProperty("header").GetProperty("member_id").GetUInt64(), status.GetProperty("leader").GetUInt64());
+        var status = EndpointStatusJson.Parse(output);
+        return (status.MemberId, status.Leader);
     }
 
     /// <summary>A key's value, "" when absent, null when the endpoint does not answer.</summary>

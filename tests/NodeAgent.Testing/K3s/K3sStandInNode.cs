@@ -237,11 +237,9 @@ public sealed class K3sStandInNode
     public async Task<(string ClusterId, string MemberId, string Leader)> StatusAsync(CancellationToken cancellationToken = default)
     {
         var result = (await new Etcdctl(ClientUrl).RunAsync(["endpoint", "status", "-w", "json"], TimeSpan.FromSeconds(10), cancellationToken)).EnsureSuccess();
-        using var doc = JsonDocument.Parse(result.StandardOutput);
-        var status = doc.RootElement[0].GetProperty("Status");
-        var header = status.GetProperty("header");
-        static string Hex(JsonElement e) => e.GetUInt64().ToString("x", CultureInfo.InvariantCulture);
-        return (Hex(header.GetProperty("cluster_id")), Hex(header.GetProperty("member_id")), Hex(status.GetProperty("leader")));
+        var status = EndpointStatusJson.Parse(result.StandardOutput);
+        static string Hex(ulong id) => id.ToString("x", CultureInfo.InvariantCulture);
+        return (Hex(status.ClusterId), Hex(status.MemberId), Hex(status.Leader));
     }
 
     /// <summary>Every key this member serves under <paramref name="prefix"/>, with the sha256 of its value.</summary>
