@@ -57,8 +57,9 @@ internal sealed class CtlContext
         }
     }
 
-    private static string Describe(RpcException ex) => ex.StatusCode switch
+    internal static string Describe(RpcException ex) => ex.StatusCode switch
     {
+        StatusCode.DeadlineExceeded => $"the plan server did not answer within {ServerConnection.CallTimeout.TotalSeconds:0}s; it may be overloaded or stopped (retry, or check it with 'systemctl status plan-server')",
         StatusCode.Unavailable => $"cannot reach the plan server: {ex.Status.Detail}",
         StatusCode.Unauthenticated => "the plan server did not accept the token (use the server's DATA_DIR/admin-token)",
         StatusCode.PermissionDenied => $"permission denied: {ex.Status.Detail}",

@@ -35,8 +35,11 @@ internal sealed class ServerConnection : IDisposable
 
     public OperationService.OperationServiceClient Operations { get; }
 
+    /// <summary>How long one unary call may take.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Deadline for one unary call.</summary>
-    public static DateTime Deadline => TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30);
+    public static DateTime Deadline => TimeProvider.System.GetUtcNow().UtcDateTime.Add(CallTimeout);
 
     public void Dispose() => _channel.Dispose();
 }
