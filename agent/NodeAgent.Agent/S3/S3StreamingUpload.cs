@@ -1,4 +1,3 @@
-using System.Buffers;
 using Amazon.S3;
 using Amazon.S3.Model;
 using NodeAgent.Agent.Snapshots;
@@ -9,7 +8,7 @@ namespace NodeAgent.Agent.S3;
 /// <summary>
 /// Uploads a snapshot while it is being saved: each part goes up as soon as it is full, up to
 /// <see cref="S3Settings.ParallelParts"/> at a time, and the save waits when all are busy, so memory
-/// stays within part size × (parallel parts + 1) and save + upload take about as long as the slower
+/// stays within part size × (parallel parts + 1) (<see cref="S3PartBuffers"/>) and save + upload take about as long as the slower
 /// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is proven to
 /// the server, hashed once off the save's receive path: over TLS by its Content-MD5 (UNSIGNED-PAYLOAD,
 /// as K3s's minio-go sends it), over plain HTTP by SigV4's payload SHA-256 (plus Content-MD5 where Object Lock requires it).
@@ -34,6 +33,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     private readonly CancellationTokenSource _deadline;
     private readonly CancellationTokenSource _parts;
     private readonly MultipartJournal? _journal;
+    private readonly S3PartBuffers _buffers;
     private readonly bool _contentMd5;
     private MultipartJournal.Entry? _journaled;
     private byte[]? _buffer;
@@ -54,6 +54,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         _contentType = S3Objects.ContentTypeOf(fileName);
         _userMetadata = userMetadata;
         _slots = new SemaphoreSlim(settings.ParallelParts);
+        _buffers = new S3PartBuffers((int)settings.PartSizeBytes, settings.ParallelParts + 1);
         _deadline = new CancellationTokenSource(settings.UploadDeadline);
         _parts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _deadline.Token);
     }
@@ -62,7 +63,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         while (!bytes.IsEmpty && _failure is null)
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent((int)_settings.PartSizeBytes);
+            _buffer ??= _buffers.Rent();
             var count = Math.Min(bytes.Length, (int)_settings.PartSizeBytes - _filled);
             bytes.Span[..count].CopyTo(_buffer.AsSpan(_filled));
             _filled += count;
@@ -73,6 +74,9 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             }
         }
     }
+
+    /// <summary>How many part buffers this upload made (at most <see cref="S3Settings.ParallelParts"/> + 1, reused part after part).</summary>
+    public int PartBuffersAllocated => _buffers.Allocated;
 
     public async Task<string?> CompleteAsync(CancellationToken cancellationToken)
     {
@@ -152,11 +156,6 @@ internal sealed class S3StreamingUpload : ISnapshotTee
 
     public async ValueTask DisposeAsync()
     {
-        if (_buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
-        }
         _journaled?.Dispose();
         _slots.Dispose();
         _parts.Dispose();
@@ -225,7 +224,7 @@ internal sealed class S3StreamingUpload : ISnapshotTee
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _buffers.Return(buffer);
             _slots.Release();
         }
     }
