@@ -26,6 +26,8 @@ internal static class BenchmarkCommand
                           by hand (aws s3 cp + etcdctl snapshot restore + start, on every member at once)
             --size MB           etcd db size (default 900)
             --rounds N          restores of each kind, in turns (default 3)
+            --trace FILE        every line of the plan server and the agents, each watched state and
+                                the hand-run's steps, time-stamped (where a phase's seconds go)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -77,7 +79,7 @@ internal static class BenchmarkCommand
                     {
                         throw new ArgumentException("--size and --rounds must be positive");
                     }
-                    await RestoreBenchmark.RunAsync(restoreMb, restores, Console.Out);
+                    await RestoreBenchmark.RunAsync(restoreMb, restores, options.GetValueOrDefault("--trace"), Console.Out);
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync($"unknown scenario \"{args[0]}\"\n\n{Usage}");

@@ -20,9 +20,11 @@ namespace NodeAgent.Benchmarks;
 /// </summary>
 internal static class RestoreBenchmark
 {
-    public static async Task RunAsync(int sizeMb, int rounds, TextWriter output)
+    public static async Task RunAsync(int sizeMb, int rounds, string? tracePath, TextWriter output)
     {
+        using var trace = new BenchmarkTrace(tracePath);
         await using var server = await PlanServerProcess.StartAsync();
+        trace.Hook("server", server.Process);
         await using var etcd = await ScriptedEtcdCluster.StartAsync(3);
         await using var ceph = await CephRgwServer.StartAsync();
         var bucket = "bench-" + Guid.NewGuid().ToString("N")[..8];
@@ -54,10 +56,11 @@ internal static class RestoreBenchmark
                 var dir = new TempDir("nodeagent-bench-node-");
                 dirs.Add(dir);
                 agents.Add(AgentProcess.Start(AgentConfigs.ScriptedEtcd(server, "bench", $"node-{i + 1}", etcd.Members[i], token, Path.Combine(dir.Path, "data")), dir));
+                trace.Hook($"node-{i + 1}", agents[^1].Process);
             }
             await clusters.UntilPlansAppliedAsync("bench", 3);
             var op = (await snapshots.CreateSnapshotAsync(new CreateSnapshotRequest { Cluster = "bench" })).Operation;
-            var saved = await WatchAsync(operations, op.Id);
+            var saved = await WatchAsync(operations, op.Id, trace);
             if (saved.Operation.Phase != OperationPhase.Finished)
             {
                 throw new InvalidOperationException($"the snapshot ended {saved.Operation.Phase}: {saved.Operation.Failure}");
@@ -85,7 +88,7 @@ internal static class RestoreBenchmark
                 {
                     Cluster = "bench", Snapshot = snapshot.Name, RestoreMode = RestoreMode.None, SafetySnapshot = false,
                 })).Operation;
-                var watched = await WatchAsync(operations, restore.Id);
+                var watched = await WatchAsync(operations, restore.Id, trace);
                 if (watched.Operation.Phase != OperationPhase.Finished)
                 {
                     throw new InvalidOperationException($"the restore ended {watched.Operation.Phase}: {watched.Operation.Failure}");
@@ -94,7 +97,7 @@ internal static class RestoreBenchmark
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}: node-agent restore {watched.Total.TotalSeconds:0.00} s = {string.Join(" + ", watched.Phases.Select(p => $"{Name(p.Phase)} {p.Took.TotalSeconds:0.00} s"))}"));
 
-                var floor = await HandRunAsync(etcd, ceph, bucket, snapshot.Name);
+                var floor = await HandRunAsync(etcd, ceph, bucket, snapshot.Name, trace);
                 floors.Add(floor.Total);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round}: by hand {floor.Total:0.00} s = aws s3 cp x3 {floor.Download:0.00} s + etcdctl snapshot restore x3 {floor.Restore:0.00} s + start and healthy {floor.Start:0.00} s"));
@@ -130,13 +133,18 @@ internal static class RestoreBenchmark
 
     /// <summary>What an engineer would do on the three nodes at once, timed step by step.</summary>
     private static async Task<(double Download, double Restore, double Start, double Total)> HandRunAsync(
-        ScriptedEtcdCluster etcd, CephRgwServer ceph, string bucket, string snapshot)
+        ScriptedEtcdCluster etcd, CephRgwServer ceph, string bucket, string snapshot, BenchmarkTrace trace)
     {
         var files = etcd.Members.Select(m => Path.Combine(m.Directory, "hand.db")).ToArray();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(etcd.Members.Select((m, i) => ceph.Aws().CopyDownAsync(bucket, snapshot, files[i])));
         var download = clock.Elapsed.TotalSeconds;
-        await Task.WhenAll(etcd.Members.Select(m => m.StopAsync()));
+        trace.Line("hand", "downloaded; stopping every member");
+        await Task.WhenAll(etcd.Members.Select(async m =>
+        {
+            await m.StopAsync();
+            trace.Line("hand", $"{m.Name} stopped");
+        }));
         await Task.WhenAll(etcd.Members.Select(async (m, i) =>
         {
             var restored = m.DataDir + ".hand";
@@ -156,7 +164,7 @@ internal static class RestoreBenchmark
     }
 
     private static async Task<(Operation Operation, TimeSpan Total, List<(OperationPhase Phase, TimeSpan Took)> Phases)> WatchAsync(
-        OperationService.OperationServiceClient operations, string id)
+        OperationService.OperationServiceClient operations, string id, BenchmarkTrace trace)
     {
         var clock = Stopwatch.StartNew();
         var phases = new List<(OperationPhase, TimeSpan)>();
@@ -167,6 +175,7 @@ internal static class RestoreBenchmark
         while (await watch.ResponseStream.MoveNext(CancellationToken.None))
         {
             last = watch.ResponseStream.Current.Operation;
+            trace.Line("watch", $"{last.Phase} {string.Join(" | ", last.Nodes.Select(n => $"{n.Node} {n.InstructionId} {n.State}"))}");
             if (last.Phase != phase)
             {
                 if (phase != OperationPhase.Unspecified)

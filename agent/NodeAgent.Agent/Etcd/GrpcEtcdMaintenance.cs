@@ -43,7 +43,7 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             {
                 var status = await Client(endpoint).StatusAsync(new StatusRequest(), cancellationToken: timeout.Token);
                 _selected = endpoint;
-                return new EtcdMemberStatus(endpoint, status.Version, status.Header.Revision, status.DbSize, status.Header.MemberId, status.IsLearner);
+                return new EtcdMemberStatus(endpoint, status.Version, status.Header.Revision, status.DbSize, status.Header.MemberId, status.IsLearner, status.Leader);
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -56,6 +56,25 @@ internal sealed class GrpcEtcdMaintenance : IEtcdMaintenance
             }
         }
         throw new EtcdUnavailableException("etcd is not reachable (" + string.Join("; ", failures) + ")");
+    }
+
+    public async Task<int> MemberCountAsync(CancellationToken cancellationToken)
+    {
+        var endpoint = _selected ?? (await StatusAsync(cancellationToken)).Endpoint;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StatusTimeout);
+        try
+        {
+            return (await new Cluster.ClusterClient(Channel(endpoint)).MemberListAsync(new MemberListRequest(), cancellationToken: timeout.Token)).Members.Count;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EtcdUnavailableException($"etcd MemberList at {endpoint.GetLeftPart(UriPartial.Authority)} failed: {Describe(ex)}", ex);
+        }
+        catch (RpcException ex)
+        {
+            throw new OperationCanceledException("etcd MemberList cancelled", ex, cancellationToken);
+        }
     }
 
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> SnapshotAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -101,7 +101,7 @@ internal static class AgentHost
         services.AddSingleton<RuntimeVersion>();
         services.AddSingleton<RuntimeFactsReader>();
         services.AddSingleton<IRuntimeDriver>(sp => options.Runtime == Contracts.V1.Runtime.Etcd
-            ? new EtcdDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>())
+            ? new EtcdDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<EtcdHealth>(), sp.GetRequiredService<TimeProvider>())
             : new DistributionDriver(options, sp.GetRequiredService<ProcessRunner>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new EtcdHealth(() => new GrpcEtcdMaintenance(etcd), etcd, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EtcdHealth>>()));
         services.AddSingleton<SnapshotPreflight>();

@@ -23,16 +23,31 @@ namespace NodeAgent.Agent.Runtime;
 /// gets the old one's owner, since etcd usually runs as its own user while the agent is root.
 /// </para>
 /// </summary>
-internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, TimeProvider time) : IRuntimeDriver
+internal sealed class EtcdDriver(AgentOptions options, ProcessRunner runner, EtcdHealth health, TimeProvider time) : IRuntimeDriver
 {
+    /// <summary>How long the leader's stop waits for its peers to stop first (they stop in the same phase, within seconds).</summary>
+    internal static readonly TimeSpan PeersFirstBound = TimeSpan.FromSeconds(30);
+
     public string Name => "etcd";
 
     public string EtcdDataDir => options.EtcdDataDir;
 
-    /// <summary>A plain etcd has no killall script: stopping the member is all there is to kill.</summary>
+    /// <summary>
+    /// A plain etcd has no killall script: stopping the member is all there is to kill. A restore
+    /// stops every member at once; the leader goes last. etcd hands a stopping leader's leadership to
+    /// a peer first, and when that peer is stopping too it waits its request timeout (7 s at the
+    /// default election timeout) before it gives up; a leader whose peers are gone stops at once.
+    /// </summary>
     public async Task<StepOutcome> KillallAsync(CancellationToken cancellationToken)
-        => Missing("etcd-stop-command", options.EtcdStopCommand)
-            ?? (await runner.RunAsync(CommandSpec.Shell(options.EtcdStopCommand), cancellationToken)).ToOutcome("stopped etcd", retryable: true);
+    {
+        if (Missing("etcd-stop-command", options.EtcdStopCommand) is { } missing)
+        {
+            return missing;
+        }
+        var waited = await health.WaitForPeersToStopAsync(PeersFirstBound, cancellationToken);
+        var stopped = (await runner.RunAsync(CommandSpec.Shell(options.EtcdStopCommand), cancellationToken)).ToOutcome("stopped etcd", retryable: true);
+        return waited is null || !stopped.Succeeded ? stopped : stopped with { Message = $"stopped etcd {waited}" };
+    }
 
     public async Task<StepOutcome> StartAsync(CancellationToken cancellationToken)
         => Missing("etcd-start-command", options.EtcdStartCommand)

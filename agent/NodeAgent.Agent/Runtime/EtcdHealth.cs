@@ -1,3 +1,4 @@
+using System.Globalization;
 using NodeAgent.Agent.Etcd;
 using NodeAgent.Agent.Steps;
 
@@ -12,6 +13,7 @@ internal sealed partial class EtcdHealth(Func<IEtcdMaintenance> connect, EtcdCon
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LeaderPoll = TimeSpan.FromMilliseconds(200);
 
     public string Endpoints => string.Join(",", connection.Endpoints.Select(e => e.GetLeftPart(UriPartial.Authority)));
 
@@ -57,6 +59,52 @@ internal sealed partial class EtcdHealth(Func<IEtcdMaintenance> connect, EtcdCon
                 cancellationToken);
         }
     }
+
+    /// <summary>
+    /// When the local member leads a cluster of several members: polls until it no longer leads (its
+    /// peers stopped, and etcd steps a leader without a quorum down within an election timeout or
+    /// two) or <paramref name="bound"/> passes. Returns how the stop came, for the step's message; null when
+    /// it did not lead, led alone or did not answer (nothing to wait for).
+    /// </summary>
+    public async Task<string?> WaitForPeersToStopAsync(TimeSpan bound, CancellationToken cancellationToken)
+    {
+        EtcdMemberStatus status;
+        int members;
+        try
+        {
+            using var etcd = connect();
+            status = await etcd.StatusAsync(cancellationToken);
+            if (!status.IsLeader)
+            {
+                return null;
+            }
+            members = await etcd.MemberCountAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is EtcdUnavailableException or EtcdRequestException or IOException or System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+        if (members <= 1)
+        {
+            return null;
+        }
+        LogLeaderWaits(logger, status.MemberId, members, bound);
+        var started = time.GetTimestamp();
+        while (time.GetElapsedTime(started) < bound)
+        {
+            await Task.Delay(LeaderPoll, time, cancellationToken);
+            if ((await ProbeAsync(cancellationToken)).Status is not { IsLeader: true })
+            {
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"after its peers: member {status.MemberId:x} led the cluster of {members} members (a leader stopped first hands its leadership to a peer, and waits seconds for one that is stopping too)");
+            }
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"while member {status.MemberId:x} still led the cluster of {members} members, after {bound.TotalSeconds:0} s of waiting for its peers to stop first");
+    }
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "etcd member {MemberId:x} leads the cluster of {Members} members: waiting for its peers to stop first (at most {Bound})")]
+    private static partial void LogLeaderWaits(ILogger logger, ulong memberId, int members, TimeSpan bound);
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Debug, Message = "etcd at {Endpoints} not ready yet: {Reason}")]
     private static partial void LogNotYet(ILogger logger, string endpoints, string reason);
