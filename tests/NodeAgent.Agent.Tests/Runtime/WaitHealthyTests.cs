@@ -79,7 +79,7 @@ public sealed class WaitHealthyTests : IDisposable
         Assert.True(result.Retryable);
         Assert.StartsWith($"timed out after 00:00:10: etcd at {endpoint} did not become healthy", result.Message, StringComparison.Ordinal);
         Assert.Contains($"last error: etcd is not reachable ({endpoint}", result.Message, StringComparison.Ordinal);
-        Assert.InRange(delays, 5, 7);
+        Assert.InRange(delays, 11, 13);
     }
 
     private AgentOptions Options(string endpoint) => RuntimeRig.Options("etcd", _root.Path, _root.Combine("state"), endpoint);
