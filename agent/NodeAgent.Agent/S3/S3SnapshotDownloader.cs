@@ -7,7 +7,7 @@ using Polly;
 namespace NodeAgent.Agent.S3;
 
 /// <summary>A snapshot out of S3 for a restore: downloaded, verified against its metadata and etcd's trailer, unzipped.</summary>
-internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, S3SnapshotCatalog catalog, ILogger logger)
+internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, TimeProvider time, S3SnapshotCatalog catalog, ILogger logger)
 {
     /// <summary>
     /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a temporary file (outside the dir, see <see cref="SnapshotTempFiles"/>),
@@ -29,7 +29,7 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         {
             using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
             // The request's timeout ends with the headers; the body is read under --s3-timeout too.
-            await using var body = new S3BodyTimeout(response.ResponseStream, settings.Timeout);
+            await using var body = new S3BodyTimeout(response.ResponseStream, settings.Timeout, time);
             file = zipped
                 ? await CopyVerbatimAsync(body, target, cancellationToken)
                 : await SnapshotFileWriter.WriteVerifiedAsync(body, target, cancellationToken);
