@@ -70,6 +70,13 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         {
             throw new S3TargetException($"the snapshot in {name} is not a whole etcd snapshot: {ex.Message}");
         }
+        catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
+        {
+            // The local disk, as for the download itself: the writer has removed its .part, and the zip
+            // goes too (S3 still has it; the full disk gets its space back and the dir is as it was).
+            File.Delete(file.Path);
+            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be unzipped to {directory}: {ex.Message}; nothing of it was kept", ex);
+        }
     }
 
     /// <summary>Any bytes into a file through a temporary file (<see cref="SnapshotTempFiles"/>), with their sha256.</summary>
