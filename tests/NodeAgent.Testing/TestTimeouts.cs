@@ -19,6 +19,10 @@ public static class TestTimeouts
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
         => task.WithTimeout(Default, file, line);
 
+    /// <summary>
+    /// <paramref name="task"/>, or a <see cref="TimeoutException"/> naming the line once <paramref name="timeout"/>
+    /// passes; a task's own exception (a <see cref="TimeoutException"/> too) reaches the caller as it is.
+    /// </summary>
     public static async Task WithTimeout(this Task task, TimeSpan timeout,
         [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
@@ -26,7 +30,7 @@ public static class TestTimeouts
         {
             await task.WaitAsync(timeout);
         }
-        catch (TimeoutException ex)
+        catch (TimeoutException ex) when (!task.IsCompleted)
         {
             throw new TimeoutException($"Timed out after {timeout} at {Path.GetFileName(file)}:{line}", ex);
         }
@@ -39,7 +43,7 @@ public static class TestTimeouts
         {
             return await task.WaitAsync(timeout);
         }
-        catch (TimeoutException ex)
+        catch (TimeoutException ex) when (!task.IsCompleted)
         {
             throw new TimeoutException($"Timed out after {timeout} at {Path.GetFileName(file)}:{line}", ex);
         }

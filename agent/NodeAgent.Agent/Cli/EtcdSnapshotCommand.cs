@@ -260,7 +260,7 @@ internal static class EtcdSnapshotCommand
         => new(() => new GrpcEtcdMaintenance(etcd), TimeProvider.System, NullLogger<SnapshotSaver>.Instance);
 
     private static S3SnapshotStore OpenS3(S3Settings settings, string snapshotDir)
-        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout), NullLogger<S3SnapshotStore>.Instance,
+        => new(S3ClientFactory.Create(settings), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout), TimeProvider.System, NullLogger<S3SnapshotStore>.Instance,
             MultipartJournal.ForSnapshotDir(snapshotDir));
 
     /// <summary>The flags every subcommand shares, resolved against the runtime's defaults.</summary>

@@ -15,24 +15,9 @@ internal static class DurableFile
     /// <param name="tempPath">The temporary file (default <c>&lt;path&gt;.part</c>); removed when the write fails.</param>
     public static void Write(string path, UnixFileMode mode, Action<Stream> write, string? tempPath = null)
     {
-        var temp = tempPath ?? path + PartSuffix;
-        File.Delete(temp);
-        try
-        {
-            using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode }))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.SetUnixFileMode(temp, mode);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-        LinuxFiles.FsyncDirectoryOf(path);
+        using var file = PendingFile.Create(path, mode, tempPath, FileOptions.None);
+        write(file.Stream);
+        file.Commit();
     }
 
     /// <summary>Replaces (or creates) <paramref name="path"/> with <paramref name="content"/>.</summary>
@@ -48,31 +33,10 @@ internal static class DurableFile
     /// </summary>
     public static async Task WriteAsync(string path, UnixFileMode mode, Func<Stream, CancellationToken, Task> write, string? tempPath, CancellationToken cancellationToken)
     {
-        var temp = tempPath ?? path + PartSuffix;
-        File.Delete(temp);
-        try
-        {
-            await using (var stream = new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = mode,
-                Options = FileOptions.Asynchronous,
-            }))
-            {
-                await write(stream, cancellationToken);
-                await stream.FlushAsync(cancellationToken);
-                stream.Flush(flushToDisk: true);
-            }
-            File.SetUnixFileMode(temp, mode);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-        LinuxFiles.FsyncDirectoryOf(path);
+        using var file = PendingFile.Create(path, mode, tempPath, FileOptions.Asynchronous);
+        await write(file.Stream, cancellationToken);
+        await file.Stream.FlushAsync(cancellationToken);
+        file.Commit();
     }
 
     /// <summary>
@@ -84,5 +48,60 @@ internal static class DurableFile
     {
         File.Move(tempPath, path, overwrite);
         LinuxFiles.FsyncDirectoryOf(path);
+    }
+
+    /// <summary>
+    /// The steps both writers share: the temporary file made afresh (mode set, umask aside), then
+    /// <see cref="Commit"/> (fsync, mode, rename over the target, fsync of the dir); disposed
+    /// without a commit, the temporary file is removed and the target is untouched.
+    /// </summary>
+    private sealed class PendingFile : IDisposable
+    {
+        private readonly string _path;
+        private readonly string _temp;
+        private readonly UnixFileMode _mode;
+        private bool _committed;
+
+        private PendingFile(string path, string temp, UnixFileMode mode, FileStream stream)
+        {
+            (_path, _temp, _mode, Stream) = (path, temp, mode, stream);
+        }
+
+        /// <summary>The temporary file, for the caller to write; buffered writes must be flushed before <see cref="Commit"/>.</summary>
+        public FileStream Stream { get; }
+
+        public static PendingFile Create(string path, UnixFileMode mode, string? tempPath, FileOptions options)
+        {
+            var temp = tempPath ?? path + PartSuffix;
+            File.Delete(temp);
+            var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = mode, Options = options });
+            return new PendingFile(path, temp, mode, stream);
+        }
+
+        public void Commit()
+        {
+            Stream.Flush(flushToDisk: true);
+            Stream.Dispose();
+            File.SetUnixFileMode(_temp, _mode);
+            File.Move(_temp, _path, overwrite: true);
+            _committed = true;
+            LinuxFiles.FsyncDirectoryOf(_path);
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                // After a failed write this may fail too (flushing what is buffered onto a full disk).
+                Stream.Dispose();
+            }
+            finally
+            {
+                if (!_committed)
+                {
+                    File.Delete(_temp);
+                }
+            }
+        }
     }
 }

@@ -2,12 +2,16 @@ namespace NodeAgent.Agent.S3;
 
 /// <summary>
 /// The body of an S3 answer, read under <c>--s3-timeout</c>: each read must bring bytes within it,
-/// else it throws <see cref="TimeoutException"/>. The request's own timeout ends once the headers are
+/// else it throws <see cref="S3BodyStalledException"/>. The request's own timeout ends once the headers are
 /// in; without this, an S3 that hangs mid-body (frozen, a dead peer behind a NAT that keeps the
 /// connection open) holds a download until the step's deadline, and the failure would not say why.
+/// One deadline per stream, re-armed for each read and disarmed after it, on <paramref name="time"/>'s
+/// timer (no allocation per read of a 1 GB body; tests drive it with fake time).
 /// </summary>
-internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout) : Stream
+internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout, TimeProvider time) : Stream
 {
+    private CancellationTokenSource _deadline = new(Timeout.InfiniteTimeSpan, time);
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -24,15 +28,28 @@ internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
+        if (!_deadline.TryReset())
+        {
+            // Cancelled: the caller's token ended the last read, or the deadline fired just as its bytes came.
+            _deadline.Dispose();
+            _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        }
+        _deadline.CancelAfter(timeout);
         try
         {
-            return await inner.ReadAsync(buffer, deadline.Token);
+            using (cancellationToken.UnsafeRegister(static deadline => ((CancellationTokenSource)deadline!).Cancel(), _deadline))
+            {
+                return await inner.ReadAsync(buffer, _deadline.Token);
+            }
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"no byte of the answer for {S3Settings.Format(timeout)}", ex);
+            throw new S3BodyStalledException(timeout, ex);
+        }
+        finally
+        {
+            // The time the caller spends on the bytes (writing them out) is not the store's.
+            _deadline.CancelAfter(Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -56,6 +73,7 @@ internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout) : Stream
         if (disposing)
         {
             inner.Dispose();
+            _deadline.Dispose();
         }
         base.Dispose(disposing);
     }

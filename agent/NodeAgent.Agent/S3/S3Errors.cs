@@ -12,6 +12,9 @@ internal static class S3Errors
     public static string Describe(Exception ex, S3Settings settings) => ex switch
     {
         TimeoutRejectedException => TimedOut(settings),
+        // Our own read deadline on an answer's body: a body that stopped coming is a timeout, not a
+        // broken connection (the cancelled read it carries holds the transport's IOException).
+        S3BodyStalledException stalled => TimedOut(settings.Endpoint, stalled.Idle),
         AmazonS3Exception { ErrorCode: "InvalidAccessKeyId" } => $"S3 at {settings.Endpoint} does not know the access key (InvalidAccessKeyId)",
         AmazonS3Exception { ErrorCode: "SignatureDoesNotMatch" } => $"S3 at {settings.Endpoint} rejected the secret key (SignatureDoesNotMatch)",
         AmazonS3Exception { ErrorCode: "NoSuchBucket" } => $"bucket \"{settings.Bucket}\" does not exist at {settings.Endpoint}",
@@ -20,9 +23,6 @@ internal static class S3Errors
         AmazonS3Exception s3 => $"S3 at {settings.Endpoint} answered {(int)s3.StatusCode} {s3.ErrorCode}: {s3.Message}",
         _ when Find<AuthenticationException>(ex) is not null
             => $"TLS with {settings.Endpoint} failed: its certificate is not trusted (give its CA with --s3-endpoint-ca, or --s3-insecure for plain http)",
-        // Our own read deadline on an answer's body (S3BodyTimeout) reaches here wrapped in the
-        // transport's IOException: a body that stopped coming is a timeout, not a broken connection.
-        _ when Find<TimeoutException>(ex) is not null => TimedOut(settings),
         _ when BrokeMidTransfer(ex) is { } reason => $"S3 at {settings.Endpoint}: the connection broke mid-transfer ({reason})",
         _ when Find<HttpRequestException>(ex) is { } http => $"S3 at {settings.Endpoint} is not reachable: {http.Message}",
         AmazonClientException client when client.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)
@@ -32,7 +32,9 @@ internal static class S3Errors
     };
 
     /// <summary>A request (with its retries) outlived <c>--s3-timeout</c>: the server is hung or too slow.</summary>
-    public static string TimedOut(S3Settings settings) => $"S3 at {settings.Endpoint} timed out after {S3Settings.Format(settings.Timeout)} (--s3-timeout)";
+    public static string TimedOut(S3Settings settings) => TimedOut(settings.Endpoint, settings.Timeout);
+
+    private static string TimedOut(string endpoint, TimeSpan timeout) => $"S3 at {endpoint} timed out after {S3Settings.Format(timeout)} (--s3-timeout)";
 
     /// <summary>A whole upload outlived its deadline.</summary>
     public static string UploadTimedOut(S3Settings settings)

@@ -7,7 +7,7 @@ using Polly;
 namespace NodeAgent.Agent.S3;
 
 /// <summary>A snapshot out of S3 for a restore: downloaded, verified against its metadata and etcd's trailer, unzipped.</summary>
-internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, S3SnapshotCatalog catalog, ILogger logger)
+internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, TimeProvider time, S3SnapshotCatalog catalog, ILogger logger)
 {
     /// <summary>
     /// Downloads a snapshot for a restore into <paramref name="directory"/>: streamed to a temporary file (outside the dir, see <see cref="SnapshotTempFiles"/>),
@@ -29,7 +29,7 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         {
             using var response = await retry.ExecuteAsync(async ct => await s3.GetObjectAsync(settings.Bucket, settings.KeyOf(name), ct), cancellationToken);
             // The request's timeout ends with the headers; the body is read under --s3-timeout too.
-            await using var body = new S3BodyTimeout(response.ResponseStream, settings.Timeout);
+            await using var body = new S3BodyTimeout(response.ResponseStream, settings.Timeout, time);
             file = zipped
                 ? await CopyVerbatimAsync(body, target, cancellationToken)
                 : await SnapshotFileWriter.WriteVerifiedAsync(body, target, cancellationToken);
@@ -69,6 +69,13 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         catch (SnapshotStreamException ex)
         {
             throw new S3TargetException($"the snapshot in {name} is not a whole etcd snapshot: {ex.Message}");
+        }
+        catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
+        {
+            // The local disk, as for the download itself: the writer has removed its .part, and the zip
+            // goes too (S3 still has it; the full disk gets its space back and the dir is as it was).
+            File.Delete(file.Path);
+            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be unzipped to {directory}: {ex.Message}; nothing of it was kept", ex);
         }
     }
 

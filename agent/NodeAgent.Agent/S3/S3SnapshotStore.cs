@@ -23,14 +23,14 @@ internal sealed class S3SnapshotStore : IS3SnapshotStore
     private readonly S3StaleUploads _stale;
     private readonly IAmazonS3 _client;
 
-    public S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, ILogger<S3SnapshotStore> logger, MultipartJournal? journal = null)
+    public S3SnapshotStore(IAmazonS3 s3, S3Settings settings, ResiliencePipeline retry, TimeProvider time, ILogger<S3SnapshotStore> logger, MultipartJournal? journal = null)
     {
         Settings = settings;
         _client = s3;
         _preflight = new S3Preflight(s3, settings, retry);
         _uploader = new S3SnapshotUploader(s3, settings, retry, logger, journal);
         _catalog = new S3SnapshotCatalog(s3, settings, retry);
-        _downloader = new S3SnapshotDownloader(s3, settings, retry, _catalog, logger);
+        _downloader = new S3SnapshotDownloader(s3, settings, retry, time, _catalog, logger);
         _deleter = new S3SnapshotDeleter(s3, settings, retry, _catalog);
         _stale = new S3StaleUploads(s3, settings, retry, logger, journal);
     }

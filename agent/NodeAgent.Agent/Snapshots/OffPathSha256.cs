@@ -9,7 +9,7 @@ namespace NodeAgent.Agent.Snapshots;
 /// gRPC stream, an S3 download) only copies. Each byte is hashed once, in order; the value is the
 /// same as hashing inline.
 /// </summary>
-internal sealed class OffPathSha256 : IDisposable
+internal sealed class OffPathSha256 : IAsyncDisposable
 {
     private const int BlockSize = 1024 * 1024;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -47,15 +47,16 @@ internal sealed class OffPathSha256 : IDisposable
         return _hash;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         if (_disposed)
         {
             return;
         }
         _disposed = true;
-        // A block may still be hashing (the stream failed mid-way): it ends within a millisecond or two.
-        ((IAsyncResult)_pending).AsyncWaitHandle.WaitOne();
+        // A block may still be hashing (the stream failed or was cancelled mid-way): it ends within a
+        // millisecond or two; awaited, not waited on, and its outcome is no longer anyone's concern.
+        await _pending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _hash.Dispose();
         ArrayPool<byte>.Shared.Return(_blocks[0]);
         ArrayPool<byte>.Shared.Return(_blocks[1]);

@@ -107,7 +107,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _file.DisposeAsync();
-        _check.Dispose();
+        await _check.DisposeAsync();
         if (!_committed)
         {
             File.Delete(PartPath);

@@ -9,7 +9,7 @@ namespace NodeAgent.Agent.Snapshots;
 /// sha256. The hashing runs off the caller's path (<see cref="OffPathSha256"/>). Used while a snapshot is written (<see cref="SnapshotFileWriter"/>) and to check a file
 /// already on disk (<see cref="SnapshotVerifier"/>).
 /// </summary>
-internal sealed class SnapshotTrailerCheck : IDisposable
+internal sealed class SnapshotTrailerCheck : IAsyncDisposable
 {
     public const int TrailerLength = 32;
     private readonly OffPathSha256 _hash = new();
@@ -65,7 +65,7 @@ internal sealed class SnapshotTrailerCheck : IDisposable
         return new SnapshotTrailerResult(_tail.AsMemory(0, _tailLength), sha256, problem);
     }
 
-    public void Dispose() => _hash.Dispose();
+    public ValueTask DisposeAsync() => _hash.DisposeAsync();
 
     private async ValueTask EmitAsync(ReadOnlyMemory<byte> bytes, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> emit, CancellationToken cancellationToken)
     {

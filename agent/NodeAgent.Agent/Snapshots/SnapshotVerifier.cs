@@ -53,7 +53,7 @@ internal static class SnapshotVerifier
 
     private static async Task<SnapshotTrailerResult> ReadThroughAsync(Stream source, string subject, CancellationToken cancellationToken)
     {
-        using var check = new SnapshotTrailerCheck();
+        await using var check = new SnapshotTrailerCheck();
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
         {

@@ -26,7 +26,7 @@ public sealed class S3RetryTests(SharedS3Servers servers) : IClassFixture<Shared
             Timeout = TimeSpan.FromSeconds(30),
         }.Validated();
         var wire = new S3WireLog();
-        var store = new S3SnapshotStore(S3ClientFactory.Create(settings, wire.Wrap), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout),
+        var store = new S3SnapshotStore(S3ClientFactory.Create(settings, wire.Wrap), settings, S3Retry.Default.Build(TimeProvider.System, settings.Timeout), TimeProvider.System,
             NullLogger<S3SnapshotStore>.Instance);
 
         await store.PreflightAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);

@@ -374,6 +374,35 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
     }
 
+    /// <summary>
+    /// A downloaded .zip whose unzipping fills the local disk (a 1 MiB tmpfs; a zip of a few KB holding
+    /// a 3 MiB snapshot): the error names the dir and the disk's error, as the download's own does;
+    /// neither the zip nor a .part is left and nothing else is deleted.
+    /// </summary>
+    [Fact]
+    public async Task Download_UnzippingFillsTheLocalDisk_NamesTheDirAndTheDiskErrorAndKeepsNothingOfIt()
+    {
+        var server = servers.Ceph;
+        var bucket = await NewBucketAsync(server);
+        const string snapshot = "on-demand-n1-1700000000";
+        var db = new byte[3 * 1024 * 1024];
+        var plain = Path.Combine(Directory.CreateDirectory(_root.Combine("zips")).FullName, snapshot);
+        await System.IO.File.WriteAllBytesAsync(plain, [.. db, .. SHA256.HashData(db)]);
+        var zip = await SnapshotZip.CompressAsync(plain, DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        Assert.True(zip.SizeBytes < 64 * 1024, "the zip must fit the disk that its snapshot does not");
+        await server.Aws().CopyUpAsync(zip.Path, bucket, snapshot + ".zip").WithTimeout(TestTimeouts.Slow);
+        using var disk = new SmallTmpfs();
+        var restoreDir = disk.Combine("restore");
+        Directory.CreateDirectory(restoreDir);
+        await System.IO.File.WriteAllTextAsync(Path.Combine(restoreDir, "keep-me"), "x");
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => Store(server, bucket).DownloadAsync(snapshot + ".zip", restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow));
+
+        Assert.Equal($"download of s3://{bucket}/{snapshot}.zip failed: snapshot {snapshot}.zip could not be unzipped to {restoreDir}: No space left on device; nothing of it was kept", ex.Message);
+        Assert.Equal([Path.Combine(restoreDir, "keep-me")], Directory.GetFileSystemEntries(restoreDir));
+        Assert.Empty(Directory.GetFileSystemEntries(SnapshotTempFiles.DirectoryFor(restoreDir)));
+    }
+
     private SnapshotSaveRequest Request() => new(_root.Combine("snapshots"), "on-demand", "n1", Compress: false) { Runtime = Contracts.V1.Runtime.Etcd, Cluster = "prod" };
 
     private SnapshotSaver Saver(EtcdServer etcd) => S3TestStores.Saver(_root.Path, etcd, TimeProvider.System);

@@ -31,7 +31,7 @@ internal static class S3TestStores
     public static S3SnapshotStore Store(S3Settings settings)
     {
         var validated = settings.Validated();
-        return new S3SnapshotStore(S3ClientFactory.Create(validated), validated, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, validated.Timeout),
+        return new S3SnapshotStore(S3ClientFactory.Create(validated), validated, new S3Retry(1, TimeSpan.FromMilliseconds(50)).Build(TimeProvider.System, validated.Timeout), TimeProvider.System,
             NullLogger<S3SnapshotStore>.Instance);
     }
 

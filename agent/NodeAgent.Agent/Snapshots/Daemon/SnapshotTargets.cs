@@ -129,7 +129,7 @@ internal sealed partial class SnapshotTargets(AgentOptions options, AgentIdentit
         {
             return null;
         }
-        return new S3TargetHandle(new S3SnapshotStore(S3ClientFactory.Create(s3), s3, S3Retry.Default.Build(time, s3.Timeout), loggers.CreateLogger<S3SnapshotStore>(),
+        return new S3TargetHandle(new S3SnapshotStore(S3ClientFactory.Create(s3), s3, S3Retry.Default.Build(time, s3.Timeout), time, loggers.CreateLogger<S3SnapshotStore>(),
             MultipartJournal.ForSnapshotDir(target.Directory)));
     }
 
