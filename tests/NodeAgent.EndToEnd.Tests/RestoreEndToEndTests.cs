@@ -33,10 +33,10 @@ public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<Sha
     [Fact]
     public async Task Restore_AfterKeysChanged_EveryMemberServesExactlyTheSnapshotsKeys()
     {
-        var snapshot = await SnapshotAsync();
-        await ChangeKeysAsync();
+        var snapshot = await _rig.SnapshotAsync();
+        await _rig.ChangeKeysAsync();
 
-        var ended = await RestoreAsync(snapshot.Name);
+        var ended = await _rig.RestoreAsync(snapshot.Name);
 
         Assert.True(ended.Phase == OperationPhase.Finished, $"restore ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
         Assert.Equal("node-1", ended.InitNode);
@@ -46,11 +46,11 @@ public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<Sha
     [Fact]
     public async Task Restore_InitNodesLocalFileGone_TakesTheS3Copy()
     {
-        var snapshot = await SnapshotAsync();
+        var snapshot = await _rig.SnapshotAsync();
         File.Delete(new Uri(snapshot.Location).LocalPath);
-        await ChangeKeysAsync();
+        await _rig.ChangeKeysAsync();
 
-        var ended = await RestoreAsync(snapshot.Name);
+        var ended = await _rig.RestoreAsync(snapshot.Name);
 
         Assert.True(ended.Phase == OperationPhase.Finished, $"restore ended {ended.Phase}: {ended.Failure}\n{AgentLogs}");
         Assert.True(File.Exists(new Uri(snapshot.Location).LocalPath));
@@ -60,16 +60,16 @@ public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<Sha
     [Fact]
     public async Task Restore_CorruptSnapshot_FailsInTheChecks_AndNoMemberWasStopped()
     {
-        var snapshot = await SnapshotAsync();
+        var snapshot = await _rig.SnapshotAsync();
         var path = new Uri(snapshot.Location).LocalPath;
         var bytes = await File.ReadAllBytesAsync(path);
         bytes[bytes.Length / 2] ^= 0x01;
         await File.WriteAllBytesAsync(path, bytes);
         // The S3 copy is damaged the same way, so no node can get a good file.
         (await servers.Ceph.Aws().CopyUpAsync(path, _rig.Bucket, snapshot.Name)).EnsureSuccess();
-        await ChangeKeysAsync();
+        await _rig.ChangeKeysAsync();
 
-        var ended = await RestoreAsync(snapshot.Name);
+        var ended = await _rig.RestoreAsync(snapshot.Name);
 
         Assert.Equal(OperationPhase.Failed, ended.Phase);
         Assert.Equal(OperationPhase.Started, ended.Failure.Phase);
@@ -89,8 +89,8 @@ public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<Sha
     [Fact]
     public async Task AgentKilledDuringRestore_OperationEnds_AndTheRestoreRanAtMostOnce()
     {
-        var snapshot = await SnapshotAsync();
-        await ChangeKeysAsync();
+        var snapshot = await _rig.SnapshotAsync();
+        await _rig.ChangeKeysAsync();
         var op = await _rig.StartRestoreAsync(snapshot.Name, safetySnapshot: false);
         using (var cts = new CancellationTokenSource(TestTimeouts.Slow))
         {
@@ -119,13 +119,7 @@ public sealed class RestoreEndToEndTests(SharedCeph servers) : IClassFixture<Sha
         Assert.Equal(0, RestoreRig.CountOf(output, "restore/restore-snapshot attempt 2"));
     }
 
-    private Task<Snapshot> SnapshotAsync() => _rig.SnapshotAsync();
-
-    private Task ChangeKeysAsync() => _rig.ChangeKeysAsync();
-
-    private async Task<Operation> RestoreAsync(string snapshot)
-        => await _rig.Operations.WaitForEndAsync((await _rig.StartRestoreAsync(snapshot)).Id, () => AgentLogs);
-
+    /// <summary>The rig's exact-keys check, and etcd's member list shows all three members started again.</summary>
     private async Task AssertRestoredAsync()
     {
         await _rig.AssertRestoredAsync();

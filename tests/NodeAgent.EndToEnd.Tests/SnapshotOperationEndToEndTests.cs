@@ -28,8 +28,7 @@ public sealed class SnapshotOperationEndToEndTests(SharedCeph servers) : IClassF
     {
         _server = await PlanServerProcess.StartAsync().WithTimeout(TestTimeouts.Slow);
         _etcd = await EtcdCluster.StartAsync(3).WithTimeout(TestTimeouts.Slow);
-        _bucket = "e2e-" + Guid.NewGuid().ToString("N")[..12];
-        await servers.Ceph.CreateBucketAsync(_bucket).WithTimeout(TestTimeouts.Slow);
+        _bucket = await servers.Ceph.NewBucketAsync("e2e");
         await EtcdData.PutAsync(_etcd.Members[0].ClientUrl, [new("/e2e/key", "value")]).WithTimeout(TestTimeouts.Slow);
     }
 

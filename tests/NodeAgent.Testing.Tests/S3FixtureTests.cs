@@ -109,8 +109,7 @@ public sealed class S3FixtureTests(S3ServersFixture servers)
     [Fact]
     public async Task CephRgw_ObjectLockBucket_AcceptsPutWithContentMd5UnderGovernanceRetention()
     {
-        var bucket = "lock-" + Guid.NewGuid().ToString("N")[..12];
-        await servers.Ceph.CreateBucketAsync(bucket, objectLock: true).WithTimeout(TestTimeouts.Slow);
+        var bucket = await servers.Ceph.NewBucketAsync("lock", objectLock: true);
         using var client = servers.Ceph.CreateClient();
         await client.PutObjectLockConfigurationAsync(new PutObjectLockConfigurationRequest
         {
@@ -156,12 +155,7 @@ public sealed class S3FixtureTests(S3ServersFixture servers)
         Assert.All(pids, pid => Assert.Throws<ArgumentException>(() => Process.GetProcessById(pid)));
     }
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "test-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => server.NewBucketAsync("test");
 
     private static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
 }

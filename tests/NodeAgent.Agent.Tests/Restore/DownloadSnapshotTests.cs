@@ -21,8 +21,7 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         _s3 = await S3rverServer.StartAsync().WithTimeout(TestTimeouts.Slow);
-        _bucket = $"restore-{Guid.NewGuid():N}"[..20];
-        await _s3.CreateBucketAsync(_bucket).WithTimeout(TestTimeouts.Slow);
+        _bucket = await _s3.NewBucketAsync("restore");
     }
 
     public async Task DisposeAsync() => await _s3.DisposeAsync();

@@ -19,8 +19,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task SaveLsDelete_WithS3_LocalAndBucketCopies(string name)
     {
         var server = servers.Get(name);
-        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "cli");
         await using var etcd = await EtcdServer.StartAsync();
 
         var saved = await RunAsync(server, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-folder", "nightly");
@@ -49,8 +48,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Save_WrongSecret_ExitsOneKeepsTheLocalSnapshotAndRecordsTheFailure()
     {
         var server = servers.Ceph;
-        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "cli");
         await using var etcd = await EtcdServer.StartAsync();
 
         var saved = await RunWithSecretAsync(server, "wrong", "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket);
@@ -83,8 +81,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Save_S3HangsMidUpload_KeepsLocalSnapshotJournalsAbortExitsOne()
     {
         var server = servers.Ceph;
-        var bucket = "hang-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "hang");
         await using var etcd = await EtcdServer.StartAsync();
         await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
         await using var relay = TcpRelay.Start(server.HttpEndpoint);
@@ -107,8 +104,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Save_UploadDeadlinePasses_KeepsLocalSnapshotNamesTheDeadline()
     {
         var server = servers.Ceph;
-        var bucket = "slow-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "slow");
         await using var etcd = await EtcdServer.StartAsync();
         await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
         await using var relay = TcpRelay.Start(server.HttpEndpoint);
@@ -176,8 +172,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Proxy_ExplicitIsUsed_NoneIgnoresTheEnvironment(string name)
     {
         var server = servers.Get(name);
-        var bucket = "px-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "px");
         await using var etcd = await EtcdServer.StartAsync();
         await using var proxy = await TinyproxyServer.StartAsync();
         var deadProxy = $"http://127.0.0.1:{FreePorts.Next()}";
@@ -203,8 +198,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task EndpointCa_AddsToSystemRoots_CaOnlyReplacesThem(string name)
     {
         var server = servers.Get(name);
-        var bucket = "ca-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "ca");
         Directory.CreateDirectory(Dir);
         using var other = new TestCertificateAuthority();
         var systemRoots = ("SSL_CERT_FILE", server.CaCertificatePath!);
@@ -224,8 +218,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Prune_S3RetentionScopes_NodeKeepsOthersUploads_ClusterCountsEveryNode()
     {
         var server = servers.S3rver;
-        var bucket = "cli-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "cli");
         using var client = server.CreateClient();
         foreach (var (file, node) in new[] { ("etcd-snapshot-n1-1700000001", "n1"), ("etcd-snapshot-n2-1700000002", "n2"), ("etcd-snapshot-n1-1700000003", "n1"), ("on-demand-n1-1600000000", "n1") })
         {
@@ -279,8 +272,7 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
     public async Task Save_WithoutKeys_TakesCredentialsFromTheSdkChain()
     {
         var server = servers.Ceph;
-        var bucket = "iam-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "iam");
         await using var etcd = await EtcdServer.StartAsync();
         var port = FreePorts.Next();
         using var listener = new System.Net.HttpListener();

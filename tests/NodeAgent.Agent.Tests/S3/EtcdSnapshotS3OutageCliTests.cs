@@ -34,8 +34,7 @@ public sealed class EtcdSnapshotS3OutageCliTests(S3ServersFixture servers) : Etc
     public async Task Save_ServerStoppedMidUpload_FailsCleanly_NoOrphanParts_UploadedLater(string name)
     {
         var server = servers.Get(name);
-        var bucket = "cut-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "cut");
         await using var etcd = await EtcdServer.StartAsync();
         await EtcdData.LoadAsync(etcd.ClientUrl, 40).WithTimeout(TestTimeouts.Slow);
         CommandResult saved;
@@ -90,8 +89,7 @@ public sealed class EtcdSnapshotS3OutageCliTests(S3ServersFixture servers) : Etc
     public async Task Save_S3HungAtPreflight_SavesLocallyRecordsTimeoutExitsOne()
     {
         var server = servers.Ceph;
-        var bucket = "hung-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "hung");
         await using var etcd = await EtcdServer.StartAsync();
         CommandResult saved;
         await server.PauseGatewayAsync().DefaultTimeout();

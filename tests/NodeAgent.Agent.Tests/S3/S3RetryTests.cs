@@ -14,8 +14,7 @@ public sealed class S3RetryTests(SharedS3Servers servers) : IClassFixture<Shared
         // s3rver has no Object Lock API: GetObjectLockConfiguration is 501 NotImplemented, which no
         // retry changes (each one cost a backoff: 15 s of every save on such a store).
         var server = servers.S3rver;
-        var bucket = "retry-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "retry");
         var settings = new S3Settings
         {
             Endpoint = server.HttpEndpoint.Authority,

@@ -100,8 +100,7 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
     public async Task ObjectLockBucketOnRgw_UploadsSucceed_AndALockedSnapshotIsReportedNotHidden()
     {
         var server = servers.Ceph;
-        var bucket = "lock-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket, objectLock: true).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(server, "lock", objectLock: true);
         using (var admin = server.CreateClient())
         {
             await admin.PutObjectLockConfigurationAsync(new Amazon.S3.Model.PutObjectLockConfigurationRequest

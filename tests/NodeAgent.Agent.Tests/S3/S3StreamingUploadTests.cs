@@ -228,12 +228,7 @@ public sealed class S3StreamingUploadTests(SharedS3Servers servers) : IClassFixt
         }
     }
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "up-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => S3TestStores.NewBucketAsync(server, "up");
 
     private static async Task AssertNoObjectAsync(IS3TestServer server, string bucket)
     {

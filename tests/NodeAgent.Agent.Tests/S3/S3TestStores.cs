@@ -35,13 +35,8 @@ internal static class S3TestStores
             NullLogger<S3SnapshotStore>.Instance);
     }
 
-    /// <summary>A new bucket named <paramref name="prefix"/> and 12 random hex digits.</summary>
-    public static async Task<string> NewBucketAsync(IS3TestServer server, string prefix)
-    {
-        var bucket = prefix + "-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    /// <summary>A new bucket named <paramref name="prefix"/> and 12 random hex digits (<see cref="S3Buckets.NewBucketAsync"/>).</summary>
+    public static Task<string> NewBucketAsync(IS3TestServer server, string prefix, bool objectLock = false) => server.NewBucketAsync(prefix, objectLock);
 
     /// <summary>The agent's saver on <paramref name="etcd"/>; <paramref name="dataDir"/> is where it looks for etcd's TLS files.</summary>
     public static SnapshotSaver Saver(string dataDir, EtcdServer etcd, TimeProvider time)

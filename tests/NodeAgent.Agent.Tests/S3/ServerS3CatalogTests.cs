@@ -24,8 +24,7 @@ public sealed class ServerS3CatalogTests(SharedS3Servers servers) : IClassFixtur
     public async Task ListSnapshots_SavedByTheAgentCliAndNoNodeRegistered_ListsItWithItsSidecarsFacts(string name)
     {
         var s3 = servers.Get(name);
-        var bucket = "srv-" + Guid.NewGuid().ToString("N")[..12];
-        await s3.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
+        var bucket = await S3TestStores.NewBucketAsync(s3, "srv");
         await using var etcd = await EtcdServer.StartAsync();
         await EtcdData.LoadAsync(etcd.ClientUrl, 8, valueBytes: 4096).WithTimeout(TestTimeouts.Slow);
         var dir = Path.Combine(_root.Path, "snapshots");

@@ -302,10 +302,5 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
 
     private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    private static async Task<string> NewBucketAsync(IS3TestServer server)
-    {
-        var bucket = "cat-" + Guid.NewGuid().ToString("N")[..12];
-        await server.CreateBucketAsync(bucket).WithTimeout(TestTimeouts.Slow);
-        return bucket;
-    }
+    private static Task<string> NewBucketAsync(IS3TestServer server) => server.NewBucketAsync("cat");
 }
