@@ -30,7 +30,7 @@ public abstract class EtcdSnapshotS3CliRuns
     {
         var env = new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
         string[] all = ["etcd-snapshot", .. args, "--dir", Dir, "--s3-endpoint", endpoint, "--s3-insecure"];
-        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), all, env, timeout: TimeSpan.FromSeconds(90));
+        return CommandRunner.RunAsync(RepoPaths.Executable("node-agent"), all, env, timeout: TimeSpan.FromSeconds(180));
     }
 
     protected Task<CommandResult> RunAsync(IS3TestServer server, params string[] args) => RunWithSecretAsync(server, server.SecretKey, args);

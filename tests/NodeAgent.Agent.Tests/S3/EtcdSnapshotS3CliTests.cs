@@ -87,12 +87,15 @@ public sealed class EtcdSnapshotS3CliTests(SharedS3Servers servers) : EtcdSnapsh
         await using var relay = TcpRelay.Start(server.HttpEndpoint);
         var frozen = relay.FreezeAfter(12 * 1024 * 1024);
 
-        var saved = await RunHungAsync(server, relay.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-timeout", "5s");
-        await frozen.DefaultTimeout();
+        // 10 s per request: a loaded machine's RGW has taken over 5 s to answer the preflight, and the save then
+        // failed before the relay froze.
+        var saved = await RunHungAsync(server, relay.Authority, "save", "--endpoints", etcd.ClientUrl, "--node-name", "n1", "--s3", "--s3-bucket", bucket, "--s3-timeout", "10s");
 
+        // The save has exited, so no more bytes can reach the relay: it froze by now or never will.
+        Assert.True(frozen.IsCompleted, $"S3 failed before 12 MB went up, so the hang was never tried; the save printed: {saved.StandardError}");
         Assert.Equal(1, saved.ExitCode);
-        Assert.Matches(@"failed: part \d+: S3 at 127\.0\.0\.1:\d+ timed out after 5s \(--s3-timeout\); the local snapshot .* is kept", saved.StandardError);
-        AssertKeptLocally("timed out after 5s (--s3-timeout)");
+        Assert.Matches(@"failed: part \d+: S3 at 127\.0\.0\.1:\d+ timed out after 10s \(--s3-timeout\); the local snapshot .* is kept", saved.StandardError);
+        AssertKeptLocally("timed out after 10s (--s3-timeout)");
         Assert.Single(Directory.GetFiles(Path.Combine(Root.Path, ".metadata", ".uploads")));
     }
 

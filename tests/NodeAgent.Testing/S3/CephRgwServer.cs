@@ -201,5 +201,5 @@ public sealed class CephRgwServer : IS3TestServer, IAsyncDisposable
 
     private Task<CommandResult> CephQuiet(CancellationToken cancellationToken, params string[] args)
         => CommandRunner.RunAsync("/usr/bin/ceph", ["-c", _conf, "--connect-timeout", "5", .. args], _env,
-            timeout: TimeSpan.FromSeconds(15), cancellationToken: cancellationToken);
+            timeout: TimeSpan.FromSeconds(60), cancellationToken: cancellationToken);
 }
