@@ -20,10 +20,11 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
 # Three test assemblies at a time (-m:3), started in NodeAgent.sln's order: the end-to-end tests, the
-# package tests (whose fixture spends minutes on a Native AOT publish) and the agent tests first, then
-# the others from the longest down, each as a slot frees. With two at a time (dotnet test's default on
-# 2 cores) the end-to-end assembly, the longest, started last; a fourth slot would load the machine
-# more for under a minute by the last measured times.
+# package tests (whose fixture spends minutes on a Native AOT publish) and the CLI tests first, then
+# the agent tests and the others, each as a slot frees. The agent and end-to-end assemblies each start
+# a Ceph cluster first; started together (with the AOT publish) on a busy machine, both timed out.
+# With two at a time (dotnet test's default on 2 cores) the end-to-end assembly, the longest, started
+# last; a fourth slot would load the machine more for under a minute by the last measured times.
 dotnet test NodeAgent.sln -c Release --no-build -nologo -m:3 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
