@@ -103,7 +103,38 @@ public sealed class PlanLoopTests : IAsyncLifetime, IDisposable
         }
     }
 
-    private (PlanLoop Loop, StatusReporter Reporter) Loop(IInstructionExecutor executor)
+    /// <summary>
+    /// The step's markers cannot be written, and the operation is aborted (here: the agent's stop ran out
+    /// of time; a newer plan does the same) while the step's FAILED report is on the wire. The loop ends
+    /// as a stop, not with the markers' IOException: that error, rethrown after the report, met an aborted
+    /// operation, no catch took it, and it ended the plan loop (with a newer plan, the agent exited and the
+    /// next operation's step stayed PENDING).
+    /// </summary>
+    [Fact]
+    public async Task RunAsync_OperationAbortedWhileItsMarkersFailureIsReported_TheLoopEndsAsAStop()
+    {
+        var markers = _root.Combine("state", "steps");
+        Directory.CreateDirectory(Path.GetDirectoryName(markers)!);
+        File.WriteAllText(markers, "not a directory");
+        using var stopping = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        FailureAnswerHeldUntilAborted? held = null;
+        var (loop, reporter) = Loop(new GatedSave(), client => held = new FailureAnswerHeldUntilAborted(client));
+        using (reporter)
+        {
+            var run = loop.RunAsync(stopping.Token, abort.Token);
+            await loop.Answered.WithTimeout(TestTimeouts.Slow);
+            await StartSnapshotAsync();
+            await held!.Holding.Task.WithTimeout(TestTimeouts.Slow);
+
+            await stopping.CancelAsync();
+            await abort.CancelAsync();
+
+            await StoppedAsync(run);
+        }
+    }
+
+    private (PlanLoop Loop, StatusReporter Reporter) Loop(IInstructionExecutor executor, Func<IPlanServerClient, IPlanServerClient>? wrap = null)
     {
         var options = new AgentOptions
         {
@@ -111,7 +142,8 @@ public sealed class PlanLoopTests : IAsyncLifetime, IDisposable
             Runtime = Contracts.V1.Runtime.Etcd, StateDir = _root.Combine("state"), PollWait = TimeSpan.FromSeconds(5),
         };
         var identity = new AgentIdentity("prod", "node-1", "test");
-        var client = new GrpcPlanServerClient(options, TimeProvider.System);
+        IPlanServerClient client = new GrpcPlanServerClient(options, TimeProvider.System);
+        client = wrap?.Invoke(client) ?? client;
         var facts = new RuntimeFactsReader(options, new RuntimeVersion(new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance)),
             NullLogger<RuntimeFactsReader>.Instance);
         var registration = new Registration(client, new CredentialStore(options.StateDir), options, identity, facts, NullLogger<Registration>.Instance);
@@ -134,6 +166,43 @@ public sealed class PlanLoopTests : IAsyncLifetime, IDisposable
         catch (Exception ex) when (ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
         }
+    }
+
+    /// <summary>
+    /// The real client, except that the answer to the first report with a FAILED step (delivered: the
+    /// server has it) comes back only once the report's caller is cancelled.
+    /// </summary>
+    private sealed class FailureAnswerHeldUntilAborted(IPlanServerClient inner) : IPlanServerClient
+    {
+        private int _held;
+
+        public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<RegisterResponse> RegisterAsync(RegisterRequest request, CancellationToken cancellationToken)
+            => inner.RegisterAsync(request, cancellationToken);
+
+        public Task<GetPlanResponse> GetPlanAsync(GetPlanRequest request, TimeSpan deadline, CancellationToken cancellationToken)
+            => inner.GetPlanAsync(request, deadline, cancellationToken);
+
+        public async Task<ReportStatusResponse> ReportStatusAsync(ReportStatusRequest request, CancellationToken cancellationToken)
+        {
+            var answer = await inner.ReportStatusAsync(request, cancellationToken);
+            if (request.Steps.Any(s => s.State == StepState.Failed) && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Holding.SetResult();
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).WaitAsync(TestTimeouts.Slow, CancellationToken.None);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Aborted: now the answer comes back.
+                }
+            }
+            return answer;
+        }
+
+        public void UseCredential(string credential) => inner.UseCredential(credential);
     }
 
     /// <summary>A save that ends when the test says how (or when cancelled).</summary>

@@ -174,8 +174,17 @@ internal sealed partial class PlanLoop(
                 LogOperationPaused(logger, plan.Operation.OperationId);
                 return;
             }
+#pragma warning disable CA1031 // Nothing may end the apply task unseen: the operation was ended meanwhile, so the failure is logged and not retried.
+            catch (Exception ex) when (ct.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                // A failure that met the operation's end (a newer plan, often the one its own report brought,
+                // or the stop ran out of time): it must not end the loop, and there is nothing to apply again.
+                LogFailedAsStopped(logger, plan.Operation.OperationId, ex);
+                return;
+            }
 #pragma warning disable CA1031 // Nothing may end the apply task unseen: the failure is logged and the plan applied again.
-            catch (Exception ex) when (!ct.IsCancellationRequested)
+            catch (Exception ex)
 #pragma warning restore CA1031
             {
                 var delay = ApplyBackoff(failures);
@@ -210,6 +219,9 @@ internal sealed partial class PlanLoop(
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Operation {OperationId} no longer in the plan; its steps were stopped")]
     private static partial void LogOperationStopped(ILogger logger, string operationId);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Operation {OperationId} failed while it was being stopped (a newer plan, or the stop ran out of time)")]
+    private static partial void LogFailedAsStopped(ILogger logger, string operationId, Exception exception);
 
     [LoggerMessage(EventId = 1107, Level = LogLevel.Information, Message = "Operation {OperationId}: the agent stops; the operation goes on when it is back")]
     private static partial void LogOperationPaused(ILogger logger, string operationId);
