@@ -3,12 +3,15 @@ using System.Security.Cryptography;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace NodeAgent.Testing.Etcd;
 
 /// <summary>Loads test data into etcd and reads it back, to prove a snapshot or restore kept every key.</summary>
 public static class EtcdData
 {
+    private const int PutAttempts = 5;
+
     /// <summary>
     /// Puts <paramref name="megabytes"/> MB as values of <paramref name="valueBytes"/> bytes under
     /// <paramref name="prefix"/> (keys prefix000001, ...), pseudo-random so compression cannot cheat.
@@ -25,8 +28,21 @@ public static class EtcdData
             while ((i = Interlocked.Increment(ref next)) <= count)
             {
                 RandomNumberGenerator.Fill(value);
-                await client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(Key(prefix, i)), Value = ByteString.CopyFrom(value) },
-                    cancellationToken: cancellationToken);
+                var put = new PutRequest { Key = ByteString.CopyFromUtf8(Key(prefix, i)), Value = ByteString.CopyFrom(value) };
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await client.PutAsync(put, cancellationToken: cancellationToken);
+                        break;
+                    }
+                    catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && attempt < PutAttempts)
+                    {
+                        // "etcdserver: request timed out": on a loaded machine a member's fsync can outlast etcd's
+                        // own request timeout (two CI runs lost a test to it). The put is the same bytes, so
+                        // sending it again is safe whether or not the first one committed.
+                    }
+                }
             }
         }
         await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Worker()));
