@@ -10,4 +10,10 @@ internal static class DiskErrors
 
     /// <summary>A full (or quota-bound) or read-only file system: ENOSPC, EDQUOT, EROFS.</summary>
     public static bool IsFullOrReadOnly(IOException ex) => ex.HResult is NoSpaceLeft or QuotaExceeded or ReadOnlyFileSystem;
+
+    /// <summary>
+    /// The error alone ("No space left on device"), without the path a FileStream adds to its message
+    /// (a temporary file's, which means nothing to the reader): the caller names the file and the dir.
+    /// </summary>
+    public static string Describe(IOException ex) => IsFullOrReadOnly(ex) ? System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(ex.HResult) : ex.Message;
 }

@@ -1,3 +1,4 @@
+using NodeAgent.Agent.Files;
 using NodeAgent.Agent.Runtime;
 using NodeAgent.Agent.S3;
 using NodeAgent.Agent.Snapshots;
@@ -76,7 +77,8 @@ internal sealed class RestoreSnapshotExecutor(SnapshotPreflight preflight, IRunt
         }
         catch (Exception ex) when (ex is SnapshotStreamException or SnapshotRequestException or IOException)
         {
-            return (null, StepOutcome.Failure($"cannot unpack {path}: {ex.Message}", retryable: false));
+            var reason = ex is IOException io ? DiskErrors.Describe(io) : ex.Message;
+            return (null, StepOutcome.Failure($"cannot unpack {path}: {reason}", retryable: false));
         }
     }
 }

@@ -37,7 +37,10 @@ internal interface IRuntimeDriver
     /// <summary>Drops this member's etcd data so it rejoins a restored cluster; nothing is deleted for good.</summary>
     Task<StepOutcome> RemoveEtcdDataAsync(bool tombstone, CancellationToken cancellationToken);
 
-    /// <summary>Restores a plain, verified snapshot file into the member's data dir (the runtime is stopped).</summary>
+    /// <summary>
+    /// Restores a plain snapshot file into the member's data dir (the runtime is stopped). The caller
+    /// has verified the file (etcd's sha256 trailer); a driver need not hash it again.
+    /// </summary>
     /// <param name="initialCluster">Plain etcd: the new cluster's members (name=peerURL,...) the plan names; empty: the agent's config says.</param>
     Task<StepOutcome> RestoreAsync(string snapshotPath, string initialCluster, CancellationToken cancellationToken);
 }

@@ -41,7 +41,7 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
         catch (IOException ex) when (DiskErrors.IsFullOrReadOnly(ex))
         {
             // The local disk, not S3: the writer has removed its .part; nothing else is touched.
-            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be written to {directory}: {ex.Message}; nothing of it was kept", ex);
+            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be written to {directory}: {DiskErrors.Describe(ex)}; nothing of it was kept", ex);
         }
         catch (Exception ex) when (ex is AmazonS3Exception or HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException && ex is not SnapshotRequestException)
         {
@@ -75,7 +75,7 @@ internal sealed class S3SnapshotDownloader(IAmazonS3 s3, S3Settings settings, Re
             // The local disk, as for the download itself: the writer has removed its .part, and the zip
             // goes too (S3 still has it; the full disk gets its space back and the dir is as it was).
             File.Delete(file.Path);
-            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be unzipped to {directory}: {ex.Message}; nothing of it was kept", ex);
+            throw new IOException($"download of s3://{settings.Bucket}/{settings.KeyOf(name)} failed: snapshot {name} could not be unzipped to {directory}: {DiskErrors.Describe(ex)}; nothing of it was kept", ex);
         }
     }
 

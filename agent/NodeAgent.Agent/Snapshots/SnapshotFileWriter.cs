@@ -10,7 +10,8 @@ namespace NodeAgent.Agent.Snapshots;
 /// its final name; anything else deletes the part file, so nothing half-written ever looks valid.
 /// The check is <see cref="SnapshotTrailerCheck"/> (one pass gives the trailer check and the whole
 /// file's sha256). The bytes go to disk through
-/// <see cref="FileSinks"/> (O_DIRECT where the file system allows it).
+/// <see cref="FileSinks"/>: O_DIRECT for a save where the file system allows it, the page cache for a
+/// download that a restore reads next.
 /// </summary>
 internal sealed class SnapshotFileWriter : IAsyncDisposable
 {
@@ -39,7 +40,11 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
     public long BytesReceived => _check.Bytes;
 
     /// <param name="tee">Gets every byte of the file too, in order (e.g. an upload that runs alongside).</param>
-    public static SnapshotFileWriter Create(string finalPath, ISnapshotTee? tee = null)
+    /// <param name="readSoon">
+    /// The file is read again right away (a restore's download): written through the page cache, so
+    /// the reader finds it there. Otherwise (a save) O_DIRECT, where the file system allows it.
+    /// </param>
+    public static SnapshotFileWriter Create(string finalPath, ISnapshotTee? tee = null, bool readSoon = false)
     {
         if (File.Exists(finalPath))
         {
@@ -54,7 +59,7 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }).Dispose();
         try
         {
-            return new SnapshotFileWriter(finalPath, part, FileSinks.Open(part), tee);
+            return new SnapshotFileWriter(finalPath, part, FileSinks.Open(part, allowDirect: !readSoon), tee);
         }
         catch
         {
@@ -63,10 +68,13 @@ internal sealed class SnapshotFileWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>A whole etcd snapshot from <paramref name="source"/> into <paramref name="target"/>, its trailer checked.</summary>
+    /// <summary>
+    /// A whole etcd snapshot from <paramref name="source"/> into <paramref name="target"/>, its trailer
+    /// checked: a download or an unzip, which a restore reads next (so through the page cache).
+    /// </summary>
     public static async Task<SnapshotFileInfo> WriteVerifiedAsync(Stream source, string target, CancellationToken cancellationToken)
     {
-        await using var writer = Create(target);
+        await using var writer = Create(target, readSoon: true);
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
         {

@@ -6,8 +6,9 @@ namespace NodeAgent.Agent.Tests.Files;
 
 /// <summary>
 /// Both ways a snapshot reaches the disk write exactly the bytes given, at any length. The O_DIRECT
-/// one runs in the repository's artifacts dir, on a real disk; the buffered one is what file systems
-/// that refuse O_DIRECT get (tmpfs before Linux 6.6, some FUSE mounts).
+/// one runs in the repository's artifacts dir, on a real disk; the buffered one (with its early
+/// writeback) is what a restore's download gets, and file systems that refuse O_DIRECT (tmpfs before
+/// Linux 6.6, some FUSE mounts).
 /// </summary>
 public sealed class FileSinksTests : IDisposable
 {
@@ -35,6 +36,7 @@ public sealed class FileSinksTests : IDisposable
     [Theory]
     [InlineData(1)]
     [InlineData(2 * 1024 * 1024 + 7)]
+    [InlineData(21 * 1024 * 1024 + 5)] // past two 8 MiB write-behind windows
     public async Task Buffered_WritesTheSameBytes(int length)
     {
         var (sinkType, bytes) = await WriteAsync(_disk, length, allowDirect: false);

@@ -64,6 +64,40 @@ public sealed class EtcdDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_DoesNotHashTheSnapshotAgain_ItsCallerVerifiedIt()
+    {
+        // The restore step verifies the trailer (or the download did, as the bytes arrived) right before
+        // the driver runs; etcdctl's own check would read the whole db once more. A file whose trailer
+        // no longer matches shows which: etcdctl with its check on refuses it ("expected sha256").
+        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
+        await using var member = members[0];
+        await using var rig = await RuntimeRig.CreateAsync(member.Options(), member.SnapshotDir());
+        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
+        await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
+        var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
+        var saved = await SaveAsync(member);
+        var path = Path.Combine(member.SnapshotDir(), saved.Name);
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Seek(-1, SeekOrigin.End);
+            var last = file.ReadByte();
+            file.Seek(-1, SeekOrigin.End);
+            file.WriteByte((byte)(last ^ 0xff));
+        }
+        var byEtcdctl = await Etcdctl.SnapshotRestoreAsync(path, _root.Combine("checked"), member.Name, member.InitialCluster, member.PeerUrl, TestTimeouts.Slow);
+
+        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Killall()));
+        var restored = await rig.Driver.RestoreAsync(path, "", CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
+        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.WaitHealthy()));
+
+        Assert.NotEqual(0, byEtcdctl.ExitCode);
+        Assert.Contains("expected sha256", byEtcdctl.StandardError, StringComparison.Ordinal);
+        AssertStep.Succeeded(restored);
+        Assert.Equal(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
+    }
+
+    [Fact]
     public async Task Restore_ThreeMembers_EachRestoresTheSameFile_AndTheClusterServesTheSnapshotsKeys()
     {
         var members = ScriptedEtcdMember.CreateCluster(_root.Path, 3);
