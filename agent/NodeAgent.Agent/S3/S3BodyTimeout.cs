@@ -6,11 +6,16 @@ namespace NodeAgent.Agent.S3;
 /// in; without this, an S3 that hangs mid-body (frozen, a dead peer behind a NAT that keeps the
 /// connection open) holds a download until the step's deadline, and the failure would not say why.
 /// One deadline per stream, re-armed for each read and disarmed after it, on <paramref name="time"/>'s
-/// timer (no allocation per read of a 1 GB body; tests drive it with fake time).
+/// timer, and the caller's token tied to it once (no allocation or registration per read of a 1 GB
+/// body; tests drive it with fake time).
 /// </summary>
 internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout, TimeProvider time) : Stream
 {
     private CancellationTokenSource _deadline = new(Timeout.InfiniteTimeSpan, time);
+
+    /// <summary>The caller's token, tied to the deadline once (callers pass the same token to every read).</summary>
+    private CancellationToken _caller;
+    private CancellationTokenRegistration _callerRegistration;
 
     public override bool CanRead => true;
 
@@ -28,19 +33,23 @@ internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout, TimeProvider
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!_deadline.TryReset())
         {
             // Cancelled: the caller's token ended the last read, or the deadline fired just as its bytes came.
             _deadline.Dispose();
             _deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         }
+        if (cancellationToken != _caller)
+        {
+            _callerRegistration.Dispose();
+            _caller = cancellationToken;
+            _callerRegistration = cancellationToken.UnsafeRegister(static self => ((S3BodyTimeout)self!).CancelRead(), this);
+        }
         _deadline.CancelAfter(timeout);
         try
         {
-            using (cancellationToken.UnsafeRegister(static deadline => ((CancellationTokenSource)deadline!).Cancel(), _deadline))
-            {
-                return await inner.ReadAsync(buffer, _deadline.Token);
-            }
+            return await inner.ReadAsync(buffer, _deadline.Token);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -50,6 +59,18 @@ internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout, TimeProvider
         {
             // The time the caller spends on the bytes (writing them out) is not the store's.
             _deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void CancelRead()
+    {
+        try
+        {
+            _deadline.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Replaced by the next read (which checks the caller's token first) or the stream is closed.
         }
     }
 
@@ -72,6 +93,7 @@ internal sealed class S3BodyTimeout(Stream inner, TimeSpan timeout, TimeProvider
     {
         if (disposing)
         {
+            _callerRegistration.Dispose();
             inner.Dispose();
             _deadline.Dispose();
         }

@@ -82,4 +82,34 @@ public sealed class S3BodyTimeoutTests : IAsyncLifetime, IDisposable
         var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.DefaultTimeout());
         Assert.IsNotType<S3BodyStalledException>(ex.InnerException);
     }
+
+    [Fact]
+    public async Task ReadAsync_CallerCancelsBetweenReads_TheNextReadThrowsOperationCanceled()
+    {
+        await using var body = new S3BodyTimeout(new NetworkStream(_client), Idle, _time);
+        using var cancel = new CancellationTokenSource();
+        await _server.SendAsync("ab"u8.ToArray()).DefaultTimeout();
+        Assert.Equal(2, await body.ReadAsync(new byte[16], cancel.Token).AsTask().DefaultTimeout());
+
+        await cancel.CancelAsync();
+        await _server.SendAsync("cd"u8.ToArray()).DefaultTimeout();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => body.ReadAsync(new byte[16], cancel.Token).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task ReadAsync_AnotherTokenOnALaterRead_ThatTokenCancelsIt()
+    {
+        await using var body = new S3BodyTimeout(new NetworkStream(_client), Idle, _time);
+        using var first = new CancellationTokenSource();
+        using var second = new CancellationTokenSource();
+        await _server.SendAsync("ab"u8.ToArray()).DefaultTimeout();
+        Assert.Equal(2, await body.ReadAsync(new byte[16], first.Token).AsTask().DefaultTimeout());
+
+        var read = body.ReadAsync(new byte[16], second.Token).AsTask();
+        await second.CancelAsync();
+
+        var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.DefaultTimeout());
+        Assert.IsNotType<S3BodyStalledException>(ex);
+    }
 }
