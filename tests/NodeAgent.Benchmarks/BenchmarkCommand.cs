@@ -17,6 +17,8 @@ internal static class BenchmarkCommand
                           on Ceph RGW and on s3rver
             --size MB           etcd db size (default 900)
             --servers LIST      ceph-rgw, s3rver or both (default ceph-rgw,s3rver)
+            --https BOOL        over each server's HTTPS endpoint (the fixture's CA, given to both
+                                tools), where the agent sends UNSIGNED-PAYLOAD (default false)
             --pairs N           rounds per server, at least 3 (default 3)
             --value-kb N        size of each value loaded (default 1024)
           plan-fanout     N agents long-poll one plan-server process; every plan changes at once
@@ -61,7 +63,8 @@ internal static class BenchmarkCommand
                         throw new ArgumentException("--pairs must be at least 3, --size and --value-kb positive");
                     }
                     var servers = Get(options, "--servers", "ceph-rgw,s3rver").Split(',');
-                    await SaveUploadBenchmark.RunAsync(size, rounds, kb * 1024, servers, Console.Out);
+                    var https = bool.Parse(Get(options, "--https", "false"));
+                    await SaveUploadBenchmark.RunAsync(size, rounds, kb * 1024, servers, https, Console.Out);
                     return 0;
                 case "plan-fanout":
                     var agents = int.Parse(Get(options, "--agents", "1000"), CultureInfo.InvariantCulture);

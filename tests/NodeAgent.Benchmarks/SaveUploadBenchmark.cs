@@ -14,22 +14,30 @@ namespace NodeAgent.Benchmarks;
 /// </summary>
 internal static class SaveUploadBenchmark
 {
-    public static async Task RunAsync(int sizeMb, int rounds, int valueBytes, IReadOnlyList<string> serverNames, TextWriter output)
+    public static async Task RunAsync(int sizeMb, int rounds, int valueBytes, IReadOnlyList<string> serverNames, bool https, TextWriter output)
     {
         var aot = Path.Combine(RepoPaths.Root, "artifacts", "aot", "node-agent");
         var agent = File.Exists(aot) ? aot : RepoPaths.Executable("node-agent");
         using var work = new TempDir("nodeagent-bench-");
         await using var etcd = await EtcdServer.StartAsync();
-        await using var ceph = await CephRgwServer.StartAsync();
-        await using var s3rver = await S3rverServer.StartAsync();
+        // With a CA, each server serves HTTPS too (a certificate of that CA); the tools get its file.
+        using var ca = https ? new TestCertificateAuthority() : null;
+        await using var ceph = await CephRgwServer.StartAsync(ca);
+        await using var s3rver = await S3rverServer.StartAsync(ca);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await EtcdData.LoadAsync(etcd.ClientUrl, sizeMb, valueBytes: valueBytes);
-        output.WriteLine($"save-upload: {sizeMb} MB loaded in {clock.Elapsed.TotalSeconds:0.0} s; {rounds} rounds per server; agent {agent}");
+        output.WriteLine($"save-upload: {sizeMb} MB loaded in {clock.Elapsed.TotalSeconds:0.0} s; {rounds} rounds per server over {(https ? "HTTPS" : "HTTP")}; agent {agent}");
         var summary = new List<string>();
         foreach (var server in new IS3TestServer[] { ceph, s3rver }.Where(s => serverNames.Contains(s.Name)))
         {
             var bucket = "bench-" + Guid.NewGuid().ToString("N")[..8];
             await server.CreateBucketAsync(bucket);
+            var endpoint = https
+                ? server.HttpsEndpoint ?? throw new ArgumentException($"{server.Name} has no HTTPS endpoint")
+                : server.HttpEndpoint;
+            // Both tools trust the fixture's CA for HTTPS; over HTTP the agent needs --s3-insecure.
+            string[] agentTls = https ? ["--s3-endpoint-ca", server.CaCertificatePath!] : ["--s3-insecure"];
+            string[] awsTls = https ? ["--ca-bundle", server.CaCertificatePath!] : [];
             var ours = new List<Measurement>();
             var saves = new List<Measurement>();
             var copies = new List<Measurement>();
@@ -37,18 +45,18 @@ internal static class SaveUploadBenchmark
             var keys = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
             for (var round = 1; round <= rounds; round++)
             {
-                await SettleAsync(server, bucket, keys);
+                await SettleAsync(server, endpoint, bucket, keys, awsTls);
                 var agentDir = Path.Combine(work.Path, "agent");
                 var a = Measurement.Check(await MeasuredProcess.RunAsync(agent,
                     ["etcd-snapshot", "save", "--runtime", "etcd", "--endpoints", etcd.ClientUrl, "--dir", agentDir, "--node-name", "bench",
-                     "--s3", "--s3-bucket", bucket, "--s3-endpoint", server.HttpEndpoint.Authority, "--s3-insecure"], keys), "node-agent");
+                     "--s3", "--s3-bucket", bucket, "--s3-endpoint", endpoint.Authority, .. agentTls], keys), "node-agent");
                 size = new FileInfo(Directory.GetFiles(agentDir).Single(f => !Path.GetFileName(f).StartsWith('.'))).Length;
                 Directory.Delete(agentDir, recursive: true);
                 var file = Path.Combine(work.Path, "etcdctl.db");
                 var e = Measurement.Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", file],
                     new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }), "etcdctl");
                 var c = Measurement.Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
-                    ["--endpoint-url", server.HttpEndpoint.ToString().TrimEnd('/'), "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"],
+                    ["--endpoint-url", endpoint.ToString().TrimEnd('/'), .. awsTls, "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"],
                     new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" }), "aws s3 cp");
                 File.Delete(file);
                 ours.Add(a);
@@ -61,7 +69,7 @@ internal static class SaveUploadBenchmark
             var saveMedian = Measurement.Median(saves.Select(m => m.Wall.TotalSeconds));
             var copyMedian = Measurement.Median(copies.Select(m => m.Wall.TotalSeconds));
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"{server.Name}, {size / 1048576.0:0} MiB: node-agent {agentMedian:0.000} s vs etcdctl {saveMedian:0.000} s + aws {copyMedian:0.000} s = "
+                $"{server.Name} ({(https ? "HTTPS" : "HTTP")}), {size / 1048576.0:0} MiB: node-agent {agentMedian:0.000} s vs etcdctl {saveMedian:0.000} s + aws {copyMedian:0.000} s = "
                 + $"ratio to the total {agentMedian / (saveMedian + copyMedian):0.00} (goal <= 0.70), to the slower step {agentMedian / Math.Max(saveMedian, copyMedian):0.00} (goal <= 1.10); "
                 + $"upload {size / 1e6 / agentMedian:0} MB/s (aws alone {size / 1e6 / copyMedian:0} MB/s); CPUs busy: node-agent {Measurement.Median(ours.Select(m => m.CpuBusy)) * 100:0}%, aws {Measurement.Median(copies.Select(m => m.CpuBusy)) * 100:0}%; peak RSS {Measurement.Mib(ours.Max(m => m.PeakRssBytes))} (goal <= 150 MiB)");
             summary.Add(line);
@@ -79,12 +87,12 @@ internal static class SaveUploadBenchmark
     /// s3rver answers CompleteMultipartUpload before it has put the object together, and lists with
     /// 500 until it has; wait for a clean listing so no round starts against a half-finished server.
     /// </summary>
-    private static async Task SettleAsync(IS3TestServer server, string bucket, Dictionary<string, string> keys)
+    private static async Task SettleAsync(IS3TestServer server, Uri endpoint, string bucket, Dictionary<string, string> keys, string[] awsTls)
     {
         for (var attempt = 0; attempt < 120; attempt++)
         {
             var list = await MeasuredProcess.RunAsync(AwsCli.FileName,
-                ["--endpoint-url", server.HttpEndpoint.ToString().TrimEnd('/'), "s3api", "list-objects-v2", "--bucket", bucket],
+                ["--endpoint-url", endpoint.ToString().TrimEnd('/'), .. awsTls, "s3api", "list-objects-v2", "--bucket", bucket],
                 new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" });
             if (list.ExitCode == 0)
             {
