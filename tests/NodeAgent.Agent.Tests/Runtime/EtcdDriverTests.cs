@@ -25,13 +25,10 @@ public sealed class EtcdDriverTests : IDisposable
     [Fact]
     public async Task Restore_SingleMember_ServesExactlyTheSnapshotsKeys()
     {
-        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
-        await using var member = members[0];
-        await using var rig = await RuntimeRig.CreateAsync(member.Options(), member.SnapshotDir());
-        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
-        await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
-        var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
-        var saved = await SaveAsync(member);
+        var single = await SavedSingleMemberAsync();
+        await using var member = single.Member;
+        await using var rig = single.Rig;
+        var (expected, saved) = (single.Expected, single.Saved);
         await ChangeKeysAsync(member.ClientUrl);
         Assert.NotEqual(expected, await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout());
 
@@ -69,13 +66,10 @@ public sealed class EtcdDriverTests : IDisposable
         // The restore step verifies the trailer (or the download did, as the bytes arrived) right before
         // the driver runs; etcdctl's own check would read the whole db once more. A file whose trailer
         // no longer matches shows which: etcdctl with its check on refuses it ("expected sha256").
-        var members = ScriptedEtcdMember.CreateCluster(_root.Path, 1);
-        await using var member = members[0];
-        await using var rig = await RuntimeRig.CreateAsync(member.Options(), member.SnapshotDir());
-        AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
-        await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
-        var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
-        var saved = await SaveAsync(member);
+        var single = await SavedSingleMemberAsync();
+        await using var member = single.Member;
+        await using var rig = single.Rig;
+        var (expected, saved) = (single.Expected, single.Saved);
         var path = Path.Combine(member.SnapshotDir(), saved.Name);
         await using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -288,6 +282,30 @@ public sealed class EtcdDriverTests : IDisposable
         Assert.Contains("free space not checked", restore.Message, StringComparison.Ordinal);
         Assert.Contains("etcd-data-dir is not set", restore.Message, StringComparison.Ordinal);
         Assert.False(restore.Retryable);
+    }
+
+    /// <summary>One member started through the rig, <see cref="Before"/>'s keys in it, and the agent's snapshot of them.</summary>
+    private async Task<(ScriptedEtcdMember Member, RuntimeRig Rig, IReadOnlyDictionary<string, string> Expected, SnapshotMetadata Saved)> SavedSingleMemberAsync()
+    {
+        var member = ScriptedEtcdMember.CreateCluster(_root.Path, 1)[0];
+        RuntimeRig? rig = null;
+        try
+        {
+            rig = await RuntimeRig.CreateAsync(member.Options(), member.SnapshotDir());
+            AssertStep.Succeeded(await rig.RunAsync(RuntimeRig.Start()));
+            await EtcdData.PutAsync(member.ClientUrl, Before).DefaultTimeout();
+            var expected = await EtcdData.ReadAllAsync(member.ClientUrl).DefaultTimeout();
+            return (member, rig, expected, await SaveAsync(member));
+        }
+        catch
+        {
+            if (rig is not null)
+            {
+                await rig.DisposeAsync();
+            }
+            await member.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<EndpointStatus> StatusAsync(ScriptedEtcdMember member)
