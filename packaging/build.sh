@@ -8,10 +8,12 @@
 # Installs what it needs if missing (dpkg-dev, lintian, help2man, binutils; eng/publish-aot.sh adds
 # clang and zlib1g-dev).
 # Safe to run again: every run starts from an empty staging dir and replaces the outputs.
-#   packaging/build.sh [--version X.Y.Z[-PRERELEASE]] [--xz-level 0-9] [--no-publish]
+#   packaging/build.sh [--version X.Y.Z[-PRERELEASE]] [--xz-level 0-9] [--no-publish] [--no-lintian]
 # --xz-level is the .debs' xz level (dpkg-deb -z), 6 by default as Debian's; 1 packs the programs
 #   five times faster into debs about 10% larger (the tests use it).
 # --no-publish packages the programs the last run published (when working on the packaging itself).
+# --no-lintian leaves lintian to the caller: the package tests (Lintian_EveryDeb_NoErrors) run it on
+#   every .deb, so ./test.sh does not run it twice.
 set -euo pipefail
 umask 022
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +26,7 @@ maintainer="NodeAgent maintainers <nodeagent-maintainers@example.org>"
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 version=""
 publish_programs=1
+run_lintian=1
 xz_level=6
 while (($#)); do
   case "$1" in
@@ -32,6 +35,7 @@ while (($#)); do
     --version) [ $# -ge 2 ] || { usage >&2; exit 2; }; version="$2"; shift 2 ;;
     --version=*) version="${1#*=}"; shift ;;
     --no-publish) publish_programs=0; shift ;;
+    --no-lintian) run_lintian=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "build.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -271,6 +275,7 @@ mv -f "$tarball.part" "$tarball"
 # --- Check ---------------------------------------------------------------------------------------
 status=0
 for pkg in node-agent plan-server nodeagentctl; do
+  ((run_lintian)) || break
   echo "build.sh: lintian ${pkg}_${deb_version}_${deb_arch}.deb"
   lintian --fail-on error "$out/${pkg}_${deb_version}_${deb_arch}.deb" || status=1
 done

@@ -61,8 +61,7 @@ public sealed class DownloadSnapshotTests : IAsyncLifetime, IDisposable
         await using var rig = await RigAsync();
         var saved = await SaveAsync(compress: true);
         var path = _root.Combine("elsewhere", saved.Name);
-        (await _s3.Aws().RunAsync(["s3", "cp", path, $"s3://{_bucket}/{saved.Name}", "--metadata", "k3s-node-name=n2,k3s-token-hash=0123456789ab"])
-            .WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        await _s3.PutFileAsync(_bucket, saved.Name, path, "k3s-node-name=n2,k3s-token-hash=0123456789ab");
 
         var downloaded = await rig.RunAsync(RuntimeRig.Download(saved.Name));
         var verified = await rig.RunAsync(RuntimeRig.Verify(saved.Name, downloaded.SnapshotSha256));

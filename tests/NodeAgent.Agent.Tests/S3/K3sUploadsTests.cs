@@ -35,7 +35,7 @@ public sealed class K3sUploadsTests(SharedS3Servers servers) : IClassFixture<Sha
         var k3sSidecar = _root.Combine("k3s-sidecar.json");
         await File.WriteAllTextAsync(k3sSidecar,
             $"{{\"provisioning-cluster-spec\":\"{InventoryReporterTests.RancherClusterSpec("{\"kubernetesVersion\":\"v1.31.2+k3s1\"}")}\"}}");
-        await server.Aws().CopyUpAsync(k3sSidecar, bucket, ".metadata/etcd-snapshot-n2-1700000001.zip").WithTimeout(TestTimeouts.Slow);
+        await server.PutFileAsync(bucket, ".metadata/etcd-snapshot-n2-1700000001.zip", k3sSidecar);
         await PutK3sUploadAsync(server, bucket, "on-demand-node-3-1700000002", metadata: null);
         var dir = _root.Combine("snapshots");
         Directory.CreateDirectory(dir);
@@ -88,17 +88,12 @@ public sealed class K3sUploadsTests(SharedS3Servers servers) : IClassFixture<Sha
             (await store.ListAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow)).Select(o => o.Name).Order(StringComparer.Ordinal));
     }
 
-    /// <summary>An object as K3s uploads it: <paramref name="metadata"/> is aws's <c>--metadata</c> (K3s's <c>&lt;rt&gt;-node-name</c>...), or none.</summary>
+    /// <summary>An object as K3s uploads it: <paramref name="metadata"/> in aws's <c>--metadata</c> form (K3s's <c>&lt;rt&gt;-node-name</c>...), or none.</summary>
     private async Task PutK3sUploadAsync(IS3TestServer server, string bucket, string fileName, string? metadata)
     {
         var path = _root.Combine(fileName);
         await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(1024));
-        List<string> args = ["s3", "cp", path, $"s3://{bucket}/{fileName}"];
-        if (metadata is not null)
-        {
-            args.AddRange(["--metadata", metadata]);
-        }
-        (await server.Aws().RunAsync(args).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        await server.PutFileAsync(bucket, fileName, path, metadata);
     }
 
     private static S3SnapshotStore Store(IS3TestServer server, string bucket) => S3TestStores.Store(server, bucket);

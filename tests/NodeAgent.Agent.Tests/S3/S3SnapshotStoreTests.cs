@@ -309,7 +309,7 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         var bytes = await System.IO.File.ReadAllBytesAsync(saved.Path!);
         bytes[bytes.Length / 2] ^= 0x01;
         await System.IO.File.WriteAllBytesAsync(corrupt, bytes);
-        await server.Aws().CopyUpAsync(corrupt, bucket, saved.Metadata!.Name).WithTimeout(TestTimeouts.Slow);
+        await server.PutFileAsync(bucket, saved.Metadata!.Name, corrupt);
         var restoreDir = _root.Combine("restore");
 
         var ex = await Assert.ThrowsAsync<S3TargetException>(() => store.DownloadAsync(saved.Metadata.Name, restoreDir, CancellationToken.None).WithTimeout(TestTimeouts.Slow));
@@ -360,7 +360,7 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         var server = servers.Ceph;
         var bucket = await NewBucketAsync(server);
         const string snapshot = "on-demand-n1-1700000000";
-        await server.Aws().CopyUpAsync(File("big", 3 * 1024 * 1024), bucket, snapshot).WithTimeout(TestTimeouts.Slow);
+        await server.PutFileAsync(bucket, snapshot, File("big", 3 * 1024 * 1024));
         using var disk = new SmallTmpfs();
         var restoreDir = disk.Combine("restore");
         Directory.CreateDirectory(restoreDir);
@@ -389,7 +389,7 @@ public sealed class S3SnapshotStoreTests(SharedS3Servers servers) : IClassFixtur
         await System.IO.File.WriteAllBytesAsync(plain, [.. db, .. SHA256.HashData(db)]);
         var zip = await SnapshotZip.CompressAsync(plain, DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
         Assert.True(zip.SizeBytes < 64 * 1024, "the zip must fit the disk that its snapshot does not");
-        await server.Aws().CopyUpAsync(zip.Path, bucket, snapshot + ".zip").WithTimeout(TestTimeouts.Slow);
+        await server.PutFileAsync(bucket, snapshot + ".zip", zip.Path);
         using var disk = new SmallTmpfs();
         var restoreDir = disk.Combine("restore");
         Directory.CreateDirectory(restoreDir);

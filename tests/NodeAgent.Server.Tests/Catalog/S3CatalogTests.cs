@@ -92,18 +92,17 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         // K3s's upload with its object metadata and its own .metadata/ sidecar (Rancher's cluster spec): not ours.
         var zip = _files.Combine("etcd-snapshot-k3s-node-1764000200.zip");
         await File.WriteAllBytesAsync(zip, RandomNumberGenerator.GetBytes(4096));
-        (await s3.Aws().RunAsync(["s3", "cp", zip, $"s3://{bucket}/{Folder}/etcd-snapshot-k3s-node-1764000200.zip",
-            "--metadata", "k3s-node-name=k3s-node,k3s-token-hash=0123456789ab"]).WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        await s3.PutFileAsync(bucket, $"{Folder}/etcd-snapshot-k3s-node-1764000200.zip", zip, "k3s-node-name=k3s-node,k3s-token-hash=0123456789ab");
         var k3sSidecar = _files.Combine("k3s-sidecar.json");
         await File.WriteAllTextAsync(k3sSidecar, JsonSerializer.Serialize(new Dictionary<string, string>
         {
             ["provisioning-cluster-spec"] = RancherClusterSpec("{\"kubernetesVersion\":\"v1.31.2+k3s1\",\"rkeConfig\":{}}"),
         }));
-        await s3.Aws().CopyUpAsync(k3sSidecar, bucket, $"{Folder}/.metadata/etcd-snapshot-k3s-node-1764000200.zip").WithTimeout(TestTimeouts.Slow);
+        await s3.PutFileAsync(bucket, $"{Folder}/.metadata/etcd-snapshot-k3s-node-1764000200.zip", k3sSidecar);
         // No object metadata and no sidecar at all (copied by hand): the name gives node and time.
         var bare = _files.Combine("on-demand-lost-node-1764000300");
         await File.WriteAllBytesAsync(bare, RandomNumberGenerator.GetBytes(4096));
-        await s3.Aws().CopyUpAsync(bare, bucket, $"{Folder}/on-demand-lost-node-1764000300").WithTimeout(TestTimeouts.Slow);
+        await s3.PutFileAsync(bucket, $"{Folder}/on-demand-lost-node-1764000300", bare);
         await CreateClusterAsync(s3.PlanS3Target(bucket, Folder));
 
         var listed = await _snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.WithTimeout(TestTimeouts.Slow);
@@ -275,8 +274,7 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
         var path = _files.Combine(fileName);
         await File.WriteAllBytesAsync(path, bytes);
         var node = fileName.Split('-')[^3] + "-" + fileName.Split('-')[^2];
-        (await s3.Aws().RunAsync(["s3", "cp", path, $"s3://{bucket}/{Folder}/{fileName}", "--metadata", $"k3s-node-name={node},k3s-cluster-id={K3sClusterId}"])
-            .WithTimeout(TestTimeouts.Slow)).EnsureSuccess();
+        await s3.PutFileAsync(bucket, $"{Folder}/{fileName}", path, $"k3s-node-name={node},k3s-cluster-id={K3sClusterId}");
         var sha256 = Sha256Hex(bytes);
         if (sidecar)
         {
@@ -295,7 +293,7 @@ public sealed class S3CatalogTests(S3ServersFixture servers) : IAsyncLifetime, I
                 ["etcdRevision"] = "4242",
                 ["status"] = "successful",
             }));
-            await s3.Aws().CopyUpAsync(json, bucket, $"{Folder}/.metadata/{fileName}").WithTimeout(TestTimeouts.Slow);
+            await s3.PutFileAsync(bucket, $"{Folder}/.metadata/{fileName}", json);
         }
         return (sha256, bytes.Length);
     }
