@@ -140,7 +140,10 @@ internal sealed class Server(ServerSettings settings, StandInLog log)
             {
                 continue;
             }
-            foreach (var learner in (await tool.MembersAsync(stop) ?? []).Where(m => m.IsLearner))
+            // A learner without a name has not started yet (etcd learns the name from the member itself):
+            // K3s waits for it to start before it tracks its progress. Promoting it early logged
+            // "Promoted learner " with no name, and a test that waited for the name timed out.
+            foreach (var learner in (await tool.MembersAsync(stop) ?? []).Where(m => m.IsLearner && m.Name.Length > 0))
             {
                 var (ok, output) = await tool.RunAsync(["member", "promote", learner.HexId], stop);
                 if (ok)
