@@ -16,8 +16,8 @@ internal static class SaveUploadBenchmark
 {
     public static async Task RunAsync(int sizeMb, int rounds, int valueBytes, IReadOnlyList<string> serverNames, bool https, TextWriter output)
     {
-        var aot = Path.Combine(RepoPaths.Root, "artifacts", "aot", "node-agent");
-        var agent = File.Exists(aot) ? aot : RepoPaths.Executable("node-agent");
+        var aot = RepoPaths.Shipped("node-agent")!;
+        var agent = File.Exists(aot) ? aot : RepoPaths.Built("node-agent");
         using var work = new TempDir("nodeagent-bench-");
         await using var etcd = await EtcdServer.StartAsync();
         // With a CA, each server serves HTTPS too (a certificate of that CA); the tools get its file.

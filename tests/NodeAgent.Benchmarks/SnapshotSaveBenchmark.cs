@@ -17,12 +17,12 @@ internal static class SnapshotSaveBenchmark
     {
         // The shipped form (Native AOT, published by run.sh) when present, and the JIT build the tests use.
         var agents = new List<(string Label, string Path)>();
-        var aot = Path.Combine(RepoPaths.Root, "artifacts", "aot", "node-agent");
+        var aot = RepoPaths.Shipped("node-agent")!;
         if (File.Exists(aot))
         {
             agents.Add(("node-agent (AOT)", aot));
         }
-        agents.Add(("node-agent (JIT)", RepoPaths.Executable("node-agent")));
+        agents.Add(("node-agent (JIT)", RepoPaths.Built("node-agent")));
         using var work = new TempDir("nodeagent-bench-");
         await using var etcd = await EtcdServer.StartAsync();
         output.WriteLine($"snapshot-save: etcd {etcd.ClientUrl}, {pairs} rounds per size, values of {valueBytes / 1024} KiB, {Environment.ProcessorCount} cores, snapshots in {work.Path}");

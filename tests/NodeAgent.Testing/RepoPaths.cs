@@ -26,6 +26,12 @@ public static class RepoPaths
             }
             return shipped;
         }
+        return Built(command);
+    }
+
+    /// <summary>The solution build's artifacts/bin/&lt;command&gt; (the JIT build), whatever the run built.</summary>
+    public static string Built(string command)
+    {
         var path = Path.Combine(Root, "artifacts", "bin", command);
         if (!File.Exists(path))
         {
@@ -35,8 +41,11 @@ public static class RepoPaths
         return path;
     }
 
-    /// <summary>Where packaging/build.sh leaves the program it packages, or null for one it does not ship.</summary>
-    private static string? Shipped(string command) => command switch
+    /// <summary>
+    /// Where packaging/build.sh (and run.sh's publish) leaves the program it ships, or null for one it
+    /// does not ship; the file may not exist yet.
+    /// </summary>
+    public static string? Shipped(string command) => command switch
     {
         "node-agent" => Path.Combine(Root, "artifacts", "aot", "node-agent"),
         "plan-server" or "nodeagentctl" => Path.Combine(Root, "artifacts", "publish", command, command),
