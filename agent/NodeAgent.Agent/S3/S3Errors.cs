@@ -15,6 +15,7 @@ internal static class S3Errors
         // Our own read deadline on an answer's body: a body that stopped coming is a timeout, not a
         // broken connection (the cancelled read it carries holds the transport's IOException).
         S3BodyStalledException stalled => TimedOut(settings.Endpoint, stalled.Idle),
+        S3BodyMismatchException mismatch => $"S3 at {settings.Endpoint}: {mismatch.Message}",
         AmazonS3Exception { ErrorCode: "InvalidAccessKeyId" } => $"S3 at {settings.Endpoint} does not know the access key (InvalidAccessKeyId)",
         AmazonS3Exception { ErrorCode: "SignatureDoesNotMatch" } => $"S3 at {settings.Endpoint} rejected the secret key (SignatureDoesNotMatch)",
         AmazonS3Exception { ErrorCode: "NoSuchBucket" } => $"bucket \"{settings.Bucket}\" does not exist at {settings.Endpoint}",

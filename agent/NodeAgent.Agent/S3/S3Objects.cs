@@ -1,3 +1,4 @@
+using Amazon.S3;
 using Amazon.S3.Model;
 using NodeAgent.Agent.Snapshots;
 
@@ -31,7 +32,7 @@ internal static class S3Objects
     /// <summary>
     /// A single PUT of <paramref name="length"/> bytes of <paramref name="body"/>; made anew for each attempt (its stream is read once).
     /// Each byte is hashed once, as a multipart upload's parts are: over TLS the body goes UNSIGNED-PAYLOAD
-    /// and its Content-MD5 proves it; over plain HTTP the signature covers its SHA-256, and Content-MD5
+    /// and its Content-MD5 proves it (to the store, and in the answer's ETag to us); over plain HTTP the signature covers its SHA-256, and Content-MD5
     /// is added only for a bucket that requires it (<paramref name="contentMd5"/>: Object Lock).
     /// </summary>
     public static PutObjectRequest Put(S3Settings settings, string key, byte[] body, int length, string contentType, Dictionary<string, string> userMetadata, bool contentMd5)
@@ -46,9 +47,20 @@ internal static class S3Objects
             MD5Digest = contentMd5 || unsigned ? ContentMd5.Of(body.AsSpan(0, length)) : null,
             UseChunkEncoding = false,
             DisablePayloadSigning = unsigned,
+            // Not the SDK's second MD5 pass over the body: PutAsync checks the ETag against the MD5 made here.
+            DisableDefaultChecksumValidation = true,
         };
         CopyTo(userMetadata, request.Metadata);
         return request;
+    }
+
+    /// <summary>Sends a PUT made by <see cref="Put"/>; throws <see cref="S3BodyMismatchException"/> when S3 stored other bytes (<see cref="S3StoredBody"/>).</summary>
+    public static async Task<PutObjectResponse> PutAsync(IAmazonS3 s3, PutObjectRequest request, CancellationToken cancellationToken)
+    {
+        var response = await s3.PutObjectAsync(request, cancellationToken);
+        S3StoredBody.Check(request.MD5Digest, response.ETag, response.ServerSideEncryptionMethod,
+            customerKey: response.ServerSideEncryptionCustomerMethod is { } method && method != ServerSideEncryptionCustomerMethod.None);
+        return response;
     }
 
     public static void CopyTo(Dictionary<string, string> userMetadata, MetadataCollection target)

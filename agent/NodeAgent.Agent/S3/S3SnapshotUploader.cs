@@ -78,7 +78,7 @@ internal sealed class S3SnapshotUploader(IAmazonS3 s3, S3Settings settings, Resi
         try
         {
             var userMetadata = S3Objects.UserMetadata(metadata);
-            await retry.ExecuteAsync(async ct => await s3.PutObjectAsync(
+            await retry.ExecuteAsync(async ct => await S3Objects.PutAsync(s3,
                 S3Objects.Put(settings, settings.MetadataKeyOf(metadata.Name), json, json.Length, "application/json", userMetadata, ContentMd5), ct), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

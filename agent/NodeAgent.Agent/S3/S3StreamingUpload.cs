@@ -11,7 +11,8 @@ namespace NodeAgent.Agent.S3;
 /// stays within part size × (parallel parts + 1) (<see cref="S3PartBuffers"/>) and save + upload take about as long as the slower
 /// of the two. A snapshot smaller than one part becomes a single PUT. Every part's body is proven to
 /// the server, hashed once off the save's receive path: over TLS by its Content-MD5 (UNSIGNED-PAYLOAD,
-/// as K3s's minio-go sends it), over plain HTTP by SigV4's payload SHA-256 (plus Content-MD5 where Object Lock requires it).
+/// as K3s's minio-go sends it), which the answer's ETag must match (<see cref="S3StoredBody"/>), over plain
+/// HTTP by SigV4's payload SHA-256 (plus Content-MD5 where Object Lock requires it).
 /// Any failure aborts the multipart upload (no orphan parts) and is reported, never thrown into the save;
 /// an abort that cannot reach S3 stays in the <see cref="MultipartJournal"/> for the next run.
 /// A hung S3 never holds the save for long: every request ends within <see cref="S3Settings.Timeout"/>
@@ -201,18 +202,25 @@ internal sealed class S3StreamingUpload : ISnapshotTee
             // the SDK signs the body's SHA-256 (and Object-Lock buckets get Content-MD5 as well).
             var unsigned = !_settings.Insecure;
             var md5 = _contentMd5 || unsigned ? ContentMd5.Of(buffer.AsSpan(0, length)) : null;
-            var response = await _retry.ExecuteAsync(async ct => await _s3.UploadPartAsync(new UploadPartRequest
+            var response = await _retry.ExecuteAsync(async ValueTask<UploadPartResponse> (ct) =>
             {
-                BucketName = _settings.Bucket,
-                Key = _key,
-                UploadId = _uploadId,
-                PartNumber = number,
-                InputStream = new MemoryStream(buffer, 0, length, writable: false),
-                PartSize = length,
-                MD5Digest = md5,
-                UseChunkEncoding = false,
-                DisablePayloadSigning = unsigned,
-            }, ct), _parts.Token);
+                var answer = await _s3.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = _settings.Bucket,
+                    Key = _key,
+                    UploadId = _uploadId,
+                    PartNumber = number,
+                    InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                    PartSize = length,
+                    MD5Digest = md5,
+                    UseChunkEncoding = false,
+                    DisablePayloadSigning = unsigned,
+                    // The SDK's check MD5-hashes the body again to compare with the ETag; ours uses the MD5 made above.
+                    DisableDefaultChecksumValidation = true,
+                }, ct);
+                S3StoredBody.Check(md5, answer.ETag, answer.ServerSideEncryptionMethod, customerKey: !string.IsNullOrEmpty(answer.SSECustomerAlgorithm));
+                return answer;
+            }, _parts.Token);
             lock (_etags)
             {
                 _etags.Add(new PartETag(number, response.ETag));
@@ -233,6 +241,6 @@ internal sealed class S3StreamingUpload : ISnapshotTee
     {
         var body = _buffer ?? [];
         var length = _filled;
-        await _retry.ExecuteAsync(async ct => await _s3.PutObjectAsync(S3Objects.Put(_settings, _key, body, length, _contentType, _userMetadata, _contentMd5), ct), cancellationToken);
+        await _retry.ExecuteAsync(async ct => await S3Objects.PutAsync(_s3, S3Objects.Put(_settings, _key, body, length, _contentType, _userMetadata, _contentMd5), ct), cancellationToken);
     }
 }

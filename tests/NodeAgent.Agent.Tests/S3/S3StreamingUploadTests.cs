@@ -175,6 +175,38 @@ public sealed class S3StreamingUploadTests(SharedS3Servers servers) : IClassFixt
         await AssertNoMultipartUploadsLeftAsync(server, bucket);
     }
 
+    /// <summary>
+    /// A part whose body changes on the way is never part of an object: RGW refuses it against the
+    /// signed SHA-256 (HTTP) or its Content-MD5 (HTTPS); s3rver checks neither and stores it, and the
+    /// answer's ETag, compared with the MD5 already made for the header, gives it away (over HTTPS).
+    /// The message is ours, so the SDK's own check, which hashed every byte again, is not what caught it.
+    /// </summary>
+    [Theory]
+    [InlineData("ceph-rgw", false, "answered 400 XAmzContentSHA256Mismatch", 1)]
+    [InlineData("ceph-rgw", true, "answered 400 BadDigest", 1)]
+    [InlineData("s3rver", true, ": the bytes stored are not the bytes sent (ETag ", 2)]
+    public async Task CompleteAsync_APartChangedOnTheWay_ReportsThatPartAndLeavesNoObject(string name, bool https, string expected, int sends)
+    {
+        var server = servers.Get(name);
+        var bucket = await NewBucketAsync(server);
+        var wire = new S3WireLog { CorruptPart = 2 };
+        var settings = Settings(server, bucket, https);
+        string? failure;
+        await using (var upload = Upload(settings, wire))
+        {
+            await WriteInChunksAsync(upload, RandomNumberGenerator.GetBytes(2 * PartSize + LastPart), CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+            failure = await upload.CompleteAsync(CancellationToken.None).WithTimeout(TestTimeouts.Slow);
+        }
+
+        Assert.NotNull(failure);
+        Assert.StartsWith($"part 2: S3 at {settings.Endpoint}", failure, StringComparison.Ordinal);
+        Assert.Contains(expected, failure, StringComparison.Ordinal);
+        // A refusal is final; a mismatch is worth the one retry these tests allow (changed again).
+        Assert.Equal(sends, wire.Parts.Count(p => p.Number == 2));
+        await AssertNoObjectAsync(server, bucket);
+        await AssertNoMultipartUploadsLeftAsync(server, bucket);
+    }
+
     [Theory]
     [MemberData(nameof(S3ServersFixture.Names), MemberType = typeof(S3ServersFixture))]
     public async Task AbortAsync_SaveCancelledWhilePartsAreUp_LeavesNoObjectOrUpload(string name)

@@ -10,11 +10,14 @@ internal sealed record WirePart(int Number, long Length, string? ContentSha256, 
 /// <summary>
 /// Sits between the SDK and the real connection and notes every request (method and query),
 /// every part's headers and every single PUT's; with <see cref="BreakPart"/>, that part's body stops with a broken
-/// connection after 1 MiB, every time it is sent.
+/// connection after 1 MiB, and with <see cref="CorruptPart"/> it arrives with one byte changed, every time it is sent.
 /// </summary>
 internal sealed class S3WireLog
 {
     public int? BreakPart { get; init; }
+
+    /// <summary>That part's body has one byte changed on the way (its headers, checksums included, stay as sent), every time it is sent.</summary>
+    public int? CorruptPart { get; init; }
 
     public ConcurrentQueue<WirePart> Parts { get; } = new();
 
@@ -41,15 +44,26 @@ internal sealed class S3WireLog
                 log.Parts.Enqueue(new WirePart(number, content.Headers.ContentLength ?? -1, Header(request, "x-amz-content-sha256"), Header(request, "Content-MD5")));
                 if (number == log.BreakPart)
                 {
-                    var broken = new StreamContent(new BreaksAfter(await content.ReadAsStreamAsync(cancellationToken), 1024 * 1024));
-                    foreach (var (name, values) in content.Headers)
-                    {
-                        broken.Headers.TryAddWithoutValidation(name, values);
-                    }
-                    request.Content = broken;
+                    request.Content = WithHeadersOf(content, new StreamContent(new BreaksAfter(await content.ReadAsStreamAsync(cancellationToken), 1024 * 1024)));
+                }
+                if (number == log.CorruptPart)
+                {
+                    var body = await content.ReadAsByteArrayAsync(cancellationToken);
+                    body[body.Length / 2] ^= 0x01;
+                    request.Content = WithHeadersOf(content, new ByteArrayContent(body));
                 }
             }
             return await base.SendAsync(request, cancellationToken);
+        }
+
+        private static HttpContent WithHeadersOf(HttpContent original, HttpContent replacement)
+        {
+            foreach (var (name, values) in original.Headers)
+            {
+                replacement.Headers.Remove(name);
+                replacement.Headers.TryAddWithoutValidation(name, values);
+            }
+            return replacement;
         }
 
         private static string? Header(HttpRequestMessage request, string name)

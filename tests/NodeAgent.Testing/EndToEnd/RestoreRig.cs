@@ -112,6 +112,10 @@ public sealed class RestoreRig : IAsyncDisposable
             RecurringEnabled = false,
             S3 = _options.S3 ? Ceph.PlanS3Target(Bucket, requestTimeout: TimeSpan.FromSeconds(20)) : null,
         };
+        if (Settings.S3 is { } target && _options.S3Endpoint is { } endpoint)
+        {
+            target.Endpoint = endpoint;
+        }
         Token = (await Clusters.CreateClusterAsync(new CreateClusterRequest
         {
             Name = "prod",

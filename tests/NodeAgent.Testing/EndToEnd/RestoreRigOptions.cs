@@ -15,6 +15,9 @@ public sealed record RestoreRigOptions
     /// <summary>Whether cluster prod's S3 target is the rig's bucket (the bucket is made either way); false: no S3.</summary>
     public bool S3 { get; init; } = true;
 
+    /// <summary>The S3 endpoint (host:port) in cluster prod's target when not RGW's own: e.g. a TcpRelay in front of it.</summary>
+    public string? S3Endpoint { get; init; }
+
     /// <summary>The agents' poll-wait, when not their default.</summary>
     public string? PollWait { get; init; }
 
