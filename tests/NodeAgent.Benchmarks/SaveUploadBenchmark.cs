@@ -11,6 +11,8 @@ namespace NodeAgent.Benchmarks;
 /// after the other: <c>etcdctl snapshot save</c>, then <c>aws s3 cp</c>; same db, same S3 server,
 /// in turns. Prints the medians, the ratio to the peers' total (goal at most 0.7), the ratio to the
 /// slower peer step alone, the floor of a perfect pipeline (goal at most 1.1), upload MB/s and RSS.
+/// Each server runs alone; each measured step starts with the disk flushed (<c>sync</c>) and each round
+/// with an empty bucket.
 /// </summary>
 internal static class SaveUploadBenchmark
 {
@@ -22,14 +24,22 @@ internal static class SaveUploadBenchmark
         await using var etcd = await EtcdServer.StartAsync();
         // With a CA, each server serves HTTPS too (a certificate of that CA); the tools get its file.
         using var ca = https ? new TestCertificateAuthority() : null;
-        await using var ceph = await CephRgwServer.StartAsync(ca);
-        await using var s3rver = await S3rverServer.StartAsync(ca);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await EtcdData.LoadAsync(etcd.ClientUrl, sizeMb, valueBytes: valueBytes);
         output.WriteLine($"save-upload: {sizeMb} MB loaded in {clock.Elapsed.TotalSeconds:0.0} s; {rounds} rounds per server over {(https ? "HTTPS" : "HTTP")}; agent {agent}");
         var summary = new List<string>();
-        foreach (var server in new IS3TestServer[] { ceph, s3rver }.Where(s => serverNames.Contains(s.Name)))
+        var starts = new Dictionary<string, Func<Task<IS3TestServer>>>
         {
+            ["ceph-rgw"] = async () => await CephRgwServer.StartAsync(ca),
+            ["s3rver"] = async () => await S3rverServer.StartAsync(ca),
+        };
+        foreach (var (name, start) in starts.Where(s => serverNames.Contains(s.Key)))
+        {
+            // One server at a time, stopped before the next starts: RGW's memstore keeps every object
+            // in memory (6 GiB after three rounds at 900 MB), which squeezed the page cache s3rver's
+            // files then went through.
+            var server = await start();
+            await using var stopped = (IAsyncDisposable)server;
             var bucket = "bench-" + Guid.NewGuid().ToString("N")[..8];
             await server.CreateBucketAsync(bucket);
             var endpoint = https
@@ -43,9 +53,11 @@ internal static class SaveUploadBenchmark
             var copies = new List<Measurement>();
             long size = 0;
             var keys = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = server.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = server.SecretKey };
+            var awsEnvironment = new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" };
             for (var round = 1; round <= rounds; round++)
             {
                 await SettleAsync(server, endpoint, bucket, keys, awsTls);
+                await QuietDiskAsync();
                 var agentDir = Path.Combine(work.Path, "agent");
                 var a = Measurement.Check(await MeasuredProcess.RunAsync(agent,
                     ["etcd-snapshot", "save", "--runtime", "etcd", "--endpoints", etcd.ClientUrl, "--dir", agentDir, "--node-name", "bench",
@@ -53,12 +65,18 @@ internal static class SaveUploadBenchmark
                 size = new FileInfo(Directory.GetFiles(agentDir).Single(f => !Path.GetFileName(f).StartsWith('.'))).Length;
                 Directory.Delete(agentDir, recursive: true);
                 var file = Path.Combine(work.Path, "etcdctl.db");
+                await SettleAsync(server, endpoint, bucket, keys, awsTls);
+                await QuietDiskAsync();
                 var e = Measurement.Check(await MeasuredProcess.RunAsync(Etcdctl.FileName, ["--endpoints", etcd.ClientUrl, "snapshot", "save", file],
                     new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }), "etcdctl");
+                await QuietDiskAsync();
                 var c = Measurement.Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
-                    ["--endpoint-url", endpoint.ToString().TrimEnd('/'), .. awsTls, "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"],
-                    new Dictionary<string, string>(keys) { ["AWS_DEFAULT_REGION"] = "us-east-1", ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" }), "aws s3 cp");
+                    ["--endpoint-url", endpoint.ToString().TrimEnd('/'), .. awsTls, "s3", "cp", file, $"s3://{bucket}/etcdctl-{round}.db"], awsEnvironment), "aws s3 cp");
                 File.Delete(file);
+                // Every round starts from the same store: this round's objects go (not measured).
+                await SettleAsync(server, endpoint, bucket, keys, awsTls);
+                Measurement.Check(await MeasuredProcess.RunAsync(AwsCli.FileName,
+                    ["--endpoint-url", endpoint.ToString().TrimEnd('/'), .. awsTls, "s3", "rm", "--recursive", $"s3://{bucket}/"], awsEnvironment), "aws s3 rm");
                 ours.Add(a);
                 saves.Add(e);
                 copies.Add(c);
@@ -82,6 +100,13 @@ internal static class SaveUploadBenchmark
             output.WriteLine("  " + line);
         }
     }
+
+    /// <summary>
+    /// Writes back what earlier steps left dirty in the page cache, so no step is measured while the
+    /// kernel flushes another one's files (s3rver's, etcdctl's) to the same disk.
+    /// </summary>
+    private static async Task QuietDiskAsync()
+        => Measurement.Check(await MeasuredProcess.RunAsync("sync", []), "sync");
 
     /// <summary>
     /// s3rver answers CompleteMultipartUpload before it has put the object together, and lists with

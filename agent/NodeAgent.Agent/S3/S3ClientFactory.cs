@@ -21,6 +21,9 @@ namespace NodeAgent.Agent.S3;
 internal static class S3ClientFactory
 {
     /// <param name="observe">Wraps the client's HTTP handler (tests watch the requests on the wire with it).</param>
+    /// <summary>The bytes of a request body written to the connection at a time.</summary>
+    public const int RequestBodyWriteBytes = 256 * 1024;
+
     public static IAmazonS3 Create(S3Settings settings, Func<HttpMessageHandler, HttpMessageHandler>? observe = null)
     {
         var scheme = settings.Insecure ? "http" : "https";
@@ -38,6 +41,9 @@ internal static class S3ClientFactory
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             MaxErrorRetry = 0,
+            // How much of a body goes to the connection per write (the SDK's default is 8 KiB: 1,024
+            // writes, TLS records and syscalls per 8 MiB part).
+            BufferSize = RequestBodyWriteBytes,
             Timeout = settings.Timeout,
             HttpClientFactory = new TargetHttpClientFactory(settings, observe),
         };
