@@ -13,7 +13,7 @@ internal static class ServerTls
 {
     public const string Directory = "tls";
     public const string CaCertFile = "ca.crt";
-    private const string CaKeyFile = "ca.key";
+    public const string CaKeyFile = "ca.key";
     private const string ServerCertFile = "server.crt";
     private const string ServerKeyFile = "server.key";
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);

@@ -11,6 +11,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly OutputTail _output = new();
     private readonly string _display;
+    private int _disposed;
 
     private ManagedProcess(Process process, string display)
     {
@@ -162,8 +163,13 @@ public sealed class ManagedProcess : IAsyncDisposable
     /// <summary>Waits for the process to exit by itself.</summary>
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
+    /// <summary>Stops the process (see <see cref="StopAsync"/>); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await StopAsync();
         _process.Dispose();
     }

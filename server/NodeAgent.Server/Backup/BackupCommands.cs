@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Text.Json;
+using NodeAgent.Server.Hosting;
+
+namespace NodeAgent.Server.Backup;
+
+/// <summary><c>plan-server export</c> and <c>plan-server import</c>: the server's own state out of a data dir and into a new one.</summary>
+internal static class BackupCommands
+{
+    public static RootCommand AddTo(RootCommand root)
+    {
+        root.Subcommands.Add(Export());
+        root.Subcommands.Add(Import());
+        return root;
+    }
+
+    private static Option<string> DataDir(string description) => new("--data-dir")
+    {
+        Description = description,
+        DefaultValueFactory = _ => PlanServerOptions.DefaultDataDir,
+    };
+
+    private static Command Export()
+    {
+        var dataDir = DataDir("The data dir to export (its server may be running: the records are read from one point in time).");
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Write to this file (created with mode 0600; it must not exist) instead of standard output.",
+        };
+        var command = new Command("export",
+            "Writes the server's state as JSON: clusters (with bootstrap tokens and S3 settings), nodes, operations, the snapshot catalog, "
+            + "the admin token and the CA that agents pin. It holds secrets: keep it as you keep the data dir. `plan-server import` reads it.")
+        {
+            dataDir,
+            output,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var document = await ServerStateExport.ReadAsync(parse.GetValue(dataDir)!, TimeProvider.System, ct);
+                var path = parse.GetValue(output);
+                await using var stream = path is null ? Console.OpenStandardOutput() : new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+                await JsonSerializer.SerializeAsync(stream, document, ServerStateJsonContext.Default.ServerStateDocument, ct);
+                await stream.FlushAsync(ct);
+                await Console.Error.WriteLineAsync(
+                    $"plan-server: exported {document.Clusters.Count} clusters, {document.Nodes.Count} nodes, {document.Operations.Count} operations, {document.Snapshots.Count} catalog entries");
+                return 0;
+            }
+            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"plan-server: export failed: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static Command Import()
+    {
+        var dataDir = DataDir("The new data dir (missing or empty) to write the state into; start plan-server on it afterwards.");
+        var input = new Option<string>("--input", "-i")
+        {
+            Description = "Read this file instead of standard input.",
+        };
+        var command = new Command("import", "Reads what `plan-server export` wrote into a new data dir. Agents keep their credentials and operators their token.")
+        {
+            dataDir,
+            input,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var target = parse.GetValue(dataDir)!;
+            try
+            {
+                var path = parse.GetValue(input);
+                ServerStateDocument? document;
+                await using (var stream = path is null ? Console.OpenStandardInput() : File.OpenRead(path))
+                {
+                    document = await JsonSerializer.DeserializeAsync(stream, ServerStateJsonContext.Default.ServerStateDocument, ct);
+                }
+                await ServerStateImport.WriteAsync(document ?? throw new ServerStateException("the input is empty"), target, ct);
+                await Console.Error.WriteLineAsync(
+                    $"plan-server: imported {document.Clusters.Count} clusters, {document.Nodes.Count} nodes, {document.Operations.Count} operations, {document.Snapshots.Count} catalog entries into {target}");
+                return 0;
+            }
+            catch (JsonException ex)
+            {
+                await Console.Error.WriteLineAsync($"plan-server: import failed: the input is not a plan-server export ({ex.Message})");
+                return 1;
+            }
+            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException or FormatException or Google.Protobuf.InvalidProtocolBufferException)
+            {
+                await Console.Error.WriteLineAsync($"plan-server: import failed: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}
