@@ -25,7 +25,7 @@ internal static class BackupCommands
         var dataDir = DataDir("The data dir to export (its server may be running: the records are read from one point in time).");
         var output = new Option<string>("--output", "-o")
         {
-            Description = "Write to this file (created with mode 0600; it must not exist) instead of standard output.",
+            Description = "Write to this file (mode 0600, written whole as FILE.part and then renamed; it must not exist) instead of standard output.",
         };
         var command = new Command("export",
             "Writes the server's state as JSON: clusters (with bootstrap tokens and S3 settings), nodes, operations, the snapshot catalog, "
@@ -39,15 +39,16 @@ internal static class BackupCommands
             try
             {
                 var document = await ServerStateExport.ReadAsync(parse.GetValue(dataDir)!, TimeProvider.System, ct);
-                var path = parse.GetValue(output);
-                await using var stream = path is null ? Console.OpenStandardOutput() : new FileStream(path, new FileStreamOptions
+                if (parse.GetValue(output) is { } path)
                 {
-                    Mode = FileMode.CreateNew,
-                    Access = FileAccess.Write,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                });
-                await JsonSerializer.SerializeAsync(stream, document, ServerStateJsonContext.Default.ServerStateDocument, ct);
-                await stream.FlushAsync(ct);
+                    await WriteFileAsync(path, document, ct);
+                }
+                else
+                {
+                    await using var stream = Console.OpenStandardOutput();
+                    await JsonSerializer.SerializeAsync(stream, document, ServerStateJsonContext.Default.ServerStateDocument, ct);
+                    await stream.FlushAsync(ct);
+                }
                 await Console.Error.WriteLineAsync(
                     $"plan-server: exported {document.Clusters.Count} clusters, {document.Nodes.Count} nodes, {document.Operations.Count} operations, {document.Snapshots.Count} catalog entries");
                 return 0;
@@ -59,6 +60,35 @@ internal static class BackupCommands
             }
         });
         return command;
+    }
+
+    /// <summary>Writes <c>PATH.part</c> (0600), fsyncs it and renames it to <paramref name="path"/>, which must not exist: a cut export never has the final name.</summary>
+    private static async Task WriteFileAsync(string path, ServerStateDocument document, CancellationToken cancellationToken)
+    {
+        if (File.Exists(path) || Directory.Exists(path))
+        {
+            throw new IOException($"{path} exists; give a new file");
+        }
+        var part = path + ".part";
+        try
+        {
+            await using (var stream = new FileStream(part, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
+            {
+                await JsonSerializer.SerializeAsync(stream, document, ServerStateJsonContext.Default.ServerStateDocument, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(part, path, overwrite: false);
+        }
+        catch
+        {
+            File.Delete(part);
+            throw;
+        }
     }
 
     private static Command Import()

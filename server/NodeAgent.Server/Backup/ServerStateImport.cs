@@ -7,8 +7,8 @@ namespace NodeAgent.Server.Backup;
 
 /// <summary>
 /// Writes a <see cref="ServerStateDocument"/> into a new data dir: an empty or missing one only, so
-/// nothing of another server's state is ever mixed in or overwritten, and on any failure everything
-/// written is removed again (all of it is ours: the dir was empty). A plan-server started on the dir
+/// nothing of another server's state is ever mixed in or overwritten. It is written whole in a dir
+/// beside it (<c>DIR.import-*</c>) and renamed into place; on a failure that dir is removed. A plan-server started on the dir
 /// then goes on where the exported one was: the same clusters, nodes (their agents' credentials
 /// still valid), operations (an active one resumes), catalog, admin token and CA.
 /// </summary>
@@ -25,20 +25,24 @@ internal static class ServerStateImport
         {
             throw new ServerStateException($"the export holds a file this version does not write: {file.Path}");
         }
-        var existed = Directory.Exists(dataDir);
-        if (existed && Directory.EnumerateFileSystemEntries(dataDir).Any())
+        dataDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
+        if (Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any())
         {
             throw new ServerStateException($"{dataDir} is not empty: import only into a new or empty data dir (nothing was changed)");
         }
-        Directory.CreateDirectory(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Written beside the target and renamed into place when whole: an import cut short (killed,
+        // power lost) leaves only this dir, never a data dir a server would start on half-filled.
+        var staging = $"{dataDir}.import-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            using (DataDirLock.Acquire(dataDir))
+            using (DataDirLock.Acquire(staging))
             {
-                await WriteRecordsAsync(document, new SqliteDatabase(Path.Combine(dataDir, ServerFeatures.DatabaseFileName), usedBefore: null), cancellationToken);
+                await WriteRecordsAsync(document, new SqliteDatabase(Path.Combine(staging, ServerFeatures.DatabaseFileName), usedBefore: null), cancellationToken);
+                SqliteConnection.ClearAllPools();
                 foreach (var file in document.Files)
                 {
-                    var path = Path.Combine(dataDir, file.Path);
+                    var path = Path.Combine(staging, file.Path);
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                     await using var stream = new FileStream(path, new FileStreamOptions
                     {
@@ -50,15 +54,21 @@ internal static class ServerStateImport
                     stream.Flush(flushToDisk: true);
                 }
             }
+            if (Directory.Exists(dataDir))
+            {
+                // Empty (checked above): rename(2) replaces only an empty dir, and fails if one appeared in it since.
+                Directory.Delete(dataDir);
+            }
+            Directory.Move(staging, dataDir);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Undo(dataDir, existed);
+            Undo(staging);
             throw ex is ServerStateException ? ex : new ServerStateException($"import into {dataDir} failed, nothing of it was kept: {ex.Message}");
         }
         catch
         {
-            Undo(dataDir, existed);
+            Undo(staging);
             throw;
         }
     }
@@ -99,26 +109,12 @@ internal static class ServerStateImport
         await catalog.SaveConfigurationsAsync(document.ClusterConfigurations, cancellationToken);
     }
 
-    private static void Undo(string dataDir, bool existed)
+    private static void Undo(string staging)
     {
         SqliteConnection.ClearAllPools();
-        if (existed)
+        if (Directory.Exists(staging))
         {
-            foreach (var entry in new DirectoryInfo(dataDir).EnumerateFileSystemInfos())
-            {
-                if (entry is DirectoryInfo dir)
-                {
-                    dir.Delete(recursive: true);
-                }
-                else
-                {
-                    entry.Delete();
-                }
-            }
-        }
-        else
-        {
-            Directory.Delete(dataDir, recursive: true);
+            Directory.Delete(staging, recursive: true);
         }
     }
 }

@@ -60,6 +60,7 @@ public sealed class ServerStateExportImportTests : IDisposable
         Assert.Contains("imported 1 clusters, 1 nodes, 1 operations, 1 catalog entries", import.StandardError, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "plan-server.db")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, "tls", "ca.key")));
+        Assert.Equal(["imported"], Directory.GetFileSystemEntries(_root.Path).Select(Path.GetFileName));
 
         await using var second = await PlanServerProcess.StartAsync(dir);
         (clusters, snapshots, operations) = Clients(second);
@@ -111,6 +112,38 @@ public sealed class ServerStateExportImportTests : IDisposable
         Assert.Equal(1, import.ExitCode);
         Assert.Contains(expected, import.StandardError, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dir));
+    }
+
+    /// <summary>A failure half-way through the records (here: a cluster twice) leaves neither the data dir nor the staging dir beside it.</summary>
+    [Fact]
+    public async Task Import_FailsHalfWay_LeavesNoDataDirAndNoStagingDir()
+    {
+        var dir = _root.Combine("half");
+        const string Cluster = """{"name":"a","runtime":0,"kubernetesVersion":"","clusterConfiguration":"","snapshotSettings":"","tokenHash":"h","bootstrapToken":"t","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}""";
+
+        var import = await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["import", "--data-dir", dir],
+            standardInput: $$"""{"format":"nodeagent-plan-server-state","version":1,"clusters":[{{Cluster}},{{Cluster}}]}""");
+
+        Assert.Equal(1, import.ExitCode);
+        Assert.Contains("the export holds cluster \"a\" twice", import.StandardError, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_root.Path));
+    }
+
+    /// <summary>-o writes the file whole (as FILE.part, then renamed) with mode 0600, and never over a file that exists.</summary>
+    [Fact]
+    public async Task ExportToAFile_Mode0600AndNoPartLeft_AnExistingFileIsNotOverwritten()
+    {
+        await using var server = await PlanServerProcess.StartAsync();
+        var file = _root.Combine("state.json");
+
+        (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["export", "--data-dir", server.DataDir, "-o", file])).EnsureSuccess();
+        var again = await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["export", "--data-dir", server.DataDir, "-o", file]);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Contains("\"format\": \"nodeagent-plan-server-state\"", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Equal($"plan-server: export failed: {file} exists; give a new file", again.StandardError.Trim());
+        Assert.Equal(["state.json"], Directory.GetFileSystemEntries(_root.Path).Select(Path.GetFileName));
     }
 
     [Fact]
