@@ -36,11 +36,13 @@ public static class EtcdData
                         await client.PutAsync(put, cancellationToken: cancellationToken);
                         break;
                     }
-                    catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && attempt < PutAttempts)
+                    catch (RpcException ex) when (attempt < PutAttempts && (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+                        || (ex.StatusCode == StatusCode.Unknown && ex.Status.Detail.Contains("deadline exceeded", StringComparison.Ordinal))))
                     {
-                        // "etcdserver: request timed out": on a loaded machine a member's fsync can outlast etcd's
-                        // own request timeout (two CI runs lost a test to it). The put is the same bytes, so
-                        // sending it again is safe whether or not the first one committed.
+                        // "etcdserver: request timed out", or "context deadline exceeded" (status Unknown): on a
+                        // loaded machine a member's fsync can outlast etcd's own request timeout (three CI runs
+                        // lost a test to it). The put is the same bytes, so sending it again is safe whether or
+                        // not the first one committed.
                     }
                 }
             }
