@@ -15,7 +15,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
     {
         var options = AgentConfigLoader.Load(Write("server: https://ps.example:9180\ncluster: prod\ntoken: secret\nnode-name: node-1\n"), None, None);
 
-        Assert.Equal(new Uri("https://ps.example:9180"), options.Server);
+        Assert.Equal([new Uri("https://ps.example:9180")], options.Servers);
         Assert.Equal(Contracts.V1.Runtime.K3S, options.Runtime);
         Assert.Equal("/var/lib/rancher/k3s", options.EffectiveDataDir);
         Assert.Equal(["https://127.0.0.1:2379"], options.EtcdEndpoints);
@@ -54,6 +54,17 @@ public sealed class AgentConfigLoaderTests : IDisposable
         Assert.Contains("chmod 0600", ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Several plan server addresses, as a YAML list or comma-separated (also from the flag or NODEAGENT_SERVER): tried in that order.</summary>
+    [Theory]
+    [InlineData("server: [https://a:9180, https://b:9180]\ncluster: prod\n")]
+    [InlineData("server: https://a:9180, https://b:9180\ncluster: prod\n")]
+    public void Load_SeveralServers_KeepsThemInOrder(string yaml)
+    {
+        var options = AgentConfigLoader.Load(Write(yaml), None, None);
+
+        Assert.Equal([new Uri("https://a:9180"), new Uri("https://b:9180")], options.Servers);
+    }
+
     [Theory]
     [InlineData("server: https://ps:9180\ncluster: prod\nnode_name: x\n", "unknown key 'node_name'")]
     [InlineData("cluster: prod\n", "server is required")]
@@ -66,6 +77,8 @@ public sealed class AgentConfigLoaderTests : IDisposable
     [InlineData("server: https://ps:9180\ncluster: prod\netcd-snapshot-stall-timeout: 0s\n", "etcd-snapshot-stall-timeout '0s' is not a positive duration")]
     [InlineData("server: https://ps:9180\ncluster: prod\nserver-ca: /nonexistent/ca.crt\n", "server-ca /nonexistent/ca.crt does not exist")]
     [InlineData("server: [https://ps:9180\n", "is not valid YAML")]
+    [InlineData("server: [https://a:9180, ps-b:9180]\ncluster: prod\n", "server 'ps-b:9180' must be an absolute https:// URL")]
+    [InlineData("server: http://127.0.0.1:9180,https://b:9180\ncluster: prod\n", "every plan server address takes the same scheme")]
     public void Load_InvalidConfig_SaysWhatToFix(string yaml, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => AgentConfigLoader.Load(Write(yaml), None, None));

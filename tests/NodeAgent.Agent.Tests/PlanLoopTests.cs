@@ -138,11 +138,11 @@ public sealed class PlanLoopTests : IAsyncLifetime, IDisposable
     {
         var options = new AgentOptions
         {
-            Server = _server.Address, ServerCa = _server.CaFile!, Token = _token, Cluster = "prod", NodeName = "node-1",
+            Servers = [_server.Address], ServerCa = _server.CaFile!, Token = _token, Cluster = "prod", NodeName = "node-1",
             Runtime = Contracts.V1.Runtime.Etcd, StateDir = _root.Combine("state"), PollWait = TimeSpan.FromSeconds(5),
         };
         var identity = new AgentIdentity("prod", "node-1", "test");
-        IPlanServerClient client = new GrpcPlanServerClient(options, TimeProvider.System);
+        IPlanServerClient client = new GrpcPlanServerClient(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<GrpcPlanServerClient>.Instance);
         client = wrap?.Invoke(client) ?? client;
         var facts = new RuntimeFactsReader(options, new RuntimeVersion(new ProcessRunner(TimeProvider.System, NullLogger<ProcessRunner>.Instance)),
             NullLogger<RuntimeFactsReader>.Instance);

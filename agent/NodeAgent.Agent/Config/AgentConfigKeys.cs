@@ -5,7 +5,7 @@ internal static class AgentConfigKeys
 {
     public static readonly IReadOnlyList<(string Key, string Help, bool IsList, bool Secret)> All =
     [
-        ("server", "Plan server URL (https://HOST:PORT). Required.", false, false),
+        ("server", "Plan server URL (https://HOST:PORT), or several (a list, or comma-separated): the agent uses one and moves to the next when it stops answering, keeping its credential. Required.", true, false),
         ("server-ca", "PEM file of the plan server's CA (pinned). Default: the system roots.", false, false),
         ("token", "The cluster's bootstrap token (config file or NODEAGENT_TOKEN only; no flag).", false, true),
         ("cluster", "The cluster this node belongs to. Required.", false, false),

@@ -92,20 +92,29 @@ internal static partial class AgentConfigLoader
         string? One(string key) => values.TryGetValue(key, out var v) && v.Count > 0 ? v[0] : null;
         var options = new AgentOptions();
 
-        var server = One("server");
-        if (string.IsNullOrWhiteSpace(server))
+        var servers = values.TryGetValue("server", out var listed) ? listed.Where(s => !string.IsNullOrWhiteSpace(s)).ToList() : [];
+        if (servers.Count == 0)
         {
             throw new ConfigException("server is required: the plan server's URL, e.g. server: https://plan-server.example:9180");
         }
-        if (!Uri.TryCreate(server, UriKind.Absolute, out var serverUri) || serverUri.Scheme is not ("https" or "http"))
+        var uris = new List<Uri>();
+        foreach (var server in servers)
         {
-            throw new ConfigException($"server '{server}' must be an absolute https:// URL");
+            if (!Uri.TryCreate(server, UriKind.Absolute, out var serverUri) || serverUri.Scheme is not ("https" or "http"))
+            {
+                throw new ConfigException($"server '{server}' must be an absolute https:// URL");
+            }
+            if (serverUri.Scheme == "http" && !(IPAddress.TryParse(serverUri.Host, out var ip) && IPAddress.IsLoopback(ip)))
+            {
+                throw new ConfigException($"server '{server}' uses plain http to a non-loopback host: credentials would cross the network unencrypted; use https");
+            }
+            if (uris.Count > 0 && serverUri.Scheme != uris[0].Scheme)
+            {
+                throw new ConfigException($"server '{server}' is {serverUri.Scheme} while '{uris[0]}' is {uris[0].Scheme}: every plan server address takes the same scheme");
+            }
+            uris.Add(serverUri);
         }
-        if (serverUri.Scheme == "http" && !(IPAddress.TryParse(serverUri.Host, out var ip) && IPAddress.IsLoopback(ip)))
-        {
-            throw new ConfigException($"server '{server}' uses plain http to a non-loopback host: credentials would cross the network unencrypted; use https");
-        }
-        options.Server = serverUri;
+        options.Servers = uris;
         options.ServerCa = One("server-ca") ?? "";
         if (options.ServerCa.Length > 0 && !File.Exists(options.ServerCa))
         {

@@ -11,8 +11,8 @@ internal sealed class AgentOptions
 {
     public const string DefaultConfigPath = "/etc/node-agent/config.yaml";
 
-    /// <summary>server: the plan server's URL, e.g. https://plan-server.example:9180.</summary>
-    public Uri? Server { get; set; }
+    /// <summary>server: the plan server's URLs, in the order the agent tries them (one, or a standby and replicas).</summary>
+    public IReadOnlyList<Uri> Servers { get; set; } = [];
 
     /// <summary>server-ca: PEM file of the CA the plan server's certificate must chain to (pinned; no system roots).</summary>
     public string ServerCa { get; set; } = "";

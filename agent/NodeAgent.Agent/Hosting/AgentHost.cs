@@ -51,7 +51,7 @@ internal static class AgentHost
         services.AddSingleton(new AgentIdentity(options.Cluster, options.NodeName, Version));
         services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
         services.AddSingleton<SystemdNotifications>();
-        services.AddSingleton<IPlanServerClient>(sp => new GrpcPlanServerClient(options, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IPlanServerClient>(sp => new GrpcPlanServerClient(options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GrpcPlanServerClient>>()));
         services.AddSingleton(new CredentialStore(options.StateDir));
         services.AddSingleton(new StepMarkers(options.StateDir));
         services.AddSingleton(StepRetrySettings.Default);

@@ -41,7 +41,7 @@ internal sealed class RuntimeRig : IAsyncDisposable
     /// </summary>
     public static AgentOptions Options(string runtime, string dataDir, string stateDir, string? etcdEndpoint = null, string nodeName = "n1") => new()
     {
-        Server = new Uri("https://127.0.0.1:9"),
+        Servers = [new Uri("https://127.0.0.1:9")],
         Cluster = "c1",
         NodeName = nodeName,
         Runtime = RuntimeNames.Parse(runtime),

@@ -44,7 +44,7 @@ public sealed class K3sUploadsTests(SharedS3Servers servers) : IClassFixture<Sha
         var identity = TestSnapshotTargets.Identity;
         var targets = TestSnapshotTargets.Create(options, time);
         await targets.ApplyAsync(TestSnapshotTargets.Plan(Contracts.V1.Runtime.K3S, dir, server.PlanS3Target(bucket)), CancellationToken.None).DefaultTimeout();
-        using var client = new GrpcPlanServerClient(options, time);
+        using var client = new GrpcPlanServerClient(options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<GrpcPlanServerClient>.Instance);
         using var reporter = new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance);
         using var inventory = new InventoryReporter(targets, reporter, identity, time, NullLogger<InventoryReporter>.Instance);
 

@@ -149,7 +149,7 @@ public sealed class RecurringSnapshotsTests
         var options = new AgentOptions
         {
             // The plan server is never called here: the inventory reporter is not started.
-            Server = new Uri("https://127.0.0.1:9"),
+            Servers = [new Uri("https://127.0.0.1:9")],
             Cluster = "c1",
             NodeName = "n1",
             Runtime = Contracts.V1.Runtime.Etcd,
@@ -160,7 +160,7 @@ public sealed class RecurringSnapshotsTests
         var saver = new SnapshotSaver(() => new GrpcEtcdMaintenance(options.EtcdConnection()), time, NullLogger<SnapshotSaver>.Instance);
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
         await targets.ApplyAsync(new SteadyStatePlan { Runtime = Contracts.V1.Runtime.Etcd, SnapshotSettings = new SnapshotSettings { Dir = dir, Retention = 2 } }, CancellationToken.None);
-        using var client = new GrpcPlanServerClient(options, time);
+        using var client = new GrpcPlanServerClient(options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<GrpcPlanServerClient>.Instance);
         var inventory = new InventoryReporter(targets, new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance), identity, time, NullLogger<InventoryReporter>.Instance);
         var job = new ScheduledSnapshotJob(new NodeSnapshotService(targets, new SnapshotManager(saver, time), inventory, identity, options, new NodeAgent.Agent.Metrics.AgentMetrics(), new NodeAgent.Agent.Runtime.ProcessRunner(time, NullLogger<NodeAgent.Agent.Runtime.ProcessRunner>.Instance), time, NullLogger<NodeSnapshotService>.Instance), targets);
         await using var schedule = new RecurringSnapshots(job, time, NullLogger<RecurringSnapshots>.Instance);

@@ -37,11 +37,12 @@ public sealed class PlanServerProcess : IAsyncDisposable
 
     /// <summary>Starts plan-server; pass <paramref name="dataDir"/> to restart on an existing state.</summary>
     /// <param name="executable">Another plan-server than the build's (e.g. one unpacked from its .deb).</param>
-    public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null, string? executable = null)
+    /// <param name="port">The gRPC port, when the test gave it out before the server started (e.g. a standby an agent already knows); default: a free one.</param>
+    public static async Task<PlanServerProcess> StartAsync(string? dataDir = null, IEnumerable<string>? extraArgs = null, string? executable = null, int? port = null)
     {
         var owned = dataDir is null ? new TempDir("nodeagent-planserver-") : null;
         var dir = dataDir ?? owned!.Path;
-        var port = FreePorts.Next();
+        port ??= FreePorts.Next();
         var metricsPort = FreePorts.Next();
         var args = extraArgs?.ToList() ?? [];
         var process = ManagedProcess.Start(

@@ -84,11 +84,11 @@ public sealed class InventoryReporterTests : IDisposable
     private async Task<SnapshotInventory?> BuildAsync(Contracts.V1.Runtime runtime, string dir)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var options = new AgentOptions { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = runtime, DataDir = _root.Path };
+        var options = new AgentOptions { Servers = [new Uri("https://127.0.0.1:9")], Cluster = "c1", NodeName = "n1", Runtime = runtime, DataDir = _root.Path };
         var identity = new AgentIdentity("c1", "n1", "test");
         var targets = new SnapshotTargets(options, identity, time, NullLoggerFactory.Instance);
         await targets.ApplyAsync(new SteadyStatePlan { Runtime = runtime, SnapshotSettings = new SnapshotSettings { Dir = dir } }, CancellationToken.None).DefaultTimeout();
-        using var client = new GrpcPlanServerClient(options, time);
+        using var client = new GrpcPlanServerClient(options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<GrpcPlanServerClient>.Instance);
         using var reporter = new StatusReporter(client, identity, NullLogger<StatusReporter>.Instance);
         using var inventory = new InventoryReporter(targets, reporter, identity, time, NullLogger<InventoryReporter>.Instance);
         return await inventory.BuildAsync(CancellationToken.None).DefaultTimeout();

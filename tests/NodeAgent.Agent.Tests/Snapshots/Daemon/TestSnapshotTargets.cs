@@ -13,7 +13,7 @@ internal static class TestSnapshotTargets
 
     /// <summary>The agent's options for node n1 (its plan server is never called) with its data in <paramref name="dataDir"/>.</summary>
     public static AgentOptions Options(string dataDir, Contracts.V1.Runtime runtime)
-        => new() { Server = new Uri("https://127.0.0.1:9"), Cluster = "c1", NodeName = "n1", Runtime = runtime, DataDir = dataDir };
+        => new() { Servers = [new Uri("https://127.0.0.1:9")], Cluster = "c1", NodeName = "n1", Runtime = runtime, DataDir = dataDir };
 
     public static SnapshotTargets Create(AgentOptions options, TimeProvider time) => new(options, Identity, time, NullLoggerFactory.Instance);
 
