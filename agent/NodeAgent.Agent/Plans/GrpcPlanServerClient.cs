@@ -83,7 +83,7 @@ internal sealed partial class GrpcPlanServerClient : IPlanServerClient, IDisposa
             var next = (index + 1) % _clients.Length;
             if (Interlocked.CompareExchange(ref _current, next, index) == index)
             {
-                LogMoving(_logger, _servers[index], ex.Status.Detail, _servers[next]);
+                LogMoving(_logger, _servers[index], ex.Status.Detail.Length > 0 ? ex.Status.Detail : ex.StatusCode.ToString(), _servers[next]);
             }
             throw;
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NodeAgent.Server.Files;
 using NodeAgent.Server.Hosting;
 
 namespace NodeAgent.Server.Backup;
@@ -72,12 +73,7 @@ internal static class BackupCommands
         var part = path + ".part";
         try
         {
-            await using (var stream = new FileStream(part, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
+            await using (var stream = PrivateFile.CreateNew(part))
             {
                 await JsonSerializer.SerializeAsync(stream, document, ServerStateJsonContext.Default.ServerStateDocument, cancellationToken);
                 stream.Flush(flushToDisk: true);

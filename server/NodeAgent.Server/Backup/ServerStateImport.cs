@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Files;
 using NodeAgent.Server.Hosting;
 using NodeAgent.Server.Store;
 
@@ -44,12 +45,7 @@ internal static class ServerStateImport
                 {
                     var path = Path.Combine(staging, file.Path);
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                    await using var stream = new FileStream(path, new FileStreamOptions
-                    {
-                        Mode = FileMode.CreateNew,
-                        Access = FileAccess.Write,
-                        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                    });
+                    await using var stream = PrivateFile.CreateNew(path);
                     await stream.WriteAsync(Convert.FromBase64String(file.Base64), cancellationToken);
                     stream.Flush(flushToDisk: true);
                 }

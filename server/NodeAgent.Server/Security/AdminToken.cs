@@ -1,4 +1,5 @@
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Files;
 
 namespace NodeAgent.Server.Security;
 
@@ -22,12 +23,7 @@ internal sealed class AdminToken
             return new AdminToken(Read(path));
         }
         var token = Secrets.NewToken("na-admin-");
-        using (var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
+        using (var stream = PrivateFile.CreateNew(path))
         using (var writer = new StreamWriter(stream))
         {
             writer.WriteLine(token);

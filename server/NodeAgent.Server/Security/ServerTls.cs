@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using NodeAgent.Server.Files;
 
 namespace NodeAgent.Server.Security;
 
@@ -105,12 +106,7 @@ internal static class ServerTls
     private static void WriteSecret(string path, string content)
     {
         File.Delete(path);
-        using var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
+        using var stream = PrivateFile.CreateNew(path);
         using var writer = new StreamWriter(stream);
         writer.Write(content);
     }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using NodeAgent.Server.Errors;
+using NodeAgent.Server.Files;
 
 namespace NodeAgent.Server.Store;
 
@@ -27,12 +28,7 @@ internal sealed class SqliteDatabase
             {
                 throw new StartupRefusedException($"{path} is missing but {dataDir} was used before ({usedBefore}); {FreshStartAdvice}");
             }
-            using var _ = new FileStream(path, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
+            using var _ = PrivateFile.CreateNew(path);
         }
         else if (usedBefore is not null && new FileInfo(path).Length == 0)
         {
