@@ -84,27 +84,39 @@ internal sealed class AgentApi(
         RuntimeFacts? facts, IReadOnlyList<NodeProbe>? probes, CancellationToken cancellationToken)
     {
         var advertiseAddress = facts is null ? null : AdvertiseAddress.Require(facts.AdvertiseAddress, "runtime_facts.advertise_address");
-        var record = await store.GetNodeAsync(cluster, node, cancellationToken)
-            ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
         connections.Seen(cluster, node);
-        var now = time.GetUtcNow();
-        if (appliedChecksum is null && agentVersion is null && lastReportError is null && now - record.LastSeen < LivenessWriteInterval)
+        // What the agent says is applied to the record as it is now: one that changed since it was
+        // read (an operator, the node's other call, another replica) is read again and the change redone.
+        for (var attempt = 1; ; attempt++)
         {
-            // A poll only says the node is alive: when a plan change wakes every agent at once, a
-            // durable write per poll would queue them all behind the disk. Live connections are
-            // tracked in memory (AgentConnections); the stored last-seen may lag by this interval.
-            return;
+            var record = await store.GetNodeAsync(cluster, node, cancellationToken)
+                ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
+            var now = time.GetUtcNow();
+            if (appliedChecksum is null && agentVersion is null && lastReportError is null && now - record.LastSeen < LivenessWriteInterval)
+            {
+                // A poll only says the node is alive: when a plan change wakes every agent at once, a
+                // durable write per poll would queue them all behind the disk. Live connections are
+                // tracked in memory (AgentConnections); the stored last-seen may lag by this interval.
+                return;
+            }
+            try
+            {
+                await store.UpdateNodeAsync(record with
+                {
+                    LastSeen = now,
+                    AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
+                    AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
+                    LastReportError = lastReportError ?? record.LastReportError,
+                    AdvertiseAddress = advertiseAddress ?? record.AdvertiseAddress,
+                    RuntimeVersion = facts?.RuntimeVersion ?? record.RuntimeVersion,
+                    RuntimeSnapshotsEnabled = facts?.RuntimeSnapshotsEnabled ?? record.RuntimeSnapshotsEnabled,
+                    Probes = probes ?? record.Probes,
+                }, cancellationToken);
+                return;
+            }
+            catch (StoreConflictException) when (attempt < StoreConflictException.Attempts)
+            {
+            }
         }
-        await store.UpdateNodeAsync(record with
-        {
-            LastSeen = now,
-            AppliedChecksum = appliedChecksum ?? record.AppliedChecksum,
-            AgentVersion = string.IsNullOrEmpty(agentVersion) ? record.AgentVersion : agentVersion,
-            LastReportError = lastReportError ?? record.LastReportError,
-            AdvertiseAddress = advertiseAddress ?? record.AdvertiseAddress,
-            RuntimeVersion = facts?.RuntimeVersion ?? record.RuntimeVersion,
-            RuntimeSnapshotsEnabled = facts?.RuntimeSnapshotsEnabled ?? record.RuntimeSnapshotsEnabled,
-            Probes = probes ?? record.Probes,
-        }, cancellationToken);
     }
 }

@@ -28,18 +28,28 @@ internal static class BackupCommands
         {
             Description = "Write to this file (mode 0600, written whole as FILE.part and then renamed; it must not exist) instead of standard output.",
         };
+        var store = new StoreCommandLine();
         var command = new Command("export",
             "Writes the server's state as JSON: clusters (with bootstrap tokens and S3 settings), nodes, operations, the snapshot catalog, "
-            + "the admin token and the CA that agents pin. It holds secrets: keep it as you keep the data dir. `plan-server import` reads it.")
+            + "the admin token and the CA that agents pin. It holds secrets: keep it as you keep the data dir. `plan-server import` reads it. "
+            + "With --store etcd it reads the etcd store (every record at one revision; the replicas may run) instead of DATA_DIR.")
         {
             dataDir,
             output,
         };
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (!store.TryParse(parse, out var etcd, out var storeError))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: {storeError}");
+                return 2;
+            }
             try
             {
-                var document = await ServerStateExport.ReadAsync(parse.GetValue(dataDir)!, TimeProvider.System, ct);
+                var document = etcd is null
+                    ? await ServerStateExport.ReadAsync(parse.GetValue(dataDir)!, TimeProvider.System, ct)
+                    : await ServerStateExport.ReadAsync(etcd, TimeProvider.System, ct);
                 if (parse.GetValue(output) is { } path)
                 {
                     await WriteFileAsync(path, document, ct);
@@ -94,14 +104,23 @@ internal static class BackupCommands
         {
             Description = "Read this file instead of standard input.",
         };
-        var command = new Command("import", "Reads what `plan-server export` wrote into a new data dir. Agents keep their credentials and operators their token.")
+        var store = new StoreCommandLine();
+        var command = new Command("import",
+            "Reads what `plan-server export` wrote into a new data dir, or with --store etcd into an empty prefix of an etcd store "
+            + "(replicas started on it take the admin token and CA from there; DATA_DIR is not used). Agents keep their credentials and operators their token.")
         {
             dataDir,
             input,
         };
+        store.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var target = parse.GetValue(dataDir)!;
+            if (!store.TryParse(parse, out var etcd, out var storeError))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: {storeError}");
+                return 2;
+            }
+            var target = etcd is null ? parse.GetValue(dataDir)! : $"the etcd store under {etcd.Prefix}";
             try
             {
                 var path = parse.GetValue(input);
@@ -110,7 +129,15 @@ internal static class BackupCommands
                 {
                     document = await JsonSerializer.DeserializeAsync(stream, ServerStateJsonContext.Default.ServerStateDocument, ct);
                 }
-                await ServerStateImport.WriteAsync(document ?? throw new ServerStateException("the input is empty"), target, ct);
+                document = document ?? throw new ServerStateException("the input is empty");
+                if (etcd is null)
+                {
+                    await ServerStateImport.WriteAsync(document, target, ct);
+                }
+                else
+                {
+                    await ServerStateImport.WriteAsync(document, etcd, ct);
+                }
                 await Console.Error.WriteLineAsync(
                     $"plan-server: imported {document.Clusters.Count} clusters, {document.Nodes.Count} nodes, {document.Operations.Count} operations, {document.Snapshots.Count} catalog entries into {target}");
                 return 0;

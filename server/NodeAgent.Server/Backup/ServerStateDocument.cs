@@ -44,38 +44,6 @@ internal sealed record ServerStateDocument
 /// <summary>A file of the data dir, by its path under it.</summary>
 internal sealed record StateFile(string Path, string Base64);
 
-/// <summary>A <see cref="ClusterRecord"/>, its snapshot settings as base64 protobuf.</summary>
-internal sealed record ClusterEntry(
-    string Name,
-    Runtime Runtime,
-    string KubernetesVersion,
-    string ClusterConfiguration,
-    string SnapshotSettings,
-    string TokenHash,
-    string BootstrapToken,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
-{
-    public static ClusterEntry Of(ClusterRecord c) => new(c.Name, c.Runtime, c.KubernetesVersion, c.ClusterConfiguration,
-        Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(c.SnapshotSettings)), c.TokenHash, c.BootstrapToken, c.CreatedAt, c.UpdatedAt);
-
-    public ClusterRecord ToRecord() => new(Name, Runtime, KubernetesVersion, ClusterConfiguration,
-        Contracts.V1.SnapshotSettings.Parser.ParseFrom(Convert.FromBase64String(SnapshotSettings)), TokenHash, BootstrapToken, CreatedAt, UpdatedAt);
-}
-
-/// <summary>An <see cref="OperationRecord"/>, its state as base64 protobuf.</summary>
-internal sealed record OperationEntry(string State, DateTimeOffset PhaseDeadline, bool Compress, RestoreSource? Restore, RestoreProgress? Progress, NodeInstructions[]? Instructions)
-{
-    public static OperationEntry Of(OperationRecord o) => new(Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(o.State)),
-        o.PhaseDeadline, o.Compress, o.Restore, o.Progress, o.Instructions?.ToArray());
-
-    public OperationRecord ToRecord() => new(Operation.Parser.ParseFrom(Convert.FromBase64String(State)), PhaseDeadline, Compress, Restore)
-    {
-        Progress = Progress,
-        Instructions = Instructions,
-    };
-}
-
 /// <summary>One copy in a cluster's snapshot catalog, as base64 protobuf.</summary>
 internal sealed record SnapshotEntry(string Cluster, string Snapshot)
 {

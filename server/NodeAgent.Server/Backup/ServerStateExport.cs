@@ -33,7 +33,13 @@ internal static class ServerStateExport
         try
         {
             await CopyAsync(database, copy, cancellationToken);
-            return await ReadRecordsAsync(new SqliteDatabase(copy, usedBefore: null), dataDir, time, cancellationToken);
+            var snapshot = new SqliteDatabase(copy, usedBefore: null);
+            var document = await ReadRecordsAsync(new SqlitePlanStore(snapshot), new SqliteOperationStore(snapshot), new SqliteCatalogStore(snapshot), time, cancellationToken);
+            foreach (var name in FileNames.Where(n => File.Exists(Path.Combine(dataDir, n))))
+            {
+                document.Files.Add(new StateFile(name, Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(dataDir, name), cancellationToken))));
+            }
+            return document;
         }
         catch (SqliteException ex)
         {
@@ -60,11 +66,36 @@ internal static class ServerStateExport
         File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    private static async Task<ServerStateDocument> ReadRecordsAsync(SqliteDatabase database, string dataDir, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// The etcd store's state, every record read at one revision (a point in time, as replicas go on
+    /// writing), with the files the replicas share from the store.
+    /// </summary>
+    public static async Task<ServerStateDocument> ReadAsync(Store.Etcd.EtcdStoreOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
-        var plans = new SqlitePlanStore(database);
-        var operations = new SqliteOperationStore(database);
-        var catalog = new SqliteCatalogStore(database);
+        using var etcd = new Store.Etcd.EtcdConnection(options);
+        var keys = new Store.Etcd.EtcdKeys(options.Prefix);
+        try
+        {
+            etcd.ReadRevision = (await etcd.RangeAsync(Store.Etcd.Kv.Get(keys.Health), cancellationToken)).Header.Revision;
+            var document = await ReadRecordsAsync(new Store.Etcd.EtcdPlanStore(etcd, keys), new Store.Etcd.EtcdOperationStore(etcd, keys), new Store.Etcd.EtcdCatalogStore(etcd, keys), time, cancellationToken);
+            foreach (var kv in (await etcd.RangeAsync(Store.Etcd.Kv.Prefix(keys.ServerFiles), cancellationToken)).Kvs)
+            {
+                document.Files.Add(new StateFile(Store.Etcd.Kv.Text(kv.Key)[keys.ServerFiles.Length..], kv.Value.ToBase64()));
+            }
+            if (document.Clusters.Count == 0 && document.Files.Count == 0)
+            {
+                throw new ServerStateException($"the etcd store holds no plan-server state under {options.Prefix}");
+            }
+            return document;
+        }
+        catch (Errors.StoreUnavailableException ex)
+        {
+            throw new ServerStateException(ex.Message);
+        }
+    }
+
+    private static async Task<ServerStateDocument> ReadRecordsAsync(IPlanStore plans, IOperationStore operations, ISnapshotCatalogStore catalog, TimeProvider time, CancellationToken cancellationToken)
+    {
         var document = new ServerStateDocument { ExportedAt = time.GetUtcNow() };
         foreach (var cluster in await plans.ListClustersAsync(cancellationToken))
         {
@@ -82,10 +113,6 @@ internal static class ServerStateExport
                     document.ClusterConfigurations[sha256] = text;
                 }
             }
-        }
-        foreach (var name in FileNames.Where(n => File.Exists(Path.Combine(dataDir, n))))
-        {
-            document.Files.Add(new StateFile(name, Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(dataDir, name), cancellationToken))));
         }
         return document;
     }

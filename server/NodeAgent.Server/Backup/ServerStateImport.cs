@@ -18,14 +18,7 @@ internal static class ServerStateImport
     /// <exception cref="ServerStateException">The document is not an export this version reads, or the data dir is not empty, or writing failed.</exception>
     public static async Task WriteAsync(ServerStateDocument document, string dataDir, CancellationToken cancellationToken)
     {
-        if (document.Format != ServerStateDocument.FormatName || document.Version != ServerStateDocument.CurrentVersion)
-        {
-            throw new ServerStateException($"not a plan-server export this version reads (format \"{document.Format}\" version {document.Version}; expected \"{ServerStateDocument.FormatName}\" version {ServerStateDocument.CurrentVersion})");
-        }
-        foreach (var file in document.Files.Where(f => !ServerStateExport.FileNames.Contains(f.Path)))
-        {
-            throw new ServerStateException($"the export holds a file this version does not write: {file.Path}");
-        }
+        Check(document);
         dataDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir));
         if (Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any())
         {
@@ -39,7 +32,8 @@ internal static class ServerStateImport
         {
             using (DataDirLock.Acquire(staging))
             {
-                await WriteRecordsAsync(document, new SqliteDatabase(Path.Combine(staging, ServerFeatures.DatabaseFileName), usedBefore: null), cancellationToken);
+                var database = new SqliteDatabase(Path.Combine(staging, ServerFeatures.DatabaseFileName), usedBefore: null);
+                await WriteRecordsAsync(document, new SqlitePlanStore(database), new SqliteOperationStore(database), new SqliteCatalogStore(database), cancellationToken);
                 SqliteConnection.ClearAllPools();
                 foreach (var file in document.Files)
                 {
@@ -69,14 +63,78 @@ internal static class ServerStateImport
         }
     }
 
-    private static async Task WriteRecordsAsync(ServerStateDocument document, SqliteDatabase database, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the document into an etcd store under a prefix that holds nothing yet (so no other
+    /// server's state is mixed in), the shared files with it (every replica started on the store takes
+    /// them). On a failure or SIGTERM everything written under the prefix is removed again: it was empty.
+    /// </summary>
+    public static async Task WriteAsync(ServerStateDocument document, Store.Etcd.EtcdStoreOptions options, CancellationToken cancellationToken)
     {
-        var plans = new SqlitePlanStore(database);
-        var operations = new SqliteOperationStore(database);
-        var catalog = new SqliteCatalogStore(database);
+        Check(document);
+        using var etcd = new Store.Etcd.EtcdConnection(options);
+        var keys = new Store.Etcd.EtcdKeys(options.Prefix);
+        try
+        {
+            var existing = await etcd.RangeAsync(Store.Etcd.Kv.Prefix(keys.Root, keysOnly: true), cancellationToken);
+            if (existing.Count > 0)
+            {
+                throw new ServerStateException($"the etcd store holds {existing.Count} keys under {options.Prefix}/: import only into an empty prefix (nothing was changed)");
+            }
+        }
+        catch (Errors.StoreUnavailableException ex)
+        {
+            throw new ServerStateException(ex.Message);
+        }
+        try
+        {
+            await WriteRecordsAsync(document, new Store.Etcd.EtcdPlanStore(etcd, keys), new Store.Etcd.EtcdOperationStore(etcd, keys), new Store.Etcd.EtcdCatalogStore(etcd, keys), cancellationToken);
+            var files = new Etcdserverpb.TxnRequest();
+            foreach (var file in document.Files)
+            {
+                files.Compare.Add(Store.Etcd.Kv.Absent(keys.ServerFile(file.Path)));
+                files.Success.Add(Store.Etcd.Kv.Put(keys.ServerFile(file.Path), Google.Protobuf.ByteString.FromBase64(file.Base64)));
+            }
+            if (!(await etcd.TxnAsync(files, cancellationToken)).Succeeded)
+            {
+                throw new ServerStateException($"a plan-server put its files under {options.Prefix}/server-files/ while the import ran; stop it and import again");
+            }
+        }
+        catch (Exception ex)
+        {
+            using var undo = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await etcd.TxnAsync(new Etcdserverpb.TxnRequest { Success = { Store.Etcd.Kv.DeletePrefix(keys.Root) } }, undo.Token);
+            }
+            catch (Exception cleanup) when (cleanup is Errors.StoreUnavailableException or OperationCanceledException)
+            {
+                throw new ServerStateException($"import into the etcd store failed ({ex.Message}), and removing what it wrote under {options.Prefix}/ failed too ({cleanup.Message}): remove it with 'etcdctl del --prefix {options.Prefix}/'");
+            }
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+            throw ex is ServerStateException ? ex : new ServerStateException($"import into the etcd store failed, nothing of it was kept: {ex.Message}");
+        }
+    }
+
+    private static void Check(ServerStateDocument document)
+    {
+        if (document.Format != ServerStateDocument.FormatName || document.Version != ServerStateDocument.CurrentVersion)
+        {
+            throw new ServerStateException($"not a plan-server export this version reads (format \"{document.Format}\" version {document.Version}; expected \"{ServerStateDocument.FormatName}\" version {ServerStateDocument.CurrentVersion})");
+        }
+        foreach (var file in document.Files.Where(f => !ServerStateExport.FileNames.Contains(f.Path)))
+        {
+            throw new ServerStateException($"the export holds a file this version does not write: {file.Path}");
+        }
+    }
+
+    private static async Task WriteRecordsAsync(ServerStateDocument document, IPlanStore plans, IOperationStore operations, ISnapshotCatalogStore catalog, CancellationToken cancellationToken)
+    {
         foreach (var cluster in document.Clusters)
         {
-            if (!await plans.TryAddClusterAsync(cluster.ToRecord(), cancellationToken))
+            if (await plans.TryAddClusterAsync(cluster.ToRecord(), cancellationToken) is null)
             {
                 throw new ServerStateException($"the export holds cluster \"{cluster.Name}\" twice");
             }
@@ -87,7 +145,7 @@ internal static class ServerStateImport
         }
         foreach (var operation in document.Operations.Select(o => o.ToRecord()))
         {
-            if (!await operations.TryAddAsync(operation, cancellationToken))
+            if (await operations.TryAddAsync(operation, cancellationToken) is null)
             {
                 throw new ServerStateException($"the export holds more than one active operation of cluster \"{operation.Cluster}\" ({operation.Id})");
             }

@@ -85,7 +85,7 @@ internal sealed partial class S3Listings(
             var clusters = await plans.ListClustersAsync(cancellationToken);
             await Task.WhenAll(clusters.Select(c => RefreshAsync(c.Name, cancellationToken)));
         }
-        catch (Exception ex) when (ex is Errors.DomainException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is Errors.DomainException or Microsoft.Data.Sqlite.SqliteException or Errors.StoreUnavailableException or Errors.StoreConflictException)
         {
             LogRoundFailed(logger, ex.Message);
         }
@@ -160,7 +160,7 @@ internal sealed partial class S3Listings(
         {
             // The server stops.
         }
-        catch (Exception ex) when (ex is Errors.DomainException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is Errors.DomainException or Microsoft.Data.Sqlite.SqliteException or Errors.StoreUnavailableException or Errors.StoreConflictException)
         {
             // The cluster went away meanwhile, or the store failed: shown like an S3 failure.
             var message = $"the catalog could not take the listing of {target}: {ex.Message}";

@@ -21,11 +21,8 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
             request.Name, request.Runtime, request.KubernetesVersion, request.ClusterConfiguration,
             SnapshotSettingsPolicy.Normalize(request.SnapshotSettings), request.TokenHash,
             Secrets.NewToken("na-bootstrap-"), now, now);
-        if (!await store.TryAddClusterAsync(cluster, cancellationToken))
-        {
-            throw new DomainException(DomainErrorKind.AlreadyExists, $"cluster '{request.Name}' already exists");
-        }
-        return cluster;
+        return await store.TryAddClusterAsync(cluster, cancellationToken)
+            ?? throw new DomainException(DomainErrorKind.AlreadyExists, $"cluster '{request.Name}' already exists");
     }
 
     public async Task<ClusterRecord> GetAsync(string name, CancellationToken cancellationToken)
@@ -110,8 +107,10 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
             AdvertiseAddress = advertiseAddress.Length > 0 ? advertiseAddress : previous?.AdvertiseAddress ?? "",
             RuntimeVersion = previous?.RuntimeVersion ?? "",
             RuntimeSnapshotsEnabled = previous?.RuntimeSnapshotsEnabled ?? false,
+            // Replaces exactly the registration read above: two agents racing for one name cannot both get it.
+            Revision = previous?.Revision ?? 0,
         };
-        await store.UpsertNodeAsync(node, cancellationToken);
+        node = await store.UpsertNodeAsync(node, cancellationToken);
         notifier.Changed(cluster.Name);
         return (node, credential);
     }
@@ -121,8 +120,7 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
     {
         var node = await GetNodeAsync(cluster, name, cancellationToken);
         // The hash of a credential nobody was given: the column stays unique and nothing matches it.
-        node = node with { CredentialHash = Secrets.Sha256Hex(Secrets.NewToken("na-reset-")), CredentialReset = true };
-        await store.UpdateNodeAsync(node, cancellationToken);
+        node = await store.UpdateNodeAsync(node with { CredentialHash = Secrets.Sha256Hex(Secrets.NewToken("na-reset-")), CredentialReset = true }, cancellationToken);
         notifier.Changed(cluster);
         return node;
     }
@@ -155,14 +153,14 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
             }
             node = node with { InitNode = true };
         }
-        await store.UpdateNodeAsync(node, cancellationToken);
+        node = await store.UpdateNodeAsync(node, cancellationToken);
         notifier.Changed(request.Cluster);
         return node;
     }
 
     private async Task<ClusterRecord> SaveAsync(ClusterRecord cluster, CancellationToken cancellationToken)
     {
-        await store.UpdateClusterAsync(cluster, cancellationToken);
+        cluster = await store.UpdateClusterAsync(cluster, cancellationToken);
         notifier.Changed(cluster.Name);
         return cluster;
     }

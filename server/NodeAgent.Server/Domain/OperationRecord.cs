@@ -18,6 +18,9 @@ internal sealed record OperationRecord(Operation State, DateTimeOffset PhaseDead
     /// </summary>
     public IReadOnlyList<NodeInstructions>? Instructions { get; init; }
 
+    /// <summary>The store's revision of this record when it was read (0: not stored yet); an update is made only if it is still current.</summary>
+    public long Revision { get; init; }
+
     public string Id => State.Id;
 
     /// <summary>The node's stored list in the current phase; null when its part has not begun.</summary>

@@ -6,8 +6,8 @@ namespace NodeAgent.Server.Errors;
 
 /// <summary>
 /// The gRPC edge: turns domain failures into statuses with their message, and a failing store
-/// (locked, damaged, full disk) into UNAVAILABLE with SQLite's reason instead of "Exception was
-/// thrown by handler".
+/// (locked, damaged, full disk; etcd out of reach) into UNAVAILABLE with the store's reason instead of
+/// "Exception was thrown by handler", and a write that lost a race (<see cref="StoreConflictException"/>) into ABORTED.
 /// </summary>
 internal sealed partial class DomainErrorInterceptor(ILogger<DomainErrorInterceptor> logger) : Interceptor
 {
@@ -25,6 +25,14 @@ internal sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercep
         catch (SqliteException ex)
         {
             throw StoreFailed(context, ex);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            throw StoreFailed(context, ex.Message);
+        }
+        catch (StoreConflictException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, ex.Message));
         }
     }
 
@@ -44,12 +52,26 @@ internal sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercep
         {
             throw StoreFailed(context, ex);
         }
+        catch (StoreUnavailableException ex)
+        {
+            throw StoreFailed(context, ex.Message);
+        }
+        catch (StoreConflictException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, ex.Message));
+        }
     }
 
     private RpcException StoreFailed(ServerCallContext context, SqliteException ex)
     {
         LogStoreFailed(logger, context.Method, ex.Message);
         return new RpcException(new Status(StatusCode.Unavailable, $"the plan server's database failed: {ex.Message}"));
+    }
+
+    private RpcException StoreFailed(ServerCallContext context, string reason)
+    {
+        LogStoreFailed(logger, context.Method, reason);
+        return new RpcException(new Status(StatusCode.Unavailable, $"the plan server's store failed: {reason}"));
     }
 
     private static RpcException ToRpc(DomainException ex) => new(new Status(ex.Kind switch

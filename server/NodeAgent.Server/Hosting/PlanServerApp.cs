@@ -33,9 +33,19 @@ internal static class PlanServerApp
 
     private static WebApplication Build(PlanServerOptions options, string[] args, TimeProvider clock, DataDirLock dataDirLock)
     {
-        // The database first, while the data dir still shows whether a server lived here: a lost
-        // database beside an admin token must stop the server, not become a silent fresh start.
-        var database = new Store.SqliteDatabase(Path.Combine(options.DataDir, ServerFeatures.DatabaseFileName), DataDirHistory.Evidence(options.DataDir));
+        Store.SqliteDatabase? database = null;
+        Store.Etcd.EtcdConnection? etcd = null;
+        if (options.EtcdStore is { } etcdOptions)
+        {
+            etcd = new Store.Etcd.EtcdConnection(etcdOptions);
+            ReplicaFiles.Share(etcd, new Store.Etcd.EtcdKeys(etcdOptions.Prefix), options, clock);
+        }
+        else
+        {
+            // The database first, while the data dir still shows whether a server lived here: a lost
+            // database beside an admin token must stop the server, not become a silent fresh start.
+            database = new Store.SqliteDatabase(Path.Combine(options.DataDir, ServerFeatures.DatabaseFileName), DataDirHistory.Evidence(options.DataDir));
+        }
         var adminToken = Security.AdminToken.LoadOrCreate(options.DataDir);
 
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -66,7 +76,14 @@ internal static class PlanServerApp
         builder.Services.AddSingleton(_ => dataDirLock);
         builder.Services.AddSingleton(clock);
         builder.Services.AddNodeAgentGrpc();
-        builder.Services.AddPlanStore(database);
+        if (etcd is not null)
+        {
+            builder.Services.AddEtcdStore(etcd);
+        }
+        else
+        {
+            builder.Services.AddPlanStore(database!);
+        }
         builder.Services.AddTokenSecurity(adminToken);
         builder.Services.AddClustersAndPlans(options.NodeUnreachableAfter);
         builder.Services.AddOperations(options.Timeouts);

@@ -39,6 +39,9 @@ internal sealed class PlanServerOptions
 
     public string TlsKeyFile { get; set; } = "";
 
+    /// <summary>The etcd store (<c>--store etcd</c>) the records live in; null for the embedded SQLite database in the data dir.</summary>
+    public Store.Etcd.EtcdStoreOptions? EtcdStore { get; set; }
+
     /// <summary>A node not connected and not seen for longer is unreachable (operations do not wait for it).</summary>
     public TimeSpan NodeUnreachableAfter { get; set; } = Clusters.NodeLivenessOptions.DefaultUnreachableAfter;
 

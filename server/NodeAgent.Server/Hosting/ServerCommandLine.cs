@@ -49,12 +49,14 @@ internal static class ServerCommandLine
             Description = "How often the server lists every cluster's S3 folder itself for the snapshot catalog (also at start and when a cluster's snapshot settings change), e.g. 30s, 10m, 1h.",
             DefaultValueFactory = _ => PlanServerOptions.DefaultS3ListInterval,
         };
+        var store = new StoreCommandLine();
         var root = new RootCommand(
             "plan-server: the NodeAgent plan server. Serves nodeagent.v1.ClusterService, SnapshotService and OperationService (operators: "
             + "bearer token from DATA_DIR/admin-token, created 0600 on first start) and nodeagent.v1.AgentService "
             + "(agents: register with a cluster's bootstrap token, long-poll their plan, report status), "
             + "plus gRPC health and server reflection, over TLS with the server's own CA (DATA_DIR/tls/ca.crt: "
-            + "clients pin it). Prometheus /metrics and /healthz are on --metrics-listen (plain HTTP). State is kept in DATA_DIR/plan-server.db (SQLite).")
+            + "clients pin it). Prometheus /metrics and /healthz are on --metrics-listen (plain HTTP). State is kept in DATA_DIR/plan-server.db (SQLite), "
+            + "or with --store etcd in etcd, where replicas share it (and the admin token and CA, which the first replica puts there).")
         {
             dataDir,
             listen,
@@ -66,6 +68,7 @@ internal static class ServerCommandLine
             unreachableAfter,
             s3ListInterval,
         };
+        store.AddTo(root);
         root.SetAction(async (parse, ct) =>
         {
             var options = new PlanServerOptions
@@ -91,6 +94,12 @@ internal static class ServerCommandLine
                 return 2;
             }
             options.S3ListInterval = interval;
+            if (!store.TryParse(parse, out var etcdStore, out var storeError))
+            {
+                await Console.Error.WriteLineAsync($"plan-server: {storeError}");
+                return 2;
+            }
+            options.EtcdStore = etcdStore;
             if (!options.TryValidate(out var error))
             {
                 await Console.Error.WriteLineAsync($"plan-server: {error}");

@@ -23,7 +23,26 @@ internal static class ServerFeatures
             .AddSingleton(database)
             .AddSingleton<IPlanStore, SqlitePlanStore>()
             .AddSingleton<IOperationStore, SqliteOperationStore>()
-            .AddSingleton<ISnapshotCatalogStore, SqliteCatalogStore>();
+            .AddSingleton<ISnapshotCatalogStore, SqliteCatalogStore>()
+            .AddSingleton<IOperationLeadership, SoleServer>();
+
+    /// <summary>
+    /// The store in etcd, shared by replicas: one of them is elected to drive operations, and an
+    /// etcd watch wakes this replica's waiters on every other replica's changes.
+    /// </summary>
+    public static IServiceCollection AddEtcdStore(this IServiceCollection services, Store.Etcd.EtcdConnection etcd)
+        => services
+            .AddSingleton(etcd)
+            .AddSingleton(new Store.Etcd.EtcdKeys(etcd.Options.Prefix))
+            .AddSingleton<IPlanStore, Store.Etcd.EtcdPlanStore>()
+            .AddSingleton<IOperationStore, Store.Etcd.EtcdOperationStore>()
+            .AddSingleton<ISnapshotCatalogStore, Store.Etcd.EtcdCatalogStore>()
+            .AddSingleton(sp => new Replicas.ReplicaIdentity(
+                $"{Environment.MachineName}/{sp.GetRequiredService<PlanServerOptions>().Listen}/{Environment.ProcessId}"))
+            .AddSingleton<Replicas.EtcdLeaderElection>()
+            .AddSingleton<IOperationLeadership>(sp => sp.GetRequiredService<Replicas.EtcdLeaderElection>())
+            .AddHostedService(sp => sp.GetRequiredService<Replicas.EtcdLeaderElection>())
+            .AddHostedService<Replicas.StoreChangeWatcher>();
 
     public static IServiceCollection AddTokenSecurity(this IServiceCollection services, AdminToken adminToken)
     {

@@ -2,10 +2,13 @@ namespace NodeAgent.Server.Operations;
 
 /// <summary>
 /// Resumes stored operations at start, then re-checks every active operation at a fixed
-/// interval, so a silent node or a lost report still ends the phase at its deadline.
+/// interval, so a silent node or a lost report still ends the phase at its deadline. Of several
+/// replicas, only the elected one does (<see cref="IOperationLeadership"/>): a replica that
+/// becomes leader resumes every active operation at its next tick.
 /// </summary>
 internal sealed partial class OperationDeadlineService(
     OperationEngine engine,
+    IOperationLeadership leadership,
     OperationTimeouts timeouts,
     TimeProvider time,
     ILogger<OperationDeadlineService> logger) : BackgroundService
@@ -15,6 +18,10 @@ internal sealed partial class OperationDeadlineService(
         using var timer = new PeriodicTimer(timeouts.CheckInterval, time);
         do
         {
+            if (!leadership.IsLeader)
+            {
+                continue;
+            }
             try
             {
                 await engine.AdvanceAllAsync(stoppingToken);

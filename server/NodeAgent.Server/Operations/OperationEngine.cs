@@ -77,7 +77,7 @@ internal sealed partial class OperationEngine(
         // Every node takes part: killall runs everywhere.
         state.Nodes.AddRange(nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => new NodeStep { Node = n.Name, State = StepState.Pending, UpdatedAt = state.CreatedAt }));
         var operation = RestoreMachine.Start(new OperationRecord(state, now, false, source) { Progress = RestoreMachine.FirstProgress(nodes, init) }, clusterRecord, nodes, now, timeouts);
-        await AddAsync(operation, cancellationToken);
+        operation = await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, OperationType.Restore, cluster, nodes.Count);
         Announce(operation);
         return operation;
@@ -159,15 +159,17 @@ internal sealed partial class OperationEngine(
                 operation = StoredInstructions.ForAssignedNodes(operation, clusterRecord, await plans.ListNodesAsync(cluster, cancellationToken), timeouts);
             }
             var changed = false;
+            IReadOnlyList<(PlannedInstruction Instruction, StepResult Result)> ended = [];
             if (steps.Count > 0)
             {
-                (operation, changed, var ended) = StepResultFolding.Fold(operation, node, steps, time.GetUtcNow());
-                foreach (var (instruction, result) in ended)
-                {
-                    metrics.StepEnded(cluster, instruction.Kind, result);
-                }
+                (operation, changed, ended) = StepResultFolding.Fold(operation, node, steps, time.GetUtcNow());
             }
             await AdvanceLockedAsync(operation, changed || earlier, cancellationToken);
+            // Counted once stored: a fold that lost a race is folded again on the new state.
+            foreach (var (instruction, result) in ended)
+            {
+                metrics.StepEnded(cluster, instruction.Kind, result);
+            }
             return 0;
         }, cancellationToken);
     }
@@ -229,7 +231,7 @@ internal sealed partial class OperationEngine(
             }));
         var operation = StoredInstructions.ForAssignedNodes(
             new OperationRecord(state, now + phaseTimeout, compress ?? clusterRecord.SnapshotSettings.Compress), clusterRecord, etcdNodes, timeouts);
-        await AddAsync(operation, cancellationToken);
+        operation = await AddAsync(operation, cancellationToken);
         LogStarted(logger, operation.Id, type, cluster, etcdNodes.Count);
         Announce(operation);
         return operation;
@@ -242,11 +244,7 @@ internal sealed partial class OperationEngine(
         foreach (var node in nodes)
         {
             var updated = node with { InitNode = node.Name == init };
-            if (updated != node)
-            {
-                await plans.UpdateNodeAsync(updated, cancellationToken);
-            }
-            moved.Add(updated);
+            moved.Add(updated != node ? await plans.UpdateNodeAsync(updated, cancellationToken) : node);
         }
         return moved;
     }
@@ -265,15 +263,17 @@ internal sealed partial class OperationEngine(
     };
 
     /// <summary>Stores a new operation; at most one runs per cluster.</summary>
-    private async Task AddAsync(OperationRecord operation, CancellationToken cancellationToken)
+    private async Task<OperationRecord> AddAsync(OperationRecord operation, CancellationToken cancellationToken)
     {
-        if (!await operations.TryAddAsync(operation, cancellationToken))
+        var added = await operations.TryAddAsync(operation, cancellationToken);
+        if (added is null)
         {
             var running = await operations.GetActiveAsync(operation.Cluster, cancellationToken);
             throw new DomainException(DomainErrorKind.FailedPrecondition,
                 $"cluster '{operation.Cluster}' already runs operation '{running?.Id}' ({running?.State.Type}, phase {running?.State.Phase}); wait for it or cancel it");
         }
-        metrics.PhaseEntered(operation.State);
+        metrics.PhaseEntered(added.State);
+        return added;
     }
 
     /// <summary>Runs the phase machine and stores the result when it (or <paramref name="mustSave"/>) says so.</summary>
@@ -320,7 +320,7 @@ internal sealed partial class OperationEngine(
 
     private async Task<OperationRecord> SaveAsync(OperationRecord operation, OperationPhase? before, CancellationToken cancellationToken)
     {
-        await operations.UpdateAsync(operation, cancellationToken);
+        operation = await operations.UpdateAsync(operation, cancellationToken);
         if (operation.State.Phase != before)
         {
             metrics.PhaseEntered(operation.State);
@@ -343,13 +343,28 @@ internal sealed partial class OperationEngine(
         operationChanges.Changed(operation.Id);
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> with the cluster's changes serialized in this process. Another
+    /// replica may still write first: every action reads the state it changes, so one that loses the
+    /// race (<see cref="StoreConflictException"/>) runs again on the new state, a few times.
+    /// </summary>
     private async Task<T> UnderClusterLockAsync<T>(string cluster, Func<Task<T>> action, CancellationToken cancellationToken)
     {
         var gate = _clusterLocks.GetOrAdd(cluster, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
         {
-            return await action();
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await action();
+                }
+                catch (StoreConflictException ex) when (attempt < StoreConflictException.Attempts)
+                {
+                    LogConflictRetried(logger, cluster, attempt, ex.Message);
+                }
+            }
         }
         finally
         {
@@ -371,6 +386,9 @@ internal sealed partial class OperationEngine(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Node {Node} removed from cluster {Cluster}: credential revoked, plan gone, local snapshot copies out of the catalog")]
     private static partial void LogNodeDeleted(ILogger logger, string node, string cluster);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "Cluster {Cluster}: change lost a race (attempt {Attempt}), redone on the new state: {Reason}")]
+    private static partial void LogConflictRetried(ILogger logger, string cluster, int attempt, string reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Operation {OperationId} ended {Phase}: node {Node}, step {Step}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string operationId, OperationPhase phase, string node, string step, string reason);

@@ -13,4 +13,8 @@ internal sealed record ClusterRecord(
     string TokenHash,
     string BootstrapToken,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The store's revision of this record when it was read (0: not stored yet); an update is made only if it is still current.</summary>
+    public long Revision { get; init; }
+}

@@ -5,8 +5,8 @@ namespace NodeAgent.Server.Store;
 /// <summary>Durable operations. At most one active operation per cluster, enforced by the store.</summary>
 internal interface IOperationStore
 {
-    /// <summary>Adds the operation; false when the cluster already has an active one.</summary>
-    Task<bool> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken);
+    /// <summary>Adds the operation; null when the cluster already has an active one. The result carries its revision.</summary>
+    Task<OperationRecord?> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken);
 
     Task<OperationRecord?> GetAsync(string id, CancellationToken cancellationToken);
 
@@ -18,5 +18,6 @@ internal interface IOperationStore
     /// <summary>Every active operation of every cluster (resumed at start and checked for deadlines).</summary>
     Task<IReadOnlyList<OperationRecord>> ListActiveAsync(CancellationToken cancellationToken);
 
-    Task UpdateAsync(OperationRecord operation, CancellationToken cancellationToken);
+    /// <summary>Stores the operation if its revision is still the stored one (else <see cref="Errors.StoreConflictException"/>); returns it with its new revision.</summary>
+    Task<OperationRecord> UpdateAsync(OperationRecord operation, CancellationToken cancellationToken);
 }

@@ -19,6 +19,10 @@ internal sealed record NodeRecord(
     string AgentVersion,
     bool CredentialReset = false)
 {
+    /// <summary>The store's revision of this record when it was read (0: not stored yet); a write is made only if it is still current.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Revision { get; init; }
+
     /// <summary>Why the agent's last report was refused (the agent says so in a small report); empty once one gets through.</summary>
     public string LastReportError { get; init; } = "";
 

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using NodeAgent.Contracts.V1;
 using NodeAgent.Server.Domain;
+using NodeAgent.Server.Errors;
 
 namespace NodeAgent.Server.Store;
 
@@ -11,23 +12,23 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
 {
     private const int SqliteConstraint = 19;
 
-    public async Task<bool> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken)
+    public async Task<OperationRecord?> TryAddAsync(OperationRecord operation, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore, restore_progress, instructions)
-            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore, $progress, $instructions)
+            INSERT INTO operations (id, cluster, active, created_at, phase_deadline, compress, state, restore, restore_progress, instructions, revision)
+            VALUES ($id, $cluster, $active, $created, $deadline, $compress, $state, $restore, $progress, $instructions, 1)
             """;
         Bind(command, operation);
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return true;
+            return operation with { Revision = 1 };
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
         {
-            return false;
+            return null;
         }
     }
 
@@ -46,24 +47,29 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
     public Task<IReadOnlyList<OperationRecord>> ListActiveAsync(CancellationToken cancellationToken)
         => QueryAsync("WHERE active = 1 ORDER BY created_at", null, cancellationToken);
 
-    public async Task UpdateAsync(OperationRecord operation, CancellationToken cancellationToken)
+    public async Task<OperationRecord> UpdateAsync(OperationRecord operation, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE operations SET active = $active, phase_deadline = $deadline, compress = $compress, state = $state, restore = $restore,
-                restore_progress = $progress, instructions = $instructions
-            WHERE id = $id
+                restore_progress = $progress, instructions = $instructions, revision = revision + 1
+            WHERE id = $id AND revision = $revision
             """;
         Bind(command, operation);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.AddWithValue("$revision", operation.Revision);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            throw new StoreConflictException($"operation '{operation.Id}'");
+        }
+        return operation with { Revision = operation.Revision + 1 };
     }
 
     private async Task<IReadOnlyList<OperationRecord>> QueryAsync(string where, string? parameter, CancellationToken cancellationToken)
     {
         await using var connection = database.Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT phase_deadline, compress, state, restore, restore_progress, instructions FROM operations {where}";
+        command.CommandText = $"SELECT phase_deadline, compress, state, restore, restore_progress, instructions, revision FROM operations {where}";
         if (parameter is not null)
         {
             command.Parameters.AddWithValue("$p", parameter);
@@ -81,6 +87,7 @@ internal sealed class SqliteOperationStore(SqliteDatabase database) : IOperation
                 Progress = reader.IsDBNull(4) ? null : JsonSerializer.Deserialize(reader.GetString(4), StoreJsonContext.Default.RestoreProgress),
                 // NULL: written by a version that kept no instruction lists (the engine computes the current phase's once).
                 Instructions = reader.IsDBNull(5) ? null : JsonSerializer.Deserialize(reader.GetString(5), StoreJsonContext.Default.NodeInstructionsArray),
+                Revision = reader.GetInt64(6),
             });
         }
         return result;

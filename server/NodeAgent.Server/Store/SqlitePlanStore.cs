@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using NodeAgent.Contracts.V1;
+using NodeAgent.Server.Errors;
 
 namespace NodeAgent.Server.Store;
 
@@ -8,18 +9,18 @@ namespace NodeAgent.Server.Store;
 internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
 {
 
-    public async Task<bool> TryAddClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
+    public async Task<ClusterRecord?> TryAddClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO clusters (name, runtime, kubernetes_version, cluster_configuration, snapshot_settings,
-                                  token_hash, bootstrap_token, created_at, updated_at)
-            VALUES ($name, $runtime, $kv, $config, $settings, $tokenHash, $bootstrap, $created, $updated)
+                                  token_hash, bootstrap_token, created_at, updated_at, revision)
+            VALUES ($name, $runtime, $kv, $config, $settings, $tokenHash, $bootstrap, $created, $updated, 1)
             ON CONFLICT (name) DO NOTHING
             """;
         BindCluster(command, cluster);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? cluster with { Revision = 1 } : null;
     }
 
     public async Task<ClusterRecord?> GetClusterAsync(string name, CancellationToken cancellationToken)
@@ -31,18 +32,23 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
     public Task<IReadOnlyList<ClusterRecord>> ListClustersAsync(CancellationToken cancellationToken)
         => QueryClustersAsync("ORDER BY name", null, cancellationToken);
 
-    public async Task UpdateClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
+    public async Task<ClusterRecord> UpdateClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE clusters SET runtime = $runtime, kubernetes_version = $kv, cluster_configuration = $config,
                 snapshot_settings = $settings, token_hash = $tokenHash, bootstrap_token = $bootstrap,
-                created_at = $created, updated_at = $updated
-            WHERE name = $name
+                created_at = $created, updated_at = $updated, revision = revision + 1
+            WHERE name = $name AND revision = $revision
             """;
         BindCluster(command, cluster);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.AddWithValue("$revision", cluster.Revision);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            throw new StoreConflictException($"cluster '{cluster.Name}'");
+        }
+        return cluster with { Revision = cluster.Revision + 1 };
     }
 
     public async Task<bool> DeleteClusterAsync(string name, CancellationToken cancellationToken)
@@ -63,31 +69,40 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         return deleted;
     }
 
-    public async Task UpsertNodeAsync(NodeRecord node, CancellationToken cancellationToken)
+    public async Task<NodeRecord> UpsertNodeAsync(NodeRecord node, CancellationToken cancellationToken)
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
-                               applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
-                               advertise_address, runtime_version, runtime_snapshots_enabled, probes)
-            VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls,
-                    $advertise, $runtimeVersion, $runtimeSnapshots, $probes)
-            ON CONFLICT (cluster, name) DO UPDATE SET roles = excluded.roles, init_node = excluded.init_node,
-                credential_hash = excluded.credential_hash, registered_at = excluded.registered_at,
-                last_seen = excluded.last_seen, applied_checksum = excluded.applied_checksum,
-                agent_version = excluded.agent_version, credential_reset = excluded.credential_reset,
-                last_report_error = excluded.last_report_error, etcd_member_name = excluded.etcd_member_name,
-                etcd_peer_urls = excluded.etcd_peer_urls, advertise_address = excluded.advertise_address,
-                runtime_version = excluded.runtime_version, runtime_snapshots_enabled = excluded.runtime_snapshots_enabled,
-                probes = excluded.probes
-            """;
+        command.CommandText = node.Revision == 0
+            ? """
+                INSERT INTO nodes (cluster, name, roles, init_node, credential_hash, registered_at, last_seen,
+                                   applied_checksum, agent_version, credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
+                                   advertise_address, runtime_version, runtime_snapshots_enabled, probes, revision)
+                VALUES ($cluster, $name, $roles, $init, $credential, $registered, $lastSeen, $applied, $version, $reset, $reportError, $member, $peerUrls,
+                        $advertise, $runtimeVersion, $runtimeSnapshots, $probes, 1)
+                ON CONFLICT (cluster, name) DO NOTHING
+                """
+            : """
+                UPDATE nodes SET roles = $roles, init_node = $init, credential_hash = $credential, registered_at = $registered,
+                    last_seen = $lastSeen, applied_checksum = $applied, agent_version = $version, credential_reset = $reset,
+                    last_report_error = $reportError, etcd_member_name = $member, etcd_peer_urls = $peerUrls,
+                    advertise_address = $advertise, runtime_version = $runtimeVersion, runtime_snapshots_enabled = $runtimeSnapshots,
+                    probes = $probes, revision = revision + 1
+                WHERE cluster = $cluster AND name = $name AND revision = $revision
+                """;
         BindNode(command, node);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.AddWithValue("$revision", node.Revision);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            throw new StoreConflictException($"node '{node.Name}' of cluster '{node.Cluster}'");
+        }
+        return node with { Revision = node.Revision + 1 };
     }
 
-    public Task UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken)
-        => UpsertNodeAsync(node, cancellationToken);
+    public Task<NodeRecord> UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken)
+        => node.Revision == 0
+            ? throw new ArgumentException("an update names the revision it read; this node record was never read from the store", nameof(node))
+            : UpsertNodeAsync(node, cancellationToken);
 
     public async Task<NodeRecord?> GetNodeAsync(string cluster, string name, CancellationToken cancellationToken)
     {
@@ -125,7 +140,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT name, runtime, kubernetes_version, cluster_configuration, snapshot_settings, token_hash,
-                   bootstrap_token, created_at, updated_at
+                   bootstrap_token, created_at, updated_at, revision
             FROM clusters {where}
             """;
         if (parameter is { } p)
@@ -145,7 +160,10 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 reader.GetString(5),
                 reader.GetString(6),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)))
+            {
+                Revision = reader.GetInt64(9),
+            });
         }
         return result;
     }
@@ -157,7 +175,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
         command.CommandText = $"""
             SELECT cluster, name, roles, init_node, credential_hash, registered_at, last_seen, applied_checksum, agent_version,
                    credential_reset, last_report_error, etcd_member_name, etcd_peer_urls,
-                   advertise_address, runtime_version, runtime_snapshots_enabled, probes
+                   advertise_address, runtime_version, runtime_snapshots_enabled, probes, revision
             FROM nodes {where}
             """;
         foreach (var (name, value) in parameters)
@@ -187,6 +205,7 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
                 RuntimeVersion = reader.GetString(14),
                 RuntimeSnapshotsEnabled = reader.GetInt64(15) != 0,
                 Probes = NodeProbe.Parse(reader.GetString(16)),
+                Revision = reader.GetInt64(17),
             });
         }
         return result;

@@ -76,6 +76,10 @@ internal static class SqliteSchema
         ("operations", "restore_progress", "TEXT"),
         ("operations", "instructions", "TEXT"),
         ("nodes", "probes", "TEXT NOT NULL DEFAULT ''"),
+        // Bumped by every update; an update names the revision it read (no lost update).
+        ("clusters", "revision", "INTEGER NOT NULL DEFAULT 1"),
+        ("nodes", "revision", "INTEGER NOT NULL DEFAULT 1"),
+        ("operations", "revision", "INTEGER NOT NULL DEFAULT 1"),
     ];
 
     public static string FormatRoles(IEnumerable<NodeRole> roles)

@@ -81,8 +81,9 @@ public sealed class PlanDeliveryTests : IDisposable
     private async Task<ClusterRecord> AddClusterAsync()
     {
         var cluster = new ClusterRecord("prod", Runtime.K3S, "v1.30.4+k3s1", "", new SnapshotSettings { Retention = 5 }, "", "t", T0, T0);
-        Assert.True(await _store.TryAddClusterAsync(cluster, CancellationToken.None).DefaultTimeout());
+        var added = await _store.TryAddClusterAsync(cluster, CancellationToken.None).DefaultTimeout();
+        Assert.NotNull(added);
         await _store.UpsertNodeAsync(new NodeRecord("prod", "node-a", [NodeRole.Etcd], true, "h-a", T0, T0, "", "0.1.0"), CancellationToken.None).DefaultTimeout();
-        return cluster;
+        return added;
     }
 }

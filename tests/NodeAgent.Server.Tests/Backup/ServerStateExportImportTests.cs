@@ -84,6 +84,57 @@ public sealed class ServerStateExportImportTests : IDisposable
         Assert.Equal("secret-that-must-survive", plan.SteadyState.SnapshotSettings.S3.Credentials.StaticKeys.SecretKey);
     }
 
+    /// <summary>
+    /// The move from one server to replicas: an export of a SQLite server imported into an empty
+    /// prefix of a real etcd, a replica started there on a new data dir (it takes the admin token and
+    /// CA from the store), the agent's credential working on it, the etcd store's own export equal in
+    /// its records, and a second import into the now used prefix refused.
+    /// </summary>
+    [Fact]
+    public async Task ExportFromSqlite_ImportIntoEtcd_AReplicaThereGoesOnAndTheStoresExportMatches()
+    {
+        await using var etcd = await NodeAgent.Testing.Etcd.EtcdServer.StartAsync().WithTimeout(TestTimeouts.Slow);
+        string[] store = ["--store", "etcd", "--store-endpoints", etcd.ClientUrl, "--store-prefix", "/fleet"];
+        await using var first = await PlanServerProcess.StartAsync();
+        var (clusters, snapshots, _) = Clients(first);
+        var created = await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "prod", Runtime = Runtime.Etcd }).ResponseAsync.DefaultTimeout();
+        var agent = await SimulatedAgent.RegisterAsync(first.Address, first.CaFile, "prod", "node-1", created.BootstrapToken, NodeRole.Etcd);
+        await ReportLocalSnapshotAsync(agent);
+        var export = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["export", "--data-dir", first.DataDir])).EnsureSuccess();
+        var adminToken = first.AdminToken;
+        var ca = await File.ReadAllBytesAsync(first.CaFile!);
+        await first.DisposeAsync();
+
+        var import = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["import", .. store], standardInput: export.StandardOutput)).EnsureSuccess();
+        Assert.Contains("imported 1 clusters, 1 nodes, 0 operations, 1 catalog entries into the etcd store under /fleet", import.StandardError, StringComparison.Ordinal);
+        await using var replica = await PlanServerProcess.StartAsync(_root.Combine("replica"), store);
+        Assert.Equal(adminToken, replica.AdminToken);
+        Assert.Equal(ca, await File.ReadAllBytesAsync(replica.CaFile!));
+        (clusters, snapshots, _) = Clients(replica);
+        Assert.Equal(created.BootstrapToken, (await clusters.GetClusterAsync(new GetClusterRequest { Name = "prod", IncludeBootstrapToken = true }).ResponseAsync.DefaultTimeout()).BootstrapToken);
+        Assert.Single((await snapshots.ListSnapshotsAsync(new ListSnapshotsRequest { Cluster = "prod" }).ResponseAsync.DefaultTimeout()).Snapshots, s => s.Name == SnapshotName);
+        var plan = await SimulatedAgent.Connect(replica.Address, replica.CaFile, "prod", "node-1", agent.Credential).GetPlanAsync();
+        Assert.NotEmpty(plan.Checksum);
+
+        var again = (await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["export", .. store])).EnsureSuccess();
+        Assert.Equal(Records(export.StandardOutput), Records(again.StandardOutput));
+        var twice = await CommandRunner.RunAsync(RepoPaths.Executable("plan-server"), ["import", .. store], standardInput: export.StandardOutput);
+        Assert.Equal(1, twice.ExitCode);
+        Assert.Contains("keys under /fleet/: import only into an empty prefix (nothing was changed)", twice.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>An export's records and files, without the time it was made (a node's last-seen moves while a replica runs).</summary>
+    private static string Records(string export)
+    {
+        var document = System.Text.Json.Nodes.JsonNode.Parse(export)!.AsObject();
+        document.Remove("exportedAt");
+        foreach (var node in document["nodes"]!.AsArray())
+        {
+            node!.AsObject().Remove("lastSeen");
+        }
+        return document.ToJsonString();
+    }
+
     [Fact]
     public async Task Import_IntoADirThatIsNotEmpty_Exits1AndChangesNothing()
     {

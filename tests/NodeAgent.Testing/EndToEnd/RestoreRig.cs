@@ -33,6 +33,9 @@ public sealed class RestoreRig : IAsyncDisposable
 
     public PlanServerProcess Server { get; private set; } = null!;
 
+    /// <summary>Every plan-server replica (the first is <see cref="Server"/>); one entry without <see cref="RestoreRigOptions.StoreEndpoints"/>.</summary>
+    public List<PlanServerProcess> Replicas { get; } = [];
+
     public ScriptedEtcdCluster Etcd { get; private set; } = null!;
 
     public string Bucket { get; private set; } = "";
@@ -81,7 +84,7 @@ public sealed class RestoreRig : IAsyncDisposable
     private async Task InitializeAsync(string bucketPrefix)
     {
         Bucket = bucketPrefix + Guid.NewGuid().ToString("N")[..12];
-        var server = PlanServerProcess.StartAsync(extraArgs: _options.ServerArgs);
+        var server = _options.StoreEndpoints is null ? PlanServerProcess.StartAsync(extraArgs: _options.ServerArgs) : StartReplicasAsync();
         var etcd = ScriptedEtcdCluster.StartAsync(_options.Members);
         var bucket = Ceph.CreateBucketAsync(Bucket);
         try
@@ -92,6 +95,10 @@ public sealed class RestoreRig : IAsyncDisposable
         {
             // Whatever started is owned (and so stopped) even when another part failed.
             Server = server.IsCompletedSuccessfully ? server.Result : null!;
+            if (Server is not null && Replicas.Count == 0)
+            {
+                Replicas.Add(Server);
+            }
             Etcd = etcd.IsCompletedSuccessfully ? etcd.Result : null!;
         }
         var admin = Server.CreateAdminChannel();
@@ -130,6 +137,18 @@ public sealed class RestoreRig : IAsyncDisposable
         await Clusters.UntilPlansAppliedAsync("prod", Etcd.Members.Count);
     }
 
+    /// <summary>The first replica alone (it puts the admin token and CA into the store), then the others, which take them.</summary>
+    private async Task<PlanServerProcess> StartReplicasAsync()
+    {
+        string[] args = ["--store", "etcd", "--store-endpoints", _options.StoreEndpoints!, .. _options.ServerArgs];
+        Replicas.Add(await PlanServerProcess.StartAsync(extraArgs: args));
+        for (var i = 1; i < _options.Replicas; i++)
+        {
+            Replicas.Add(await PlanServerProcess.StartAsync(extraArgs: args));
+        }
+        return Replicas[0];
+    }
+
     /// <summary>A temporary dir removed with the rig.</summary>
     public TempDir NewDir(string prefix)
     {
@@ -145,6 +164,10 @@ public sealed class RestoreRig : IAsyncDisposable
     private Dictionary<string, string> AgentConfig(string node, ScriptedEtcdMember member, string token, TempDir dir)
     {
         var config = AgentConfigs.ScriptedEtcd(Server, "prod", node, member, token, Path.Combine(dir.Path, "data"));
+        if (Replicas.Count > 1)
+        {
+            config["server"] = string.Join(',', Replicas.Select(r => r.Address));
+        }
         if (_options.PollWait is { } pollWait)
         {
             config["poll-wait"] = pollWait;
@@ -268,9 +291,9 @@ public sealed class RestoreRig : IAsyncDisposable
         {
             dir.Dispose();
         }
-        if (Server is not null)
+        foreach (var replica in Replicas)
         {
-            await Server.DisposeAsync();
+            await replica.DisposeAsync();
         }
     }
 }

@@ -18,6 +18,15 @@ public sealed record RestoreRigOptions
     /// <summary>The S3 endpoint (host:port) in cluster prod's target when not RGW's own: e.g. a TcpRelay in front of it.</summary>
     public string? S3Endpoint { get; init; }
 
+    /// <summary>
+    /// Plan-server replicas on this etcd store (client URLs, comma-separated): the rig starts
+    /// <see cref="Replicas"/> of them (--store etcd), <see cref="RestoreRig.Server"/> is the first, and
+    /// every agent is given all their addresses. Null: one server on SQLite.
+    /// </summary>
+    public string? StoreEndpoints { get; init; }
+
+    public int Replicas { get; init; } = 1;
+
     /// <summary>The agents' poll-wait, when not their default.</summary>
     public string? PollWait { get; init; }
 
