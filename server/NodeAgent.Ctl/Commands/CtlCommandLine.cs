@@ -9,7 +9,7 @@ internal static class CtlCommandLine
     {
         var ctx = context ?? new CtlContext();
         var root = new RootCommand(
-            "nodeagentctl: the operator CLI of the NodeAgent plan server. The server, token and CA come from flags, "
+            "nodeagentctl: the operator CLI of the NodeAgent plan server. The server (or its replicas), token and CA come from flags, "
             + "NODEAGENT_SERVER / NODEAGENT_TOKEN / NODEAGENT_CA_FILE, or ~/.config/nodeagent/config.yaml.")
         {
             ctx.Server,

@@ -5,28 +5,34 @@ using NodeAgent.Contracts.V1;
 
 namespace NodeAgent.Ctl.Connection;
 
-/// <summary>The operator API clients over one channel that sends the admin token on every call.</summary>
+/// <summary>
+/// The operator API clients: one channel per plan server address, each sending the admin token on
+/// every call and trusting the same CA, joined by <see cref="ReplicaCallInvoker"/> so that a call
+/// moves to the next replica when the one it went to does not answer.
+/// </summary>
 internal sealed class ServerConnection : IDisposable
 {
-    private readonly GrpcChannel _channel;
+    private readonly GrpcChannel[] _channels;
 
-    public ServerConnection(CtlSettings settings)
+    /// <param name="error">Where each move to another replica is reported (stderr).</param>
+    public ServerConnection(CtlSettings settings, TextWriter error)
     {
         var credentials = CallCredentials.FromInterceptor((_, metadata) =>
         {
             metadata.Add("authorization", $"Bearer {settings.Token}");
             return Task.CompletedTask;
         });
-        _channel = GrpcChannel.ForAddress(settings.Server, new GrpcChannelOptions
+        _channels = settings.Servers.Select(server => GrpcChannel.ForAddress(server, new GrpcChannelOptions
         {
             HttpHandler = PinnedCa.CreateHandler(settings.CaFile),
             Credentials = ChannelCredentials.Create(
-                settings.Server.Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, credentials),
-            UnsafeUseInsecureChannelCallCredentials = settings.Server.Scheme == Uri.UriSchemeHttp,
-        });
-        Clusters = new ClusterService.ClusterServiceClient(_channel);
-        Snapshots = new SnapshotService.SnapshotServiceClient(_channel);
-        Operations = new OperationService.OperationServiceClient(_channel);
+                server.Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, credentials),
+            UnsafeUseInsecureChannelCallCredentials = server.Scheme == Uri.UriSchemeHttp,
+        })).ToArray();
+        var invoker = new ReplicaCallInvoker(settings.Servers, _channels.Select(channel => channel.CreateCallInvoker()).ToArray(), error, TimeProvider.System);
+        Clusters = new ClusterService.ClusterServiceClient(invoker);
+        Snapshots = new SnapshotService.SnapshotServiceClient(invoker);
+        Operations = new OperationService.OperationServiceClient(invoker);
     }
 
     public ClusterService.ClusterServiceClient Clusters { get; }
@@ -35,11 +41,17 @@ internal sealed class ServerConnection : IDisposable
 
     public OperationService.OperationServiceClient Operations { get; }
 
-    /// <summary>How long one unary call may take.</summary>
+    /// <summary>How long one unary call may take on one replica.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Deadline for one unary call.</summary>
+    /// <summary>Deadline for one unary call; a call that moves to another replica gets <see cref="CallTimeout"/> there again.</summary>
     public static DateTime Deadline => TimeProvider.System.GetUtcNow().UtcDateTime.Add(CallTimeout);
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        foreach (var channel in _channels)
+        {
+            channel.Dispose();
+        }
+    }
 }
