@@ -64,7 +64,7 @@ internal static class BackupCommands
                     $"plan-server: exported {document.Clusters.Count} clusters, {document.Nodes.Count} nodes, {document.Operations.Count} operations, {document.Snapshots.Count} catalog entries");
                 return 0;
             }
-            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException or Errors.StartupRefusedException)
             {
                 await Console.Error.WriteLineAsync($"plan-server: export failed: {ex.Message}");
                 return 1;
@@ -147,7 +147,7 @@ internal static class BackupCommands
                 await Console.Error.WriteLineAsync($"plan-server: import failed: the input is not a plan-server export ({ex.Message})");
                 return 1;
             }
-            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException or FormatException or Google.Protobuf.InvalidProtocolBufferException)
+            catch (Exception ex) when (ex is ServerStateException or IOException or UnauthorizedAccessException or FormatException or Google.Protobuf.InvalidProtocolBufferException or Errors.StartupRefusedException)
             {
                 await Console.Error.WriteLineAsync($"plan-server: import failed: {ex.Message}");
                 return 1;
