@@ -24,6 +24,9 @@ internal static class BenchmarkCommand
           plan-fanout     N agents long-poll one plan-server process; every plan changes at once
             --agents N          simulated agents, each on its own connection (default 1000)
             --rounds N          plan changes measured, at least 3 (default 5)
+            --store S           sqlite: one server on SQLite; etcd: that, then --replicas replicas
+                                on a 3-member etcd store in the same run (default sqlite)
+            --replicas N        with --store etcd: plan-server replicas, agents spread over them (default 3)
           restore         a 3-member etcd restored from S3 by NodeAgent (time of each phase) vs the same
                           by hand (aws s3 cp + etcdctl snapshot restore + start, on every member at once)
             --size MB           etcd db size (default 900)
@@ -69,11 +72,13 @@ internal static class BenchmarkCommand
                 case "plan-fanout":
                     var agents = int.Parse(Get(options, "--agents", "1000"), CultureInfo.InvariantCulture);
                     var changes = int.Parse(Get(options, "--rounds", "5"), CultureInfo.InvariantCulture);
-                    if (agents < 1 || changes < 3)
+                    var fanoutStore = Get(options, "--store", "sqlite");
+                    var replicas = int.Parse(Get(options, "--replicas", "3"), CultureInfo.InvariantCulture);
+                    if (agents < 1 || changes < 3 || replicas < 1 || fanoutStore is not ("sqlite" or "etcd"))
                     {
-                        throw new ArgumentException("--agents must be positive and --rounds at least 3");
+                        throw new ArgumentException("--agents and --replicas must be positive, --rounds at least 3, --store sqlite or etcd");
                     }
-                    await PlanFanoutBenchmark.RunAsync(agents, changes, Console.Out);
+                    await PlanFanoutBenchmark.RunAsync(agents, changes, fanoutStore, replicas, Console.Out);
                     return 0;
                 case "restore":
                     var restoreMb = int.Parse(Get(options, "--size", "900"), CultureInfo.InvariantCulture);

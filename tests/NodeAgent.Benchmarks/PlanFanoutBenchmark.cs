@@ -13,37 +13,101 @@ namespace NodeAgent.Benchmarks;
 /// TLS connection) to a real plan-server process, long-poll their plans; the cluster's snapshot
 /// settings change, and every agent's plan changes. Prints the delivery latency from the change to
 /// each agent's new plan (p50, p99, max; goal p99 at most 1 s), the server's RSS idle and with
-/// every agent connected, and RSS per connected agent.
+/// every agent connected, and RSS per connected agent (goal at most 64 KiB). With <c>--store etcd</c>
+/// the same run is made twice in one go: one server on SQLite, then <c>--replicas</c> replicas on a
+/// real 3-member etcd store, the agents spread over them round-robin and the change made on the
+/// first replica (so most agents get it through the other replicas' etcd watch).
 /// </summary>
 internal static class PlanFanoutBenchmark
 {
-    public static async Task RunAsync(int agentCount, int rounds, TextWriter output)
+    public static async Task RunAsync(int agentCount, int rounds, string store, int replicas, TextWriter output)
     {
-        await using var server = await PlanServerProcess.StartAsync();
-        var admin = server.CreateAdminChannel();
+        var results = new List<(string Setup, Result Result)>();
+        output.WriteLine("== sqlite, 1 server");
+        results.Add(("sqlite, 1 server", await RunOneAsync(agentCount, rounds, null, 1, output)));
+        if (store == "etcd")
+        {
+            await using var etcd = await NodeAgent.Testing.Etcd.EtcdCluster.StartAsync(3);
+            output.WriteLine();
+            output.WriteLine($"== etcd (3 members), {replicas} replicas");
+            results.Add(($"etcd, {replicas} replicas", await RunOneAsync(agentCount, rounds, etcd.Endpoints, replicas, output)));
+        }
+        output.WriteLine();
+        output.WriteLine("summary:");
+        foreach (var (setup, r) in results)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {setup}: {agentCount} agents, {rounds} plan changes: delivery p50 {r.P50:0} ms, p99 {r.P99:0} ms (goal <= 1000 ms), max {r.Max:0} ms; "
+                + $"server RSS idle {Measurement.Mib(r.IdleRss)}, with the agents long-polling {Measurement.Mib(r.PeakRss)}, "
+                + $"{r.KibPerAgent:0.0} KiB per connected agent (goal <= 64); registration {r.RegisterSeconds:0.0} s"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    server /metrics: {r.ServerDeliveries:0} deliveries after a change, mean {r.ServerMeanMs:0} ms (client-side mean {r.ClientMeanMs:0} ms); agents connected {r.Connected:0}; one scrape took {r.ScrapeMs:0} ms"));
+        }
+        if (results.Count == 2)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {results[1].Setup} / sqlite: p99 x{results[1].Result.P99 / results[0].Result.P99:0.00}, KiB per agent x{results[1].Result.KibPerAgent / results[0].Result.KibPerAgent:0.00}"));
+        }
+    }
+
+    private sealed record Result(double P50, double P99, double Max, long IdleRss, long PeakRss, double KibPerAgent, double RegisterSeconds,
+        double ServerDeliveries, double ServerMeanMs, double ClientMeanMs, double Connected, double ScrapeMs);
+
+    private static async Task<Result> RunOneAsync(int agentCount, int rounds, string? storeEndpoints, int replicaCount, TextWriter output)
+    {
+        var servers = new List<PlanServerProcess>();
+        try
+        {
+            string[] args = storeEndpoints is null ? [] : ["--store", "etcd", "--store-endpoints", storeEndpoints];
+            // The first alone: it puts the admin token and CA into the store; the others take them.
+            servers.Add(await PlanServerProcess.StartAsync(extraArgs: args));
+            for (var i = 1; i < replicaCount; i++)
+            {
+                servers.Add(await PlanServerProcess.StartAsync(extraArgs: args));
+            }
+            return await MeasureAsync(servers, agentCount, rounds, output);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<Result> MeasureAsync(List<PlanServerProcess> servers, int agentCount, int rounds, TextWriter output)
+    {
+        var admin = servers[0].CreateAdminChannel();
         var clusters = new ClusterService.ClusterServiceClient(admin);
         var token = (await clusters.CreateClusterAsync(new CreateClusterRequest { Name = "fanout", Runtime = Runtime.Etcd })).BootstrapToken;
-        var idleRss = Rss(server.Process.Id);
+        var idleRss = servers.Sum(s => Rss(s.Process.Id));
 
         var clock = Stopwatch.StartNew();
-        var register = new AgentService.AgentServiceClient(server.CreateChannel());
+        var registers = servers.Select(s => new AgentService.AgentServiceClient(s.CreateChannel())).ToArray();
         var agents = new List<PollingAgent>();
         foreach (var chunk in Enumerable.Range(1, agentCount).Chunk(50))
         {
             agents.AddRange(await Task.WhenAll(chunk.Select(async i =>
             {
-                var node = string.Create(CultureInfo.InvariantCulture, $"node-{i:0000}");
-                var reply = await register.RegisterAsync(new RegisterRequest { Cluster = "fanout", Node = node, BootstrapToken = token, Roles = { NodeRole.Etcd } });
+                var node = string.Create(CultureInfo.InvariantCulture, $"node-{i:00000}");
+                var server = servers[i % servers.Count];
+                var reply = await registers[i % servers.Count].RegisterAsync(new RegisterRequest { Cluster = "fanout", Node = node, BootstrapToken = token, Roles = { NodeRole.Etcd } });
                 return new PollingAgent(new AgentService.AgentServiceClient(server.CreateChannel(reply.NodeCredential)), node);
             })));
         }
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plan-fanout: {agentCount} agents registered in {clock.Elapsed.TotalSeconds:0.0} s; server RSS idle {Measurement.Mib(idleRss)}"));
+        var registerSeconds = clock.Elapsed.TotalSeconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"plan-fanout: {agentCount} agents registered over {servers.Count} server(s) in {registerSeconds:0.0} s; server RSS idle {Measurement.Mib(idleRss)}"));
 
         using var stop = new CancellationTokenSource();
-        await Task.WhenAll(agents.Select(a => a.FirstPlanAsync()));
+        foreach (var chunk in agents.Chunk(500))
+        {
+            await Task.WhenAll(chunk.Select(a => a.FirstPlanAsync()));
+        }
         var polls = agents.Select(a => a.PollAsync(stop.Token)).ToList();
         await Task.WhenAll(agents.Select(a => a.Waiting.Task));
-        var connectedRss = Rss(server.Process.Id);
+        var connectedRss = servers.Sum(s => Rss(s.Process.Id));
         var latencies = new List<double>();
         for (var round = 1; round <= rounds; round++)
         {
@@ -64,27 +128,25 @@ internal static class PlanFanoutBenchmark
                 $"  round {round}: p50 {Percentile(roundLatencies, 0.50):0} ms, p99 {Percentile(roundLatencies, 0.99):0} ms, max {roundLatencies[^1]:0} ms"));
             await Task.WhenAll(agents.Select(a => a.Waiting.Task));
         }
-        var peakRss = Math.Max(connectedRss, Rss(server.Process.Id));
-        // The server's own view (its /metrics), read while the agents still poll: a cross-check of
+        var peakRss = Math.Max(connectedRss, servers.Sum(s => Rss(s.Process.Id)));
+        // The servers' own view (their /metrics), read while the agents still poll: a cross-check of
         // the client-side numbers, and a measure of what a scrape costs with this many agents.
         using var http = new HttpClient();
         var scrapeStarted = Stopwatch.GetTimestamp();
-        var scrape = PrometheusText.Parse(await http.GetStringAsync(new Uri(server.MetricsAddress, "/metrics")));
-        var scrapeMs = Stopwatch.GetElapsedTime(scrapeStarted).TotalMilliseconds;
-        var delivery = (Count: scrape.One("nodeagent_plan_delivery_seconds_count").Value, Sum: scrape.One("nodeagent_plan_delivery_seconds_sum").Value);
+        var scrapes = new List<IReadOnlyList<MetricSample>>();
+        foreach (var server in servers)
+        {
+            scrapes.Add(PrometheusText.Parse(await http.GetStringAsync(new Uri(server.MetricsAddress, "/metrics"))));
+        }
+        var scrapeMs = Stopwatch.GetElapsedTime(scrapeStarted).TotalMilliseconds / servers.Count;
+        var count = scrapes.Sum(s => s.One("nodeagent_plan_delivery_seconds_count").Value);
+        var sum = scrapes.Sum(s => s.One("nodeagent_plan_delivery_seconds_sum").Value);
+        var connected = scrapes.Sum(s => s.One("nodeagent_agents_connected", ("cluster", "fanout")).Value);
         await stop.CancelAsync();
         await Task.WhenAll(polls);
         var all = latencies.Order().ToArray();
-        var p99 = Percentile(all, 0.99);
-        output.WriteLine();
-        output.WriteLine("summary:");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {agentCount} agents, {rounds} plan changes: delivery p50 {Percentile(all, 0.50):0} ms, p99 {p99:0} ms (goal <= 1000 ms), max {all[^1]:0} ms; "
-            + $"server RSS idle {Measurement.Mib(idleRss)}, with the agents long-polling {Measurement.Mib(peakRss)}, "
-            + $"{(peakRss - idleRss) / 1024.0 / agentCount:0.0} KiB per connected agent"));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  server /metrics: {delivery.Count:0} deliveries after a change, mean {1000 * delivery.Sum / Math.Max(1, delivery.Count):0} ms (client-side mean {all.Average():0} ms); "
-            + $"agents connected {scrape.One("nodeagent_agents_connected", ("cluster", "fanout")).Value:0}; one scrape took {scrapeMs:0} ms"));
+        return new Result(Percentile(all, 0.50), Percentile(all, 0.99), all[^1], idleRss, peakRss, (peakRss - idleRss) / 1024.0 / agentCount, registerSeconds,
+            count, 1000 * sum / Math.Max(1, count), all.Average(), connected, scrapeMs);
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -87,8 +87,7 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
         var peerUrls = EtcdMember.RequirePeerUrls(request.EtcdPeerUrls);
         var advertiseAddress = AdvertiseAddress.Require(request.AdvertiseAddress, "advertise_address");
         var memberName = EtcdMember.RequireName(request.EtcdMemberName.Length > 0 || peerUrls.Count == 0 ? request.EtcdMemberName : request.Node);
-        var existing = await store.ListNodesAsync(cluster.Name, cancellationToken);
-        var previous = existing.FirstOrDefault(n => n.Name == request.Node);
+        var previous = await store.GetNodeAsync(cluster.Name, request.Node, cancellationToken);
         if (previous is { CredentialReset: false } && !provesNode)
         {
             throw new DomainException(DomainErrorKind.AlreadyExists,
@@ -96,7 +95,7 @@ internal sealed class ClusterRegistry(IPlanStore store, PlanChangeNotifier notif
                 + $"to give the name to a new agent run 'nodeagentctl node reset {request.Node} --cluster {cluster.Name}' first");
         }
         var initNode = previous?.InitNode
-            ?? (roles.Contains(NodeRole.Etcd) && !existing.Any(n => n.InitNode));
+            ?? (roles.Contains(NodeRole.Etcd) && !await store.HasInitNodeAsync(cluster.Name, cancellationToken));
         var credential = Secrets.NewToken("na-node-");
         var node = new NodeRecord(cluster.Name, request.Node, roles, initNode, Secrets.Sha256Hex(credential),
             time.GetUtcNow(), time.GetUtcNow(), "", request.AgentVersion)

@@ -32,6 +32,9 @@ internal interface IPlanStore
 
     Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken);
 
+    /// <summary>Whether a node of the cluster is its init node (without reading every node: a registration asks it).</summary>
+    Task<bool> HasInitNodeAsync(string cluster, CancellationToken cancellationToken);
+
     /// <summary>Stores the node read before if its revision is still the stored one (else <see cref="Errors.StoreConflictException"/>); returns it with its new revision.</summary>
     Task<NodeRecord> UpdateNodeAsync(NodeRecord node, CancellationToken cancellationToken);
 

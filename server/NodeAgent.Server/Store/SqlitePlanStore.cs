@@ -130,6 +130,15 @@ internal sealed class SqlitePlanStore(SqliteDatabase database) : IPlanStore
     public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
         => QueryNodesAsync("WHERE cluster = $cluster ORDER BY name", [("$cluster", cluster)], cancellationToken);
 
+    public async Task<bool> HasInitNodeAsync(string cluster, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM nodes WHERE cluster = $cluster AND init_node = 1 LIMIT 1";
+        command.Parameters.AddWithValue("$cluster", cluster);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public Task CheckWritableAsync(CancellationToken cancellationToken) => database.CheckWritableAsync(cancellationToken);
 
     private SqliteConnection Open() => database.Open();

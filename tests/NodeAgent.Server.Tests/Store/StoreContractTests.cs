@@ -110,6 +110,29 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task HasInitNode_FollowsTheNodesInitFlag_ThroughUpdatesAndRemoval()
+    {
+        var (plans, _, _) = Open();
+        await plans.TryAddClusterAsync(Cluster("prod"), default).DefaultTimeout();
+        Assert.False(await plans.HasInitNodeAsync("prod", default).DefaultTimeout());
+        var a = await plans.UpsertNodeAsync(Node("prod", "node-a", "hash-a"), default).DefaultTimeout();
+        var b = await plans.UpsertNodeAsync(Node("prod", "node-b", "hash-b") with { InitNode = false }, default).DefaultTimeout();
+        Assert.True(await plans.HasInitNodeAsync("prod", default).DefaultTimeout());
+        Assert.False(await plans.HasInitNodeAsync("dev", default).DefaultTimeout());
+
+        // The init node moves: b first becomes one, then a stops being one (the order a restore's election uses does not matter).
+        b = await plans.UpdateNodeAsync(b with { InitNode = true }, default).DefaultTimeout();
+        a = await plans.UpdateNodeAsync(a with { InitNode = false }, default).DefaultTimeout();
+        Assert.True(await plans.HasInitNodeAsync("prod", default).DefaultTimeout());
+        await plans.UpdateNodeAsync(b with { InitNode = false }, default).DefaultTimeout();
+        Assert.False(await plans.HasInitNodeAsync("prod", default).DefaultTimeout());
+
+        await plans.UpdateNodeAsync(a with { InitNode = true }, default).DefaultTimeout();
+        Assert.True(await plans.DeleteNodeAsync("prod", "node-a", default).DefaultTimeout());
+        Assert.False(await plans.HasInitNodeAsync("prod", default).DefaultTimeout());
+    }
+
+    [Fact]
     public async Task Node_Update_KeepsEveryField()
     {
         var (plans, _, _) = Open();

@@ -12,6 +12,7 @@ namespace NodeAgent.Server.Store.Etcd;
 /// PREFIX/clusters/CLUSTER                  ClusterEntry (JSON)
 /// PREFIX/nodes/CLUSTER/NODE                NodeRecord (JSON)
 /// PREFIX/credentials/SHA256                CLUSTER/NODE
+/// PREFIX/init-nodes/CLUSTER                the name of the cluster's init node, kept with the node records
 /// PREFIX/operations/CLUSTER/ID             OperationEntry (JSON)
 /// PREFIX/operation-clusters/ID             CLUSTER
 /// PREFIX/active/CLUSTER                    ID of the cluster's active operation
@@ -40,6 +41,8 @@ internal sealed class EtcdKeys(string prefix)
     public string AllNodes => $"{Prefix}/nodes/";
 
     public string Credential(string hash) => $"{Prefix}/credentials/{hash}";
+
+    public string InitNode(string cluster) => $"{Prefix}/init-nodes/{cluster}";
 
     public string Operation(string cluster, string id) => $"{Prefix}/operations/{cluster}/{id}";
 

@@ -6,6 +6,8 @@ namespace NodeAgent.Server.Store.Etcd;
 /// <summary>Clusters and nodes in etcd (<see cref="EtcdKeys"/>); every write a transaction on the revision it read.</summary>
 internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanStore
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Cluster, string Node)> _credentials = new(StringComparer.Ordinal);
+
     public async Task<ClusterRecord?> TryAddClusterAsync(ClusterRecord cluster, CancellationToken cancellationToken)
     {
         var key = keys.Cluster(cluster.Name);
@@ -54,6 +56,7 @@ internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanS
                 Kv.DeletePrefix(keys.Nodes(name)),
                 Kv.DeletePrefix(keys.Operations(name)),
                 Kv.Delete(keys.Active(name)),
+                Kv.Delete(keys.InitNode(name)),
                 Kv.DeletePrefix(keys.Snapshots(name)),
             },
         }, cancellationToken);
@@ -89,6 +92,14 @@ internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanS
         {
             request.Success.Add(Kv.Delete(keys.Credential(current.CredentialHash)));
         }
+        if (node.InitNode)
+        {
+            request.Success.Add(Kv.Put(keys.InitNode(node.Cluster), node.Name));
+        }
+        else if (current?.InitNode == true)
+        {
+            request.Success.Add(ClearInitNode(node.Cluster, node.Name));
+        }
         var response = await etcd.TxnAsync(request, cancellationToken);
         return response.Succeeded ? node with { Revision = response.Header.Revision } : throw new StoreConflictException($"node '{node.Name}' of cluster '{node.Cluster}'");
     }
@@ -104,15 +115,30 @@ internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanS
         return response.Kvs.Count == 0 ? null : EtcdJson.Node(response.Kvs[0]);
     }
 
+    /// <summary>
+    /// Every agent call is authenticated here. The index entry (credential → node) never changes
+    /// what it names, so this replica keeps the ones it found and reads only the node, which says
+    /// whether the credential is still the node's (a reset or a new registration replaces it).
+    /// </summary>
     public async Task<NodeRecord?> FindNodeByCredentialHashAsync(string credentialHash, CancellationToken cancellationToken)
     {
-        var index = await etcd.RangeAsync(Kv.Get(keys.Credential(credentialHash)), cancellationToken);
-        if (index.Kvs.Count == 0 || Kv.Text(index.Kvs[0].Value).Split('/') is not [var cluster, var name])
+        if (!_credentials.TryGetValue(credentialHash, out var owner))
         {
+            var index = await etcd.RangeAsync(Kv.Get(keys.Credential(credentialHash)), cancellationToken);
+            if (index.Kvs.Count == 0 || Kv.Text(index.Kvs[0].Value).Split('/') is not [var cluster, var name])
+            {
+                return null;
+            }
+            owner = (cluster, name);
+        }
+        var node = await GetNodeAsync(owner.Cluster, owner.Node, cancellationToken);
+        if (node?.CredentialHash != credentialHash)
+        {
+            _credentials.TryRemove(credentialHash, out _);
             return null;
         }
-        var node = await GetNodeAsync(cluster, name, cancellationToken);
-        return node?.CredentialHash == credentialHash ? node : null;
+        _credentials[credentialHash] = owner;
+        return node;
     }
 
     public async Task<IReadOnlyList<NodeRecord>> ListNodesAsync(string cluster, CancellationToken cancellationToken)
@@ -131,7 +157,7 @@ internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanS
             var response = await etcd.TxnAsync(new TxnRequest
             {
                 Compare = { Kv.ModRevisionIs(key, node.Revision) },
-                Success = { Kv.Delete(key), Kv.Delete(keys.Credential(node.CredentialHash)) },
+                Success = { Kv.Delete(key), Kv.Delete(keys.Credential(node.CredentialHash)), ClearInitNode(cluster, name) },
             }, cancellationToken);
             if (response.Succeeded)
             {
@@ -142,6 +168,16 @@ internal sealed class EtcdPlanStore(EtcdConnection etcd, EtcdKeys keys) : IPlanS
                 throw new StoreConflictException($"node '{name}' of cluster '{cluster}'");
             }
         }
+    }
+
+    public async Task<bool> HasInitNodeAsync(string cluster, CancellationToken cancellationToken)
+        => (await etcd.RangeAsync(Kv.Get(keys.InitNode(cluster)), cancellationToken)).Kvs.Count > 0;
+
+    /// <summary>Removes the cluster's init-node key if it names <paramref name="node"/> (another node may have been made init node first).</summary>
+    private RequestOp ClearInitNode(string cluster, string node)
+    {
+        var key = keys.InitNode(cluster);
+        return new RequestOp { RequestTxn = new TxnRequest { Compare = { Kv.ValueIs(key, node) }, Success = { Kv.Delete(key) } } };
     }
 
     public Task CheckWritableAsync(CancellationToken cancellationToken)
