@@ -121,7 +121,18 @@ internal static class PlanFanoutBenchmark
                 Cluster = "fanout",
                 SnapshotSettings = new SnapshotSettings { Cron = string.Create(CultureInfo.InvariantCulture, $"{round} */5 * * *") },
             });
-            var delivered = await Task.WhenAll(agents.Select(a => a.Delivered.Task)).WaitAsync(TimeSpan.FromMinutes(2));
+            long[] delivered;
+            try
+            {
+                delivered = await Task.WhenAll(agents.Select(a => a.Delivered.Task)).WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException)
+            {
+                var waiting = agents.Count(a => !a.Delivered.Task.IsCompleted);
+                var errors = string.Join("; ", agents.Select(a => a.LastError).OfType<string>().GroupBy(e => e).Select(g => $"{g.Count()} x {g.Key}").Take(5));
+                var logs = string.Join('\n', servers.SelectMany(s => s.Process.Output.Split('\n')).Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("warn", StringComparison.OrdinalIgnoreCase)).TakeLast(20));
+                throw new TimeoutException($"round {round}: {waiting} of {agents.Count} agents got no new plan within 2 minutes; agents' errors: {errors}\nservers:\n{logs}");
+            }
             var roundLatencies = delivered.Select(t => Stopwatch.GetElapsedTime(changedAt, t).TotalMilliseconds).Order().ToArray();
             latencies.AddRange(roundLatencies);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -145,6 +156,11 @@ internal static class PlanFanoutBenchmark
         await stop.CancelAsync();
         await Task.WhenAll(polls);
         var all = latencies.Order().ToArray();
+        var failed = agents.Sum(a => a.Errors);
+        if (failed > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {failed} polls failed and were made again; last: {agents.Select(a => a.LastError).OfType<string>().LastOrDefault()}"));
+        }
         return new Result(Percentile(all, 0.50), Percentile(all, 0.99), all[^1], idleRss, peakRss, (peakRss - idleRss) / 1024.0 / agentCount, registerSeconds,
             count, 1000 * sum / Math.Max(1, count), all.Average(), connected, scrapeMs);
     }
@@ -174,6 +190,11 @@ internal static class PlanFanoutBenchmark
         /// <summary>Completes when the agent's long-poll call is on its way.</summary>
         public TaskCompletionSource Waiting { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>Polls that failed (the agent polled again), and the last failure.</summary>
+        public int Errors { get; private set; }
+
+        public string? LastError { get; private set; }
+
         public void ExpectChange() => Delivered = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task FirstPlanAsync()
@@ -202,6 +223,13 @@ internal static class PlanFanoutBenchmark
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (RpcException ex)
+                {
+                    // As node-agent does: the poll is made again (a real agent waits a little first).
+                    Errors++;
+                    LastError = $"{ex.StatusCode}: {ex.Status.Detail}";
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
                 }
             }
         }

@@ -13,7 +13,7 @@ namespace NodeAgent.Server.Api;
 
 /// <summary>nodeagent.v1.AgentService: what node agents call. An agent may act only for its own node.</summary>
 [Authorize(AuthenticationSchemes = Caller.Scheme, Roles = Caller.NodeRole)]
-internal sealed class AgentApi(
+internal sealed partial class AgentApi(
     ClusterRegistry registry,
     PlanDelivery delivery,
     AgentConnections connections,
@@ -21,7 +21,8 @@ internal sealed class AgentApi(
     SnapshotCatalog catalog,
     OperationEngine operations,
     IHostApplicationLifetime lifetime,
-    TimeProvider time) : AgentService.AgentServiceBase
+    TimeProvider time,
+    ILogger<AgentApi> logger) : AgentService.AgentServiceBase
 {
     /// <summary>How stale the stored last-seen of a polling node may get.</summary>
     public static readonly TimeSpan LivenessWriteInterval = TimeSpan.FromSeconds(30);
@@ -39,7 +40,16 @@ internal sealed class AgentApi(
     public override async Task<GetPlanResponse> GetPlan(GetPlanRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, probes: null, context.CancellationToken);
+        try
+        {
+            await TouchAsync(context, request.Cluster, request.Node, appliedChecksum: null, agentVersion: null, lastReportError: null, facts: null, probes: null, context.CancellationToken);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // A poll's last-seen is best effort (this replica counts the connection in memory as it
+            // is): a slow or unreachable store must not fail the poll that would deliver its plan.
+            LogLivenessNotStored(logger, request.Cluster, request.Node, ex.Message);
+        }
         using var _ = connections.Open(request.Cluster, request.Node);
         // A stopping server answers a held poll at once ("unchanged"), so the stop need not wait it out.
         using var held = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
@@ -58,7 +68,7 @@ internal sealed class AgentApi(
     public override async Task<ReportStatusResponse> ReportStatus(ReportStatusRequest request, ServerCallContext context)
     {
         RequireSelf(context, request.Cluster, request.Node);
-        await TouchAsync(request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, request.RuntimeFacts,
+        await TouchAsync(context, request.Cluster, request.Node, request.AppliedChecksum, request.AgentVersion, request.LastReportError, request.RuntimeFacts,
             ProbeResults.FromReport(request.Probes, time.GetUtcNow()), context.CancellationToken);
         if (request.Inventory is { } inventory)
         {
@@ -80,7 +90,7 @@ internal sealed class AgentApi(
 
     /// <param name="facts">What the agent finds on the node (every full report carries it); null keeps what is stored.</param>
     /// <param name="probes">The probes' latest results (every report carries them all); null keeps what is stored.</param>
-    private async Task TouchAsync(string cluster, string node, string? appliedChecksum, string? agentVersion, string? lastReportError,
+    private async Task TouchAsync(ServerCallContext context, string cluster, string node, string? appliedChecksum, string? agentVersion, string? lastReportError,
         RuntimeFacts? facts, IReadOnlyList<NodeProbe>? probes, CancellationToken cancellationToken)
     {
         var advertiseAddress = facts is null ? null : AdvertiseAddress.Require(facts.AdvertiseAddress, "runtime_facts.advertise_address");
@@ -89,7 +99,9 @@ internal sealed class AgentApi(
         // read (an operator, the node's other call, another replica) is read again and the change redone.
         for (var attempt = 1; ; attempt++)
         {
-            var record = await store.GetNodeAsync(cluster, node, cancellationToken)
+            // The first time, the record the credential was just checked against (no second read).
+            var record = (attempt == 1 ? Caller.NodeRecordOf(context.GetHttpContext(), cluster, node) : null)
+                ?? await store.GetNodeAsync(cluster, node, cancellationToken)
                 ?? throw DomainException.NotFound($"node '{node}' is not registered in cluster '{cluster}'");
             var now = time.GetUtcNow();
             if (appliedChecksum is null && agentVersion is null && lastReportError is null && now - record.LastSeen < LivenessWriteInterval)
@@ -119,4 +131,7 @@ internal sealed class AgentApi(
             }
         }
     }
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Node {Cluster}/{Node}: its poll goes on, but its last-seen was not stored: {Reason}")]
+    private static partial void LogLivenessNotStored(ILogger logger, string cluster, string node, string reason);
 }

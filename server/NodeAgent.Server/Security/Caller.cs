@@ -23,6 +23,15 @@ internal static class Caller
                 new Claim(NodeClaim, node),
             ], Scheme));
 
+    private const string NodeRecordItem = "nodeagent/node-record";
+
+    /// <summary>Keeps the node record the credential was checked against with the request, so the call need not read it again.</summary>
+    public static void KeepNodeRecord(Microsoft.AspNetCore.Http.HttpContext context, Store.NodeRecord node) => context.Items[NodeRecordItem] = node;
+
+    /// <summary>The node record read when this request's credential was checked, if it is <paramref name="cluster"/>/<paramref name="node"/>'s.</summary>
+    public static Store.NodeRecord? NodeRecordOf(Microsoft.AspNetCore.Http.HttpContext context, string cluster, string node)
+        => context.Items.TryGetValue(NodeRecordItem, out var item) && item is Store.NodeRecord record && record.Cluster == cluster && record.Name == node ? record : null;
+
     /// <summary>True when the principal is the agent of exactly this node.</summary>
     public static bool IsNode(ClaimsPrincipal user, string cluster, string node)
         => user.IsInRole(NodeRole)

@@ -34,9 +34,12 @@ internal sealed class TokenAuthenticationHandler(
             return Success(Caller.Admin());
         }
         var node = await store.FindNodeByCredentialHashAsync(Secrets.Sha256Hex(token), Context.RequestAborted);
-        return node is null
-            ? AuthenticateResult.Fail("unknown credential")
-            : Success(Caller.Node(node.Cluster, node.Name));
+        if (node is null)
+        {
+            return AuthenticateResult.Fail("unknown credential");
+        }
+        Caller.KeepNodeRecord(Context, node);
+        return Success(Caller.Node(node.Cluster, node.Name));
     }
 
     private AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal)
