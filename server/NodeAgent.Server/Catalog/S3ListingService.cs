@@ -3,8 +3,10 @@ namespace NodeAgent.Server.Catalog;
 /// <summary>
 /// Lists every cluster's S3 folder at start and every <c>--s3-list-interval</c>, and a cluster's
 /// at once when its snapshot settings change. A thin loop: the work is <see cref="S3Listings"/>'.
+/// Of several replicas on one store, only the one that drives operations lists on the schedule (the
+/// catalog it writes is everyone's); each still lists at its start and for the changes made on it.
 /// </summary>
-internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers triggers, S3ListingOptions options, TimeProvider time) : BackgroundService
+internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers triggers, S3ListingOptions options, Operations.IOperationLeadership leadership, TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -21,7 +23,10 @@ internal sealed class S3ListingService(S3Listings listings, S3ListingTriggers tr
                 {
                     await tick;
                     tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
-                    await listings.RefreshAllAsync(stoppingToken);
+                    if (leadership.IsLeader)
+                    {
+                        await listings.RefreshAllAsync(stoppingToken);
+                    }
                     continue;
                 }
                 await changed;
