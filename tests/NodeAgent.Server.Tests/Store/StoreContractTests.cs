@@ -326,6 +326,22 @@ public sealed class EtcdStoreContractTests(EtcdStoreFixture etcd) : StoreContrac
         }
     }
 
+    [Fact]
+    public async Task FirstEndpointRefusesConnections_WritesGoToTheNextMemberOnce()
+    {
+        var closed = $"http://127.0.0.1:{FreePorts.Next()}";
+        var options = EtcdStoreOptions.TryCreate($"{closed},{etcd.Cluster.Endpoints}", $"/test-{Guid.NewGuid():N}", null, null, null, out var error)
+            ?? throw new InvalidOperationException(error);
+        using var connection = new EtcdConnection(options);
+        var plans = new EtcdPlanStore(connection, new EtcdKeys(options.Prefix));
+
+        // Create-if-absent: a write sent twice would find its own first copy and say "exists".
+        var added = await plans.TryAddClusterAsync(new ClusterRecord("prod", Runtime.Etcd, "", "", new SnapshotSettings(), "", "b", default, default), default).DefaultTimeout();
+
+        Assert.NotNull(added);
+        Assert.NotNull(await plans.GetClusterAsync("prod", default).DefaultTimeout());
+    }
+
     public void Dispose()
     {
         foreach (var connection in _connections)

@@ -90,8 +90,10 @@ internal sealed class EtcdConnection : IDisposable
                 failures.Add($"{Authority(index)}: {Describe(ex)}");
                 if (write && !NotApplied(ex))
                 {
+                    // Not sent again; the next call goes to the next member rather than to this one.
+                    Volatile.Write(ref _current, (index + 1) % _channels.Length);
                     throw new StoreUnavailableException(
-                        $"etcd store {what} at {Authority(index)} got no answer in time ({Describe(ex)}); it may or may not have been applied");
+                        $"etcd store {what} at {Authority(index)} failed after it was sent ({Describe(ex)}); it may or may not have been applied");
                 }
             }
             catch (RpcException ex)
@@ -115,10 +117,11 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>A failure that proves the write did not happen: no connection was made, or etcd refused it before its log.</summary>
     private static bool NotApplied(RpcException ex)
         => ex.StatusCode == StatusCode.Unavailable
-            && (ex.InnerException is HttpRequestException
-                || ex.Status.Detail.Contains("no leader", StringComparison.Ordinal)
-                || ex.Status.Detail.Contains("Error connecting", StringComparison.Ordinal)
-                || ex.Status.Detail.Contains("not capable", StringComparison.Ordinal));
+            && (ex.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError }
+                // Grpc.Net.Client's words for a connection it could not make.
+                || ex.Status.Detail.StartsWith("Error connecting to subchannel", StringComparison.Ordinal)
+                || ex.Status.Detail.Contains("etcdserver: no leader", StringComparison.Ordinal)
+                || ex.Status.Detail.Contains("etcdserver: not capable", StringComparison.Ordinal));
 
     private string Authority(int index) => _options.Endpoints[index].GetLeftPart(UriPartial.Authority);
 
