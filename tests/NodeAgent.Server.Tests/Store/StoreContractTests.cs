@@ -315,6 +315,11 @@ public sealed class EtcdStoreContractTests(EtcdStoreFixture etcd) : StoreContrac
         etcd.Cluster.Members[0].Process.Signal("STOP");
         try
         {
+            // A write that got no answer is not sent again (it may have been applied): it is reported,
+            // and the next call goes to another member.
+            var lost = await Assert.ThrowsAsync<StoreUnavailableException>(() => plans.TryAddClusterAsync(
+                new ClusterRecord("dev", Runtime.Etcd, "", "", new SnapshotSettings(), "", "b", default, default), default)).WithTimeout(TestTimeouts.Default);
+            Assert.Contains("it may or may not have been applied", lost.Message, StringComparison.Ordinal);
             var read = (await plans.GetClusterAsync("prod", default).WithTimeout(TestTimeouts.Default))!;
             var updated = await plans.UpdateClusterAsync(read with { KubernetesVersion = "v2" }, default).WithTimeout(TestTimeouts.Default);
             Assert.Equal("v2", updated.KubernetesVersion);
