@@ -44,16 +44,16 @@ internal sealed class PlanDelivery(IPlanStore store, IOperationStore operations,
             {
                 return new GetPlanResponse { Unchanged = true };
             }
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(left, time, timeout.Token);
-            var first = await Task.WhenAny(change, delay);
-            await timeout.CancelAsync();
+            // Every connected agent sits here: one timer and one registration per waiting call (no
+            // linked source, delay task or WhenAny), and a wait that passes ends without a throw.
+            var woken = change.WaitAsync(left, time, cancellationToken);
+            await ((Task)woken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
-            if (first != change)
+            if (!woken.IsCompletedSuccessfully)
             {
                 return new GetPlanResponse { Unchanged = true };
             }
-            wokenBy = await change;
+            wokenBy = woken.Result;
         }
     }
 

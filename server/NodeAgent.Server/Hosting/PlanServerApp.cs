@@ -1,11 +1,12 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using NodeAgent.Server.Metrics;
 
 namespace NodeAgent.Server.Hosting;
 
 /// <summary>Builds the plan server's web application; used by Program and by in-process tests.</summary>
-internal static class PlanServerApp
+internal static partial class PlanServerApp
 {
     /// <summary>
     /// How long a stop (SIGTERM) waits for the calls in hand (a step report being stored, a restore
@@ -13,6 +14,14 @@ internal static class PlanServerApp
     /// operation watches are answered at once. The unit's TimeoutStopSec (60 s) leaves 15 s more.
     /// </summary>
     public static readonly TimeSpan StopBound = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// How long a TLS handshake may wait to be served. When every agent connects at once (a
+    /// restart), the handshakes queue for the CPU: 10,000 of them on 2 cores took longer than
+    /// Kestrel's default 10 s, and it cut 2,242 (issue 17's benchmark), each to be retried and paid
+    /// for again. A minute lets the queue drain; it still ends a handshake that never comes.
+    /// </summary>
+    public static readonly TimeSpan TlsHandshakeTimeout = TimeSpan.FromMinutes(1);
 
     /// <param name="time">The clock; tests pass a fake one. Default: the system clock.</param>
     /// <exception cref="Errors.StartupRefusedException">The data dir is in use, or its state is lost, damaged or locked.</exception>
@@ -56,6 +65,10 @@ internal static class PlanServerApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         var certificate = options.Plaintext ? null : LoadCertificate(options, clock);
+        // Each connected agent holds a TLS connection open: what it costs while idle is most of the
+        // server's memory (issue 17). See NativeHeap and OpenSslIdleBuffers for the numbers.
+        var mapsLargeBlocks = NativeHeap.MapLargeBlocks();
+        var releasesTlsBuffers = certificate is not null && Security.OpenSslIdleBuffers.IsAvailable;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(options.ListenEndPoint, listen =>
@@ -63,7 +76,11 @@ internal static class PlanServerApp
                 listen.Protocols = HttpProtocols.Http2;
                 if (certificate is not null)
                 {
-                    listen.UseHttps(certificate);
+                    listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, HandshakeTimeout = TlsHandshakeTimeout });
+                    if (releasesTlsBuffers)
+                    {
+                        Security.OpenSslIdleBuffers.Apply(listen);
+                    }
                 }
             });
             if (options.MetricsEndPoint is { } metrics)
@@ -92,6 +109,14 @@ internal static class PlanServerApp
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<DataDirLock>();
+        if (!mapsLargeBlocks)
+        {
+            LogNativeHeapDefault(app.Logger);
+        }
+        if (certificate is not null && !releasesTlsBuffers)
+        {
+            LogTlsBuffersKept(app.Logger);
+        }
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapNodeAgentApis();
