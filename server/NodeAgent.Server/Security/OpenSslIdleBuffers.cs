@@ -58,6 +58,11 @@ internal static partial class OpenSslIdleBuffers
         try
         {
             handle.DangerousAddRef(ref added);
+            if (handle.DangerousGetHandle() == 0)
+            {
+                // A context that wraps its SSL* elsewhere (another runtime's layout): never hand OpenSSL a null.
+                return false;
+            }
             // SSL_set_mode(ssl, m) is SSL_ctrl(ssl, SSL_CTRL_MODE, m, NULL): it ORs m in and returns the new mode.
             mode = SslCtrl(handle.DangerousGetHandle(), SslCtrlMode, add, 0);
             return (mode & ModeReleaseBuffers) != 0 || add == 0;
